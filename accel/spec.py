@@ -1,0 +1,234 @@
+"""Accelerator description: frozen dataclasses built only by ``accel.loader`` (or by code).
+
+Units live in names. Cross-field rules are enforced by the loader's validator; these classes only
+carry validated values. Every energy number carries its source.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+__all__ = [
+    "ACTIVATION_MODES",
+    "DATAFLOWS",
+    "PRECISIONS",
+    "AcceleratorSpec",
+    "ActivationMode",
+    "AreaEntry",
+    "BufferSpec",
+    "ComputeSpec",
+    "Dataflow",
+    "DramSpec",
+    "EnergyEntry",
+    "EnergyTable",
+    "NMSupport",
+    "Operand",
+    "PrecisionSpec",
+    "SparsitySupport",
+    "VectorUnitSpec",
+    "precision_bits",
+]
+
+
+class Dataflow(str, Enum):
+    """Which operand stays in the PEs: weights, outputs or inputs."""
+
+    WS = "ws"
+    OS = "os"
+    IS = "is"
+
+
+DATAFLOWS = tuple(d.value for d in Dataflow)
+
+
+class Operand(str, Enum):
+    """GEMM operands in sparsim's convention ``Y[m,n] = X[m,k] · W[k,n]``."""
+
+    WEIGHT = "weight"
+    INPUT = "input"
+    OUTPUT = "output"
+
+
+class ActivationMode(str, Enum):
+    """What the datapath does with zero activations: nothing, gate (energy) or skip (time)."""
+
+    NONE = "none"
+    GATING = "gating"
+    SKIPPING = "skipping"
+
+
+ACTIVATION_MODES = tuple(a.value for a in ActivationMode)
+
+_BITS = {"int4": 4, "int8": 8, "int16": 16, "int32": 32, "fp16": 16, "bf16": 16, "fp32": 32}
+PRECISIONS = tuple(_BITS)
+
+
+def precision_bits(name: str) -> int:
+    return _BITS[name]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ComputeSpec:
+    """The PE array. ``multipliers_per_pe`` MACs per PE per cycle in dense mode."""
+
+    rows: int
+    cols: int
+    multipliers_per_pe: int = 1
+    dataflow: Dataflow = Dataflow.OS
+    freq_mhz: float = 200.0
+
+    @property
+    def pes(self) -> int:
+        return self.rows * self.cols
+
+    @property
+    def peak_macs_per_cycle(self) -> int:
+        return self.pes * self.multipliers_per_pe
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NMSupport:
+    """One N:M ratio the datapath skips (``axis`` as in ``workloads.sparsity.NM``)."""
+
+    n: int
+    m: int
+    axis: str = "k"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SparsitySupport:
+    """What the datapath can exploit. Empty ``nm`` and ``group_size == 0``: dense only.
+
+    ``transposable``: with a transposable N:M mask the backward-data pass skips too.
+    ``sparse_weight_gradient``: the weight-gradient pass is computed at kept positions only.
+    ``pregen_elements_per_cycle``: weight pre-generation unit throughput (re-pruning and
+    compressing updated dense weights in training); 0 means the array does it (costed there).
+    """
+
+    nm: tuple[NMSupport, ...] = ()
+    transposable: bool = False
+    group_size: int = 0
+    activation: ActivationMode = ActivationMode.NONE
+    sparse_weight_gradient: bool = False
+    pregen_elements_per_cycle: int = 0
+
+    def supports_nm(self, n: int, m: int, axis: str = "k") -> bool:
+        return any(s.n == n and s.m == m and s.axis == axis for s in self.nm)
+
+    @property
+    def is_dense_only(self) -> bool:
+        return not self.nm and self.group_size == 0 and self.activation != ActivationMode.SKIPPING
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BufferSpec:
+    """An on-chip SRAM buffer. Bandwidths in bytes per cycle."""
+
+    size_bytes: int
+    read_bytes_per_cycle: int
+    write_bytes_per_cycle: int
+    banks: int = 1
+    double_buffered: bool = True
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DramSpec:
+    bandwidth_gb_per_s: float
+    latency_cycles: int = 100
+
+    def bytes_per_cycle(self, freq_mhz: float) -> float:
+        """GB/s at ``freq_mhz`` expressed in bytes per accelerator cycle."""
+        return self.bandwidth_gb_per_s * 1e9 / (freq_mhz * 1e6)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PrecisionSpec:
+    weight: str = "int8"
+    input: str = "int8"
+    output: str = "int8"
+    accumulator: str = "int32"
+
+    def bytes_of(self, operand: Operand) -> float:
+        return precision_bits(getattr(self, operand.value)) / 8
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EnergyEntry:
+    """Energy of one action in pJ, with where the number comes from."""
+
+    pj: float
+    source: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EnergyTable:
+    """pJ per action. MACs per precision; memories per byte; metadata per index decoded.
+
+    ``technology_nm`` is the node the numbers are for (see ``accel.energy`` for scaling).
+    """
+
+    technology_nm: int
+    mac_int8: EnergyEntry
+    mac_int16: EnergyEntry
+    mac_fp16: EnergyEntry
+    mac_fp32: EnergyEntry
+    rf_access_per_byte: EnergyEntry
+    sram_read_per_byte: EnergyEntry
+    sram_write_per_byte: EnergyEntry
+    dram_per_byte: EnergyEntry
+    metadata_per_index: EnergyEntry
+    mux_select: EnergyEntry
+    vector_flop: EnergyEntry
+
+    def mac(self, precision: str) -> EnergyEntry:
+        if precision in ("int4", "int8"):
+            return self.mac_int8
+        if precision in ("int16", "int32"):
+            return self.mac_int16
+        if precision in ("fp16", "bf16"):
+            return self.mac_fp16
+        return self.mac_fp32
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AreaEntry:
+    value: float
+    unit: str  # "um2", "mm2" or "cells"
+    source: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VectorUnitSpec:
+    lanes: int = 16  # FLOPs per cycle
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AcceleratorSpec:
+    """A whole accelerator. ``buffers`` maps an ``Operand`` (or the single key ``"shared"``)
+    to its buffer; use ``buffer_for`` rather than indexing."""
+
+    name: str
+    compute: ComputeSpec
+    sparsity: SparsitySupport
+    buffers: tuple[tuple[str, BufferSpec], ...]
+    dram: DramSpec
+    precision: PrecisionSpec
+    energy: EnergyTable
+    vector: VectorUnitSpec = field(default_factory=VectorUnitSpec)
+    area: tuple[tuple[str, AreaEntry], ...] = ()
+    description: str = ""
+    source_path: str = ""
+
+    @property
+    def shared_buffer(self) -> bool:
+        return len(self.buffers) == 1 and self.buffers[0][0] == "shared"
+
+    def buffer_for(self, operand: Operand) -> BufferSpec:
+        table = dict(self.buffers)
+        return table["shared"] if self.shared_buffer else table[Operand(operand).value]
+
+    def buffer_share_bytes(self, operand: Operand) -> int:
+        """Bytes of on-chip buffer ``operand`` may use (a shared buffer is split in thirds)."""
+        size = self.buffer_for(operand).size_bytes
+        return size // 3 if self.shared_buffer else size

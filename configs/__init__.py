@@ -1,0 +1,1 @@
+"""YAML accelerator configs shipped with sparsim (a package so they install with it)."""

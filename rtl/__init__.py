@@ -1,0 +1,1 @@
+"""Verilog sources shipped with sparsim (a package so they install with it)."""

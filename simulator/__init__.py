@@ -1,0 +1,1 @@
+"""sparsim package."""

@@ -1,0 +1,139 @@
+"""``sparsim`` command line: run a workload on an accelerator, list what ships, RTL area.
+
+User errors (bad YAML, unknown model or config, bad sparsity) print one ``sparsim: error:``
+message and exit 2, without a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from workloads.layer import Phase, Workload
+from workloads.sparsity import SparsityError, parse_sparsity
+from workloads.yamlio import ConfigError
+
+__all__ = ["DEFAULT_ACCEL", "DEFAULT_SPARSITY", "DEFAULT_WORKLOAD", "main"]
+
+DEFAULT_ACCEL = "sat"
+DEFAULT_WORKLOAD = "resnet18"
+DEFAULT_SPARSITY = "2:8t"  # transposable 2:8, as SAT's bidirectional pruning produces
+DEFAULT_PHASE = Phase.TRAINING
+
+
+def _add_run_parser(sub: argparse._SubParsersAction) -> None:
+    run = sub.add_parser(
+        "run",
+        help="simulate a workload on an accelerator",
+        description=(
+            "Simulate a workload on an accelerator. With no --workload, runs the default job: "
+            f"{DEFAULT_WORKLOAD} training with {DEFAULT_SPARSITY} weights. A zoo model given with "
+            "--workload runs dense inference unless --sparsity/--phase say otherwise; a YAML "
+            "workload keeps its own sparsity and phase unless overridden."
+        ),
+    )
+    run.add_argument("--accel", default=DEFAULT_ACCEL, help="config name or YAML path")
+    run.add_argument("--workload", help="zoo model name or workload YAML path")
+    run.add_argument("--batch", type=int, default=None, help="batch size (zoo models)")
+    run.add_argument("--sparsity", help="weight sparsity: dense, 2:8, 2:8t, group4:50%%, ...")
+    run.add_argument("--phase", choices=[p.value for p in Phase])
+    run.add_argument("--engine", choices=["analytical", "event"], default="analytical")
+    run.add_argument("--json", type=Path, help="write results as JSON to this file")
+    run.add_argument("--trace", type=Path, help="write a Chrome/Perfetto trace (event engine)")
+    run.add_argument("--out", type=Path, help="write CSV, JSON and plots into this folder")
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sparsim", description="Performance/energy simulator for sparse DNN accelerators."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    _add_run_parser(sub)
+    sub.add_parser("list", help="list shipped accelerator configs and zoo models")
+    rtl = sub.add_parser("rtl", help="RTL tools")
+    rtl_sub = rtl.add_subparsers(dest="rtl_command", required=True)
+    area = rtl_sub.add_parser("area", help="synthesize PEs with Yosys and print cell counts")
+    area.add_argument("--update", action="store_true", help="rewrite configs/rtl_area.yaml")
+    return parser
+
+
+def _load_workload(args: argparse.Namespace) -> Workload:
+    from workloads.registry import get_workload
+    from workloads.yaml_workload import load_workload_yaml
+
+    name = args.workload or DEFAULT_WORKLOAD
+    if name.endswith((".yaml", ".yml")) or Path(name).is_file():
+        workload = load_workload_yaml(name)
+    else:
+        params = {} if args.batch is None else {"batch": args.batch}
+        workload = get_workload(name, **params)
+    sparsity = args.sparsity or (DEFAULT_SPARSITY if args.workload is None else None)
+    if sparsity is not None:
+        workload = workload.with_weight_sparsity(parse_sparsity(sparsity))
+    phase = args.phase or (DEFAULT_PHASE if args.workload is None else None)
+    if phase is not None:
+        workload = workload.with_phase(phase)
+    return workload
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from accel.loader import load_spec
+    from simulator.report import format_table, write_json, write_outputs
+    from simulator.run import simulate
+
+    if args.batch is not None and args.batch < 1:
+        raise ConfigError([f"--batch must be >= 1, not {args.batch}"])
+    if args.trace is not None and args.engine != "event":
+        raise ConfigError(["--trace needs --engine event (the analytical engine has no timeline)"])
+    spec = load_spec(args.accel)
+    workload = _load_workload(args)
+    result = simulate(workload, spec, engine=args.engine, trace_path=args.trace)
+    print(format_table(result))
+    if args.json is not None:
+        write_json(result, args.json)
+        print(f"wrote {args.json}")
+    if args.out is not None:
+        for path in write_outputs(result, args.out):
+            print(f"wrote {path}")
+    return 0
+
+
+def _cmd_list() -> int:
+    from accel.configs import list_configs
+    from workloads.registry import list_models
+
+    print("accelerator configs (--accel):")
+    for name in list_configs():
+        print(f"  {name}")
+    print("zoo models (--workload):")
+    for name in list_models():
+        print(f"  {name}")
+    return 0
+
+
+def _cmd_rtl_area(args: argparse.Namespace) -> int:
+    from accel.area import main as area_main
+
+    return area_main(["--update"] if args.update else [])
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _build_parser().parse_args(argv)
+    try:
+        if args.command == "run":
+            return _cmd_run(args)
+        if args.command == "list":
+            return _cmd_list()
+        return _cmd_rtl_area(args)
+    except (ConfigError, SparsityError) as exc:
+        print(f"sparsim: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("sparsim: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

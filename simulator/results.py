@@ -1,0 +1,165 @@
+"""What a simulation returns: one ``LayerResult`` per (layer, pass), gathered in a ``RunResult``.
+
+Both engines (analytical and event) return these types; reports, plots, JSON and DSE read only
+these. JSON keys are stable and documented in ``RunResult.to_dict``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+__all__ = ["ENERGY_COMPONENTS", "LayerResult", "Pass", "RunResult"]
+
+ENERGY_COMPONENTS = ("mac", "rf", "sram", "dram", "metadata", "vector", "pregen")
+
+
+class Pass(str, Enum):
+    """Which computation of a layer: inference is ``FW`` only; training adds the other two.
+    ``VECTOR`` is vector-unit work; ``PREGEN`` the re-pruning/compression of updated weights."""
+
+    FW = "fw"
+    BW_DATA = "bw_data"
+    BW_WEIGHT = "bw_weight"
+    VECTOR = "vector"
+    PREGEN = "pregen"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LayerResult:
+    """Cost of one (layer, pass). ``dense_*`` fields: the same problem run dense on the same
+    spec. ``bytes_by_level`` keys are ``"<level>.<what>"`` (e.g. ``dram.weight``,
+    ``dram.metadata``, ``sram.read``); ``energy_pj`` keys are ``ENERGY_COMPONENTS``."""
+
+    layer: str
+    op: str
+    pass_: Pass
+    m: int
+    n: int
+    k: int
+    count: int
+    cycles: int
+    compute_cycles: int
+    stall_cycles: int
+    dense_cycles: int
+    utilization: float
+    dense_macs: int
+    effective_macs: int
+    energy_pj: tuple[tuple[str, float], ...]
+    dense_energy_pj: float
+    bytes_by_level: tuple[tuple[str, int], ...]
+    bound: str  # "compute" | "memory"
+    notes: tuple[str, ...] = ()
+
+    @property
+    def speedup(self) -> float:
+        return self.dense_cycles / self.cycles if self.cycles else 1.0
+
+    @property
+    def energy_total_pj(self) -> float:
+        return sum(v for _, v in self.energy_pj)
+
+    @property
+    def energy_ratio(self) -> float:
+        """Dense energy over this energy (> 1 means the sparse run saves energy)."""
+        total = self.energy_total_pj
+        return self.dense_energy_pj / total if total else 1.0
+
+    def to_dict(self) -> dict:
+        return {
+            "name": self.layer,
+            "op": self.op,
+            "pass": self.pass_.value,
+            "m": self.m,
+            "n": self.n,
+            "k": self.k,
+            "count": self.count,
+            "cycles": self.cycles,
+            "compute_cycles": self.compute_cycles,
+            "stall_cycles": self.stall_cycles,
+            "dense_cycles": self.dense_cycles,
+            "speedup": self.speedup,
+            "utilization": self.utilization,
+            "macs": self.dense_macs,
+            "effective_macs": self.effective_macs,
+            "energy_pj": dict(self.energy_pj),
+            "energy_total_pj": self.energy_total_pj,
+            "dense_energy_pj": self.dense_energy_pj,
+            "energy_ratio": self.energy_ratio,
+            "bytes": dict(self.bytes_by_level),
+            "bound": self.bound,
+            "notes": list(self.notes),
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunResult:
+    workload: str
+    accel: str
+    phase: str
+    engine: str
+    freq_mhz: float
+    layers: tuple[LayerResult, ...]
+    notes: tuple[str, ...] = ()
+
+    @property
+    def cycles(self) -> int:
+        return sum(r.cycles for r in self.layers)
+
+    @property
+    def dense_cycles(self) -> int:
+        return sum(r.dense_cycles for r in self.layers)
+
+    @property
+    def speedup(self) -> float:
+        return self.dense_cycles / self.cycles if self.cycles else 1.0
+
+    @property
+    def energy_pj(self) -> dict[str, float]:
+        out = dict.fromkeys(ENERGY_COMPONENTS, 0.0)
+        for r in self.layers:
+            for key, value in r.energy_pj:
+                out[key] = out.get(key, 0.0) + value
+        return out
+
+    def totals(self) -> dict:
+        """Whole-run sums; ``utilization`` is effective-MAC weighted over matrix passes."""
+        compute = sum(r.compute_cycles for r in self.layers)
+        stall = sum(r.stall_cycles for r in self.layers)
+        dense_macs = sum(r.dense_macs for r in self.layers)
+        energy = self.energy_pj
+        dense_energy = sum(r.dense_energy_pj for r in self.layers)
+        total_energy = sum(energy.values())
+        busy = [r for r in self.layers if r.dense_macs]
+        util_num = sum(r.utilization * r.cycles for r in busy)
+        util_den = sum(r.cycles for r in busy)
+        return {
+            "cycles": self.cycles,
+            "compute_cycles": compute,
+            "stall_cycles": stall,
+            "dense_cycles": self.dense_cycles,
+            "speedup": self.speedup,
+            "macs": dense_macs,
+            "effective_macs": sum(r.effective_macs for r in self.layers),
+            "utilization": util_num / util_den if util_den else 0.0,
+            "energy_pj": energy,
+            "energy_total_pj": total_energy,
+            "dense_energy_pj": dense_energy,
+            "energy_ratio": dense_energy / total_energy if total_energy else 1.0,
+            "time_ms": self.cycles / (self.freq_mhz * 1e3),
+        }
+
+    def to_dict(self) -> dict:
+        """Stable JSON form: ``workload``, ``accel``, ``phase``, ``engine``, ``freq_mhz``,
+        ``layers[*]`` (see ``LayerResult.to_dict``: ``name``, ``pass``, ``cycles``, ``macs``,
+        ``utilization``, ...), ``total`` (``cycles``, ``macs``, ``speedup``, ...), ``notes``."""
+        return {
+            "workload": self.workload,
+            "accel": self.accel,
+            "phase": self.phase,
+            "engine": self.engine,
+            "freq_mhz": self.freq_mhz,
+            "layers": [r.to_dict() for r in self.layers],
+            "total": self.totals(),
+            "notes": list(self.notes),
+        }

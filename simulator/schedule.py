@@ -1,0 +1,43 @@
+"""Per-tile work of one problem in execution order: the hand-off from mapping to both engines.
+
+The analytical engine reduces these arrays in closed form; the event engine replays them as
+simpy processes (DMA in, compute, DMA out over one shared DRAM channel). Keeping one schedule
+type is what makes the two engines comparable.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["TileSchedule"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TileSchedule:
+    """Arrays of equal length, one entry per tile (int64).
+
+    ``compute_cycles[t]``: cycles the array spends on tile ``t`` (from ``simulator.tile``).
+    ``load_bytes[t]``: DRAM bytes that must arrive before tile ``t`` starts (weights, inputs,
+    metadata not already on chip). ``store_bytes[t]``: DRAM bytes written after it ends.
+    ``double_buffered``: loads of tile ``t+1`` may overlap compute of tile ``t``.
+    """
+
+    compute_cycles: np.ndarray
+    load_bytes: np.ndarray
+    store_bytes: np.ndarray
+    dram_bytes_per_cycle: float
+    dram_latency_cycles: int
+    double_buffered: bool = True
+
+    def __post_init__(self) -> None:
+        n = len(self.compute_cycles)
+        if len(self.load_bytes) != n or len(self.store_bytes) != n:
+            raise ValueError("TileSchedule arrays must have one entry per tile")
+        if self.dram_bytes_per_cycle <= 0:
+            raise ValueError("dram_bytes_per_cycle must be > 0")
+
+    @property
+    def tiles(self) -> int:
+        return len(self.compute_cycles)

@@ -1,0 +1,81 @@
+"""The tile cycle formula: written once, imported by the analytical engine, the event engine and
+the cocotb RTL tests.
+
+A PE with ``P`` multipliers consumes, per cycle, ``P`` reduction elements in dense mode, or
+``P // n`` groups of ``m`` (``(P // n) * m`` elements, ``P // n * n`` MACs) in N:M mode: it skips
+the zeros instead of multiplying them. A *step* is one such cycle's worth of reduction.
+
+Per tile on an ``rows x cols`` systolic array (always the full array: a ragged edge tile still
+pays the full skew; its idle PEs show up as lost utilization):
+
+* ``os`` (output stationary, the RTL's dataflow): operands enter skewed, one row/column per
+  cycle, so the last PE sees step ``s`` at cycle ``s + (rows - 1) + (cols - 1)``; results then
+  shift out one array row per cycle::
+
+      os_tile_cycles = k_steps + (rows - 1) + (cols - 1) + rows
+                       stream    fill (skew)                drain
+
+* ``ws`` / ``is`` (weight / input stationary): the stationary tile is shifted in one row per
+  cycle, then ``stream`` rows (GEMM ``m`` for ``ws``, ``n`` for ``is``) flow through with the
+  same skew, partial sums leaving at the bottom::
+
+      ws_tile_cycles = rows + stream + (rows - 1) + (cols - 1)
+                       load   stream   fill/drain skew
+
+All functions accept ints or numpy integer arrays (the analytical engine passes arrays).
+"""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+import numpy as np
+
+__all__ = [
+    "ceil_div",
+    "k_per_step",
+    "k_steps",
+    "os_tile_cycles",
+    "stationary_tile_cycles",
+    "tile_cycles",
+]
+
+IntLike = TypeVar("IntLike", int, np.ndarray)
+
+
+def ceil_div(a: IntLike, b: IntLike) -> IntLike:
+    return -(-a // b)
+
+
+def k_per_step(multipliers_per_pe: int, nm: tuple[int, int] | None = None) -> int:
+    """Reduction elements one PE consumes per cycle: ``P`` dense, ``(P // n) * m`` for N:M."""
+    if nm is None:
+        return multipliers_per_pe
+    n, m = nm
+    if multipliers_per_pe < n:
+        raise ValueError(f"{n}:{m} needs at least {n} multipliers per PE, not {multipliers_per_pe}")
+    return (multipliers_per_pe // n) * m
+
+
+def k_steps(k: IntLike, multipliers_per_pe: int, nm: tuple[int, int] | None = None) -> IntLike:
+    """Cycles one PE needs to reduce ``k`` elements (``k`` is padded up to a whole step)."""
+    return ceil_div(k, k_per_step(multipliers_per_pe, nm))
+
+
+def os_tile_cycles(rows: int, cols: int, steps: IntLike) -> IntLike:
+    """Output-stationary tile: stream + skew fill + row-by-row drain (module docstring)."""
+    return steps + (rows - 1) + (cols - 1) + rows
+
+
+def stationary_tile_cycles(rows: int, cols: int, stream: IntLike) -> IntLike:
+    """Weight- or input-stationary tile: load + stream + skew (module docstring)."""
+    return rows + stream + (rows - 1) + (cols - 1)
+
+
+def tile_cycles(dataflow: str, rows: int, cols: int, stream: IntLike) -> IntLike:
+    """Cycles of one tile; ``stream`` is ``k_steps`` for ``os``, the streamed dim otherwise."""
+    if dataflow == "os":
+        return os_tile_cycles(rows, cols, stream)
+    if dataflow in ("ws", "is"):
+        return stationary_tile_cycles(rows, cols, stream)
+    raise ValueError(f"dataflow must be one of os, ws, is, not {dataflow!r}")
