@@ -7,7 +7,7 @@ carry validated values. Every energy number carries its source.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 __all__ = [
     "ACTIVATION_MODES",
@@ -31,7 +31,7 @@ __all__ = [
 ]
 
 
-class Dataflow(str, Enum):
+class Dataflow(StrEnum):
     """Which operand stays in the PEs: weights, outputs or inputs."""
 
     WS = "ws"
@@ -42,7 +42,7 @@ class Dataflow(str, Enum):
 DATAFLOWS = tuple(d.value for d in Dataflow)
 
 
-class Operand(str, Enum):
+class Operand(StrEnum):
     """GEMM operands in sparsim's convention ``Y[m,n] = X[m,k] · W[k,n]``."""
 
     WEIGHT = "weight"
@@ -50,7 +50,7 @@ class Operand(str, Enum):
     OUTPUT = "output"
 
 
-class ActivationMode(str, Enum):
+class ActivationMode(StrEnum):
     """What the datapath does with zero activations: nothing, gate (energy) or skip (time)."""
 
     NONE = "none"

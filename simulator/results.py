@@ -7,14 +7,14 @@ these. JSON keys are stable and documented in ``RunResult.to_dict``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 __all__ = ["ENERGY_COMPONENTS", "LayerResult", "Pass", "RunResult"]
 
 ENERGY_COMPONENTS = ("mac", "rf", "sram", "dram", "metadata", "vector", "pregen")
 
 
-class Pass(str, Enum):
+class Pass(StrEnum):
     """Which computation of a layer: inference is ``FW`` only; training adds the other two.
     ``VECTOR`` is vector-unit work; ``PREGEN`` the re-pruning/compression of updated weights."""
 

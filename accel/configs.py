@@ -1,0 +1,47 @@
+"""The accelerator YAMLs shipped with sparsim, found by name.
+
+The top-level ``configs/`` folder installs as the package ``sparsim_configs`` (see
+pyproject.toml), so ``importlib.resources`` finds it in editable and regular installs alike.
+Only top-level ``*.yaml`` files are accelerator configs; a config's name is its file stem.
+"""
+
+from __future__ import annotations
+
+from importlib.resources import files
+from pathlib import Path
+
+from workloads.yamlio import ConfigError
+
+__all__ = ["config_dir", "config_path", "list_configs"]
+
+_SUFFIXES = (".yaml", ".yml")
+
+
+def config_dir() -> Path:
+    """Folder holding the shipped accelerator YAMLs."""
+    return Path(str(files("sparsim_configs")))
+
+
+def list_configs() -> list[str]:
+    """Names (file stems) of the shipped accelerator configs, sorted."""
+    return sorted(p.stem for p in config_dir().glob("*.yaml"))
+
+
+def _looks_like_path(text: str) -> bool:
+    return text.endswith(_SUFFIXES) or "/" in text or "\\" in text
+
+
+def config_path(name_or_path: str | Path) -> Path:
+    """A ``Path`` stays a path, as does a string with a separator or a ``.yaml``/``.yml``
+    suffix; any other string is a shipped config's name."""
+    if isinstance(name_or_path, Path) or _looks_like_path(name_or_path):
+        return Path(name_or_path)
+    available = list_configs()
+    if name_or_path in available:
+        return config_dir() / f"{name_or_path}.yaml"
+    raise ConfigError(
+        [
+            f"{name_or_path!r}: no such accelerator config; available configs are "
+            f"{', '.join(available)} (or give the path of a .yaml file)"
+        ]
+    )

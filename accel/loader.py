@@ -1,0 +1,440 @@
+"""Accelerator YAML -> validated ``AcceleratorSpec``: strict loader, one validator, one error.
+
+Every problem is collected and reported at once as ``<file>: <yaml path>: <what is wrong, the
+bad value, what is allowed>``. Schema (units live in the key names)::
+
+    name: dense_os_32x32            # required, non-empty string
+    description: "..."              # optional string
+    compute:                        # required
+      rows: 32                      # required int >= 1
+      cols: 32                      # required int >= 1
+      multipliers_per_pe: 1         # int 1..64, default 1; N:M mode needs >= n per PE
+      dataflow: os                  # required: ws, os or is
+      freq_mhz: 200                 # number > 0, default 200
+    sparsity:                       # optional; absent = dense only
+      nm: [{n: 2, m: 8, axis: k}]   # 1 <= n < m, m in 2..16, axis k (default) or n, no repeats
+      transposable: false           # needs nm entries
+      group_size: 0                 # int >= 0; 0 = no group skipping
+      activation: none              # none, gating or skipping
+      sparse_weight_gradient: false # needs nm entries
+      pregen_elements_per_cycle: 0  # int >= 0
+    buffers:                        # required: weight, input and output, or a single shared
+      weight: {size_bytes: 65536, read_bytes_per_cycle: 32, write_bytes_per_cycle: 32,
+               banks: 1, double_buffered: true}   # sizes: int bytes or "64KiB" (B/KiB/MiB/GiB)
+      input: {...}
+      output: {...}
+    dram: {bandwidth_gb_per_s: 19.2, latency_cycles: 100}   # required; bandwidth > 0
+    precision: {weight: int8, input: int8, output: int8, accumulator: int32}   # optional
+    vector: {lanes: 16}             # optional
+    energy:                         # optional; absent = DEFAULT_ENERGY scaled to technology_nm
+      technology_nm: 45             # int 3..180, default 45
+      mac_int8: {pj: 0.3, source: "..."}   # any EnergyTable entry; pj >= 0, source non-empty
+    area:                           # optional
+      pe_dense: {value: 123, unit: cells, source: "..."}   # unit um2, mm2 or cells
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from accel.configs import config_path
+from accel.energy import DEFAULT_ENERGY, ENERGY_ENTRY_NAMES, scale_energy
+from accel.spec import (
+    ACTIVATION_MODES,
+    DATAFLOWS,
+    PRECISIONS,
+    AcceleratorSpec,
+    ActivationMode,
+    AreaEntry,
+    BufferSpec,
+    ComputeSpec,
+    Dataflow,
+    DramSpec,
+    EnergyEntry,
+    EnergyTable,
+    NMSupport,
+    Operand,
+    PrecisionSpec,
+    SparsitySupport,
+    VectorUnitSpec,
+    precision_bits,
+)
+from workloads.sparsity import AXES
+from workloads.yamlio import Problems, load_yaml, yaml_path
+
+__all__ = ["load_spec", "spec_from_mapping"]
+
+_REQUIRED = object()
+_TOP_KEYS = (
+    "name", "description", "compute", "sparsity", "buffers", "dram", "precision", "vector",
+    "energy", "area",
+)
+_KEY_LIST = ", ".join(_TOP_KEYS)
+_OPERANDS = tuple(o.value for o in Operand)
+_AREA_UNITS = ("um2", "mm2", "cells")
+_SIZE_UNITS = {"B": 1, "KiB": 1024, "MiB": 1024**2, "GiB": 1024**3}
+_SIZE_RE = re.compile(r"^(\d+)\s*(B|KiB|MiB|GiB)$")
+
+
+def _describe(value: Any) -> str:
+    """A bad value as the user wrote it, with its YAML type."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"{str(value).lower()} (a bool)"
+    if isinstance(value, Mapping):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    kind = {str: "a string", int: "an int", float: "a float"}.get(type(value), type(value).__name__)
+    return f"{value!r} ({kind})"
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return (_is_int(value) or isinstance(value, float)) and math.isfinite(value)
+
+
+class _Section:
+    """Typed reads from one YAML mapping. A problem is recorded with its YAML path and the read
+    returns ``None``, so validation goes on and every problem is reported."""
+
+    def __init__(self, problems: Problems, data: Mapping, parts: tuple[str | int, ...]) -> None:
+        self.problems = problems
+        self.data = data
+        self.parts = parts
+
+    def add(self, key: str | int | None, message: str) -> None:
+        where = yaml_path(*self.parts) if key is None else yaml_path(*self.parts, key)
+        self.problems.add(where, message)
+
+    def allow(self, allowed: Iterable[str]) -> None:
+        """Report unknown keys, naming the allowed ones and a near miss."""
+        allowed = sorted(allowed)
+        for key in self.data:
+            if key in allowed:
+                continue
+            close = difflib.get_close_matches(str(key), allowed, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            self.add(str(key), f"unknown key; {hint}allowed keys are {', '.join(allowed)}")
+
+    def _read(self, key: str, default: Any, ok: Callable[[Any], bool], expected: str) -> Any:
+        """The value at ``key`` if ``ok``; ``default`` if absent (``_REQUIRED``: a problem)."""
+        if key not in self.data:
+            if default is _REQUIRED:
+                self.add(key, "required key is missing")
+                return None
+            return default
+        value = self.data[key]
+        if ok(value):
+            return value
+        self.add(key, f"must be {expected}, not {_describe(value)}")
+        return None
+
+    def _in_range(self, key: str, value: Any, ok: bool, allowed: str) -> Any:
+        if value is None or key not in self.data or ok:
+            return value
+        self.add(key, f"must be {allowed}, not {value}")
+        return None
+
+    def integer(
+        self, key: str, default: Any = _REQUIRED, *, lo: int = 0, hi: int | None = None
+    ) -> Any:
+        value = self._read(key, default, _is_int, "an integer")
+        ok = value is not None and value >= lo and (hi is None or value <= hi)
+        return self._in_range(key, value, ok, f">= {lo}" if hi is None else f"in {lo}..{hi}")
+
+    def number(self, key: str, default: Any = _REQUIRED, *, positive: bool) -> Any:
+        hint = " (PyYAML reads 1e3 as a string; write 1.0e3)" if self._float_text(key) else ""
+        value = self._read(key, default, _is_number, f"a number{hint}")
+        ok = value is not None and (value > 0 if positive else value >= 0)
+        return self._in_range(key, value, ok, "> 0" if positive else ">= 0")
+
+    def _float_text(self, key: str) -> bool:
+        try:
+            return isinstance(self.data.get(key), str) and math.isfinite(float(self.data[key]))
+        except ValueError:
+            return False
+
+    def size(self, key: str) -> Any:
+        """Bytes as an int >= 1 or a string like ``"256KiB"``."""
+        value = self.data.get(key)
+        if isinstance(value, str) and (match := _SIZE_RE.match(value.strip())):
+            return int(match[1]) * _SIZE_UNITS[match[2]]
+        units = ", ".join(_SIZE_UNITS)
+        expected = f"a positive integer number of bytes or a size like '256KiB' (units {units})"
+        value = self._read(key, _REQUIRED, _is_int, expected)
+        return self._in_range(key, value, value is not None and value >= 1, ">= 1")
+
+    def boolean(self, key: str, default: bool) -> Any:
+        return self._read(key, default, lambda v: isinstance(v, bool), "true or false")
+
+    def text(self, key: str, default: Any = _REQUIRED, *, empty_ok: bool = False) -> Any:
+        def ok(v: Any) -> bool:
+            return isinstance(v, str) and (empty_ok or v.strip() != "")
+
+        return self._read(key, default, ok, "a string" if empty_ok else "a non-empty string")
+
+    def choice(self, key: str, allowed: Iterable[str], default: Any = _REQUIRED) -> Any:
+        allowed = tuple(allowed)
+        return self._read(key, default, lambda v: v in allowed, f"one of {', '.join(allowed)}")
+
+    def section(self, key: str | int, required: bool = False) -> _Section | None:
+        """The nested mapping at ``key`` (``None`` if absent and optional, or malformed)."""
+        if key not in self.data:
+            if required:
+                self.add(key, "required key is missing")
+            return None
+        value = self.data[key]
+        if isinstance(value, Mapping):
+            return _Section(self.problems, value, (*self.parts, key))
+        self.add(key, f"must be a mapping, not {_describe(value)}")
+        return None
+
+
+def _items(parent: _Section, key: str) -> list[_Section | None]:
+    """Each entry of the list at ``key`` as a section (``None`` for a non-mapping entry)."""
+    value = parent.data.get(key, [])
+    if not isinstance(value, list):
+        parent.add(key, f"must be a list of mappings, not {_describe(value)}")
+        return []
+    listed = _Section(parent.problems, dict(enumerate(value)), (*parent.parts, key))
+    return [listed.section(i) for i in range(len(value))]
+
+
+def _compute(sec: _Section | None) -> ComputeSpec | None:
+    if sec is None:
+        return None
+    sec.allow(("rows", "cols", "multipliers_per_pe", "dataflow", "freq_mhz"))
+    values = {
+        "rows": sec.integer("rows", lo=1),
+        "cols": sec.integer("cols", lo=1),
+        "multipliers_per_pe": sec.integer("multipliers_per_pe", 1, lo=1, hi=64),
+        "dataflow": sec.choice("dataflow", DATAFLOWS),
+        "freq_mhz": sec.number("freq_mhz", 200.0, positive=True),
+    }
+    if None in values.values():
+        return None
+    typed = {"dataflow": Dataflow(values["dataflow"]), "freq_mhz": float(values["freq_mhz"])}
+    return ComputeSpec(**values | typed)
+
+
+def _nm_entry(sec: _Section | None, multipliers: int | None) -> NMSupport | None:
+    if sec is None:
+        return None
+    sec.allow(("n", "m", "axis"))
+    n, m = sec.integer("n", lo=1), sec.integer("m", lo=2, hi=16)
+    axis = sec.choice("axis", AXES, "k")
+    if None in (n, m, axis):
+        return None
+    if n >= m:
+        sec.add(None, f"n must be less than m (N:M keeps n of every m values), not {n}:{m}")
+        return None
+    if multipliers is not None and n > multipliers:
+        sec.add("n", f"{n}:{m} needs at least {n} multipliers per PE, but "
+                f"compute.multipliers_per_pe is {multipliers}")
+        return None
+    return NMSupport(n=n, m=m, axis=axis)
+
+
+def _nm_list(sec: _Section, multipliers: int | None) -> tuple[NMSupport, ...]:
+    seen: dict[NMSupport, int] = {}
+    out = []
+    for i, entry_sec in enumerate(_items(sec, "nm")):
+        entry = _nm_entry(entry_sec, multipliers)
+        if entry is None:
+            continue
+        if entry in seen:
+            sec.add(yaml_path("nm", i), f"duplicates nm[{seen[entry]}] "
+                    f"({entry.n}:{entry.m} along {entry.axis})")
+            continue
+        seen[entry] = i
+        out.append(entry)
+    return tuple(out)
+
+
+def _needs_nm(sec: _Section, key: str, value: bool | None) -> None:
+    """``transposable``/``sparse_weight_gradient`` mean nothing without N:M support."""
+    if value and not sec.data.get("nm"):
+        sec.add(key, "true needs at least one sparsity.nm entry")
+
+
+def _sparsity(sec: _Section | None, multipliers: int | None) -> SparsitySupport | None:
+    if sec is None:
+        return SparsitySupport()
+    sec.allow(("nm", "transposable", "group_size", "activation", "sparse_weight_gradient",
+               "pregen_elements_per_cycle"))
+    nm = _nm_list(sec, multipliers)
+    values = {
+        "transposable": sec.boolean("transposable", False),
+        "group_size": sec.integer("group_size", 0, lo=0),
+        "activation": sec.choice("activation", ACTIVATION_MODES, "none"),
+        "sparse_weight_gradient": sec.boolean("sparse_weight_gradient", False),
+        "pregen_elements_per_cycle": sec.integer("pregen_elements_per_cycle", 0, lo=0),
+    }
+    for key in ("transposable", "sparse_weight_gradient"):
+        _needs_nm(sec, key, values[key])
+    if None in values.values():
+        return None
+    return SparsitySupport(nm=nm, **values | {"activation": ActivationMode(values["activation"])})
+
+
+def _buffer(sec: _Section | None) -> BufferSpec | None:
+    if sec is None:
+        return None
+    sec.allow(("size_bytes", "read_bytes_per_cycle", "write_bytes_per_cycle", "banks",
+               "double_buffered"))
+    values = {
+        "size_bytes": sec.size("size_bytes"),
+        "read_bytes_per_cycle": sec.integer("read_bytes_per_cycle", lo=1),
+        "write_bytes_per_cycle": sec.integer("write_bytes_per_cycle", lo=1),
+        "banks": sec.integer("banks", 1, lo=1),
+        "double_buffered": sec.boolean("double_buffered", True),
+    }
+    return None if None in values.values() else BufferSpec(**values)
+
+
+def _buffer_names(sec: _Section) -> tuple[str, ...]:
+    """The buffer layout asked for: ``("shared",)`` or the three operands."""
+    given = [key for key in (*_OPERANDS, "shared") if key in sec.data]
+    if "shared" in given and len(given) > 1:
+        sec.add(None, "give either one 'shared' buffer or 'weight', 'input' and 'output' "
+                f"buffers, not both (found {', '.join(given)})")
+    if "shared" in given:
+        return ("shared",)
+    for name in _OPERANDS:
+        if name not in given:
+            sec.add(name, "required key is missing (per-operand buffers need weight, input and "
+                    "output; or give a single 'shared' buffer)")
+    return _OPERANDS
+
+
+def _buffers(sec: _Section | None) -> tuple[tuple[str, BufferSpec], ...] | None:
+    if sec is None:
+        return None
+    sec.allow((*_OPERANDS, "shared"))
+    built = [(name, _buffer(sec.section(name))) for name in _buffer_names(sec)]
+    return None if any(b is None for _, b in built) else tuple(built)
+
+
+def _dram(sec: _Section | None) -> DramSpec | None:
+    if sec is None:
+        return None
+    sec.allow(("bandwidth_gb_per_s", "latency_cycles"))
+    bandwidth = sec.number("bandwidth_gb_per_s", positive=True)
+    latency = sec.integer("latency_cycles", 100, lo=0)
+    if None in (bandwidth, latency):
+        return None
+    return DramSpec(bandwidth_gb_per_s=float(bandwidth), latency_cycles=latency)
+
+
+def _precision(sec: _Section | None) -> PrecisionSpec | None:
+    if sec is None:
+        return PrecisionSpec()
+    defaults = PrecisionSpec()
+    keys = ("weight", "input", "output", "accumulator")
+    sec.allow(keys)
+    values = {key: sec.choice(key, PRECISIONS, getattr(defaults, key)) for key in keys}
+    if None in values.values():
+        return None
+    widest = max(precision_bits(values["weight"]), precision_bits(values["input"]))
+    if precision_bits(values["accumulator"]) < widest:
+        sec.add("accumulator", f"{values['accumulator']} is narrower than the {widest}-bit "
+                "weight/input; the accumulator needs at least as many bits")
+        return None
+    return PrecisionSpec(**values)
+
+
+def _vector(sec: _Section | None) -> VectorUnitSpec | None:
+    if sec is None:
+        return VectorUnitSpec()
+    sec.allow(("lanes",))
+    lanes = sec.integer("lanes", VectorUnitSpec().lanes, lo=1)
+    return None if lanes is None else VectorUnitSpec(lanes=lanes)
+
+
+def _energy_entry(sec: _Section | None) -> EnergyEntry | None:
+    if sec is None:
+        return None
+    sec.allow(("pj", "source"))
+    pj, source = sec.number("pj", positive=False), sec.text("source")
+    return None if None in (pj, source) else EnergyEntry(pj=float(pj), source=source)
+
+
+def _energy(sec: _Section | None) -> EnergyTable | None:
+    if sec is None:
+        return DEFAULT_ENERGY
+    sec.allow(("technology_nm", *ENERGY_ENTRY_NAMES))
+    technology_nm = sec.integer("technology_nm", 45, lo=3, hi=180)
+    given = {name: _energy_entry(sec.section(name)) for name in ENERGY_ENTRY_NAMES
+             if name in sec.data}
+    if technology_nm is None or None in given.values():
+        return None
+    return replace(scale_energy(DEFAULT_ENERGY, technology_nm), **given)
+
+
+def _area_entry(sec: _Section | None) -> AreaEntry | None:
+    if sec is None:
+        return None
+    sec.allow(("value", "unit", "source"))
+    value = sec.number("value", positive=False)
+    unit, source = sec.choice("unit", _AREA_UNITS), sec.text("source")
+    return None if None in (value, unit, source) else AreaEntry(value=float(value), unit=unit,
+                                                                source=source)
+
+
+def _area(sec: _Section | None) -> tuple[tuple[str, AreaEntry], ...] | None:
+    if sec is None:
+        return ()
+    built = [(str(name), _area_entry(sec.section(name))) for name in sec.data]
+    return None if any(a is None for _, a in built) else tuple(built)
+
+
+def _root(problems: Problems, data: Any) -> _Section:
+    """The top-level mapping; an empty file or a non-mapping raises at once."""
+    if data is None:
+        problems.add("<root>", f"the file is empty; expected a mapping with keys {_KEY_LIST}")
+    elif not isinstance(data, Mapping):
+        problems.add("<root>", f"must be a mapping with keys {_KEY_LIST}, not {_describe(data)}")
+    problems.raise_if_any()
+    root = _Section(problems, data, ())
+    root.allow(_TOP_KEYS)
+    return root
+
+
+def spec_from_mapping(data: Any, source: str) -> AcceleratorSpec:
+    """Validate parsed YAML ``data`` (read from ``source``, named in every error line) and
+    build the spec; raise one ``ConfigError`` listing every problem."""
+    problems = Problems(source)
+    root = _root(problems, data)
+    name, description = root.text("name"), root.text("description", "", empty_ok=True)
+    compute = _compute(root.section("compute", required=True))
+    parts = {
+        "sparsity": _sparsity(root.section("sparsity"),
+                              compute.multipliers_per_pe if compute else None),
+        "buffers": _buffers(root.section("buffers", required=True)),
+        "dram": _dram(root.section("dram", required=True)),
+        "precision": _precision(root.section("precision")),
+        "vector": _vector(root.section("vector")),
+        "energy": _energy(root.section("energy")),
+        "area": _area(root.section("area")),
+    }
+    problems.raise_if_any()
+    return AcceleratorSpec(name=name, description=description, compute=compute,
+                           source_path=source, **parts)
+
+
+def load_spec(path_or_name: str | Path) -> AcceleratorSpec:
+    """Load an accelerator from a YAML path or a shipped config's name (``"sat"``)."""
+    path = config_path(path_or_name)
+    return spec_from_mapping(load_yaml(path), str(path))
+
