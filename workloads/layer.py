@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from enum import Enum
+from enum import StrEnum
 
 from workloads.ops import Op, Vector
 from workloads.sparsity import Dense, SparsityPattern
@@ -13,7 +13,7 @@ __all__ = ["DTYPES", "Layer", "Phase", "Workload"]
 DTYPES = ("int4", "int8", "int16", "int32", "fp16", "bf16", "fp32")
 
 
-class Phase(str, Enum):
+class Phase(StrEnum):
     INFERENCE = "inference"
     TRAINING = "training"
 

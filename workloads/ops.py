@@ -9,7 +9,7 @@ groups, attention heads x batch).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 __all__ = [
     "Conv2d",
@@ -190,8 +190,8 @@ class MatMul:
         return 0
 
 
-class VectorKind(str, Enum):
-    """Vector-unit work; the value is the FLOPs per element used when none is given."""
+class VectorKind(StrEnum):
+    """Kinds of vector-unit work; ``DEFAULT_FLOPS_PER_ELEMENT`` gives each kind's FLOPs/element."""
 
     ELEMENTWISE = "elementwise"
     POOL = "pool"

@@ -1,0 +1,49 @@
+"""Find a workload by zoo name or YAML file path."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from workloads import zoo
+from workloads.layer import Workload
+from workloads.yaml_workload import load_workload_yaml
+from workloads.yamlio import ConfigError
+
+__all__ = ["ZOO", "get_workload", "list_models"]
+
+ZOO: dict[str, Callable[..., Workload]] = {name: getattr(zoo, name) for name in zoo.__all__}
+
+
+def list_models() -> list[str]:
+    return sorted(ZOO)
+
+
+def _is_yaml_path(name: str) -> bool:
+    return Path(name).suffix in (".yaml", ".yml")
+
+
+def _check_params(name: str, params: dict[str, Any]) -> None:
+    allowed = list(inspect.signature(ZOO[name]).parameters)
+    unknown = sorted(set(params) - set(allowed))
+    if unknown:
+        got, ok = ", ".join(unknown), ", ".join(allowed)
+        raise ConfigError([f"model {name}: unknown parameter {got}; allowed: {ok}"])
+
+
+def get_workload(name: str, *, batch: int = 1, **params: Any) -> Workload:
+    """Build zoo model ``name`` (e.g. ``get_workload("gpt2", seq_len=512)``), or load a workload
+    YAML file when ``name`` ends in ``.yaml``/``.yml`` (its batch and shapes come from the file)."""
+    if _is_yaml_path(name):
+        if batch != 1 or params:
+            raise ConfigError([f"{name}: batch and model parameters come from the file"])
+        return load_workload_yaml(name)
+    if name not in ZOO:
+        raise ConfigError([f"unknown model {name!r}; available models: {', '.join(list_models())}"])
+    _check_params(name, params)
+    try:
+        return ZOO[name](batch=batch, **params)
+    except ValueError as exc:
+        raise ConfigError([f"model {name}: {exc}"]) from None
