@@ -95,7 +95,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         write_json(result, args.json)
         print(f"wrote {args.json}")
     if args.out is not None:
-        for path in write_outputs(result, args.out):
+        for path in write_outputs(result, args.out, spec=spec):
             print(f"wrote {path}")
     return 0
 

@@ -1,0 +1,362 @@
+"""Event engine: the analytical engine's plan replayed as simpy processes, events per tile.
+
+Each (layer, pass) replays its ``TileSchedule`` in a fresh ``simpy.Environment`` (problems run
+back to back, as in the analytical engine) with three processes sharing one DRAM channel
+(``simpy.Resource``, capacity 1, served in request order; within one cycle, loads ask before
+stores, as they are on the critical path):
+
+* **loader**: for each tile, wait for a free input buffer slot, hold the channel for
+  ``ceil(load_bytes / bw)`` cycles; the data arrives ``dram_latency_cycles`` later (latency is
+  pipelined: it does not hold the channel);
+* **array** (the vector or pre-generation unit for those passes): wait for the tile's data and
+  a free output slot, compute ``compute_cycles``, free the input slot, hand the output on;
+* **storer**: hold the channel for ``ceil(store_bytes / bw)`` cycles, which frees the output
+  slot; the write is acknowledged ``dram_latency_cycles`` later. The problem ends at the last
+  compute or acknowledgement.
+
+Double-buffered schedules have two input and two output slots: the load of tile ``t+1`` may
+start once compute ``t-1`` has freed its input slot, compute ``t`` needs its data and the output
+slot of tile ``t-2`` (freed once that store has left on the channel). Single-buffered ones have
+one slot, reused only once the tile's store is acknowledged: fully serial,
+``xfer(L) + C + xfer(S)`` per tile, the analytical closed form exactly.
+
+Agreement with ``simulator.perf.analytical_timing`` (double-buffered; DRAM latency >= 1 cycle):
+the analytical engine runs in lock-step, the next tile's load and the previous tile's store
+sharing the channel (one latency) while tile ``t`` computes, each step ending when both compute
+and transfers are done. Here the same transfers run with no step barrier, and latency overlaps
+the next transfer. When every step has room for both transfers, each rounded to whole cycles
+(``latency + ceil(L[t+1] / bw) + ceil(S[t-1] / bw) <= C[t]``), the array never waits after the
+first load, and both give ``xfer(L[0]) + sum(C) + xfer(S[T-1])`` exactly. When memory-bound this
+engine is faster, by up to about one latency per step (a small fraction when transfers are
+long); it is never slower. (Both claims are property-tested against the closed form; the second
+is not proved: a store queued while the loader is busy may take the channel before the next
+load, an order lock-step never uses.)
+
+Long stretches of compute-bound steps are run as one event each, exactly (``replay``).
+
+Cycles, stalls and the compute/memory label come from the simulation; bytes, energy and
+utilization come from the same ``layer_result`` the analytical engine uses (they do not depend
+on timing). A problem is memory-bound when the channel was busy longer than the array.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import simpy
+
+from simulator.perf import Timing, transfer_cycles
+from simulator.results import Pass, RunResult
+from simulator.run import PlannedProblem, layer_result, plan, run_result
+from simulator.schedule import TileSchedule
+from simulator.trace import Trace
+
+if TYPE_CHECKING:
+    from accel.spec import AcceleratorSpec
+    from workloads.layer import Workload
+
+__all__ = ["replay", "simulate_events"]
+
+
+def _calm_runs(compute: np.ndarray, load: np.ndarray, store: np.ndarray, latency: int) -> list[int]:
+    """For each tile ``k``, how many consecutive steps from ``k`` are *calm*: the load of tile
+    ``k+1`` and the store of tile ``k-1`` (channel cycles) plus ``max(latency, 1)`` fit in
+    ``C[k]``, so both leave the channel strictly before the step ends (no same-cycle ties).
+    The last tile is never calm: it ends the problem and always runs as its own events."""
+    n = len(compute)
+    nxt = np.append(load[1:], 0)
+    prev = np.insert(store[:-1], 0, 0)
+    calm = nxt + prev + max(latency, 1) <= compute
+    calm[-1] = False
+    index = np.arange(n)
+    next_restless = np.minimum.accumulate(np.where(calm, n, index)[::-1])[::-1]
+    return (next_restless - index).tolist()
+
+
+@dataclass(frozen=True, slots=True)
+class _Tiles:
+    """A schedule as plain Python ints (indexing numpy scalars per event is slow)."""
+
+    compute: list[int]
+    load: list[int]  # channel cycles, 0 = nothing to load
+    store: list[int]
+    calm: list[int]  # ``_calm_runs``
+    latency: int
+    slots: int  # 2 double-buffered, 1 single-buffered
+
+    @classmethod
+    def of(cls, s: TileSchedule) -> _Tiles:
+        bw = s.dram_bytes_per_cycle
+        load = transfer_cycles(s.load_bytes, bw, 0)
+        store = transfer_cycles(s.store_bytes, bw, 0)
+        lat = s.dram_latency_cycles
+        return cls(
+            compute=s.compute_cycles.tolist(),
+            load=load.tolist(),
+            store=store.tolist(),
+            calm=_calm_runs(np.asarray(s.compute_cycles), load, store, lat),
+            latency=lat,
+            slots=2 if s.double_buffered else 1,
+        )
+
+
+_LATE = 2
+"""simpy event priority after URGENT (0) and NORMAL (1): same-time events run by priority first."""
+
+
+class _EndOfCycle(simpy.Event):
+    """Fires after every ordinary event of the current cycle, including those they schedule for
+    the same cycle. Initialised as ``simpy.Timeout`` initialises itself (already triggered),
+    but scheduled at the ``_LATE`` priority with no delay."""
+
+    def __init__(self, env: simpy.Environment) -> None:
+        super().__init__(env)
+        self._ok = True
+        self._value = None
+        env.schedule(self, _LATE)
+
+
+class _Flags:
+    """Per-tile done flags of one kind. A simpy event is made only for a process that has to
+    wait: most flags are set before anyone asks, and each event costs a scheduler step."""
+
+    __slots__ = ("_env", "_waiting", "done")
+
+    def __init__(self, env: simpy.Environment, n: int) -> None:
+        self._env = env
+        self._waiting: dict[int, simpy.Event] = {}
+        self.done = [False] * n
+
+    def wait(self, i: int) -> simpy.Event | None:
+        """``None`` if flag ``i`` is set, else an event that fires when it is."""
+        if self.done[i]:
+            return None
+        if i not in self._waiting:
+            self._waiting[i] = self._env.event()
+        return self._waiting[i]
+
+    def set_range(self, lo: int, hi: int) -> None:
+        """Set flags ``lo`` to ``hi - 1``, waking their waiters in index order."""
+        self.done[lo:hi] = [True] * (hi - lo)
+        for i in sorted(k for k in self._waiting if lo <= k < hi):
+            self._waiting.pop(i).succeed()
+
+    def set(self, i: int) -> None:
+        self.set_range(i, i + 1)
+
+
+class _Replay:
+    """The simpy model of one problem (module docstring); ``run`` returns its ``Timing``."""
+
+    def __init__(
+        self, tiles: _Tiles, trace: Trace | None, offset: int, unit: str, batch: bool
+    ) -> None:
+        self.t = tiles
+        self.trace = trace
+        self.offset = offset
+        self.unit = unit
+        self.batch = batch and tiles.slots == 2
+        self.env = simpy.Environment()
+        self.channel = simpy.Resource(self.env, capacity=1)
+        n = len(tiles.compute)
+        self.loaded, self.stored = _Flags(self.env, n), _Flags(self.env, n)  # left the channel
+        self.input_free, self.computed = _Flags(self.env, n), _Flags(self.env, n)
+        self.arrive_at = [0] * n  # cycle the loaded data is usable
+        self.ack_at = [0] * n  # cycle the store is acknowledged
+        self.next_load = self.next_store = 0  # next tile the loader / storer will move
+        self.channel_busy = 0
+
+    def _record(self, track: str, name: str, start: int, dur: int, tile: int) -> None:
+        if self.trace is not None and dur > 0:
+            self.trace.complete(track, name, self.offset + start, dur, {"tile": tile})
+
+    def _until(self, cycle: int) -> Generator:
+        if cycle > self.env.now:
+            yield self.env.timeout(cycle - self.env.now)
+
+    def _transfer(self, cycles: int, name: str, tile: int) -> Generator:
+        with self.channel.request() as grant:
+            yield grant
+            start = self.env.now
+            yield self.env.timeout(cycles)
+        self.channel_busy += cycles
+        self._record("dram", name, start, cycles, tile)
+
+    def _loader(self) -> Generator:
+        t = self.t
+        while self.next_load < len(t.load):
+            i = self.next_load
+            if t.slots == 2 and i >= 2 and (free := self.input_free.wait(i - 2)) is not None:
+                yield free
+                if self.next_load != i:  # a batch moved this load (``_fast_forward``)
+                    continue
+            if t.slots == 1 and i >= 1:
+                if (stored := self.stored.wait(i - 1)) is not None:
+                    yield stored
+                yield from self._until(self.ack_at[i - 1])
+            self.next_load = i + 1
+            if t.load[i]:
+                yield from self._transfer(t.load[i], "load", i)
+            self.arrive_at[i] = self.env.now + (t.latency if t.load[i] else 0)
+            self.loaded.set(i)
+
+    def _storer(self) -> Generator:
+        t = self.t
+        while self.next_store < len(t.store):
+            i = self.next_store
+            if (computed := self.computed.wait(i)) is not None:
+                yield computed
+                if self.next_store != i:  # a batch moved this store (``_fast_forward``)
+                    continue
+            if t.store[i]:
+                yield _EndOfCycle(self.env)  # loads ready in this cycle ask first
+            self.next_store = i + 1
+            if t.store[i]:
+                yield from self._transfer(t.store[i], "store", i)
+            self.ack_at[i] = self.env.now + (t.latency if t.store[i] else 0)
+            self.stored.set(i)
+
+    def _wait_inputs(self, i: int) -> Generator:
+        if (loaded := self.loaded.wait(i)) is not None:
+            yield loaded
+        yield from self._until(self.arrive_at[i])
+        if self.t.slots == 2 and i >= 2 and (slot := self.stored.wait(i - 2)) is not None:
+            yield slot
+
+    def _compute(self, i: int) -> Generator:
+        start = self.env.now
+        yield self.env.timeout(self.t.compute[i])
+        self._record(self.unit, "compute", start, self.t.compute[i], i)
+        self.input_free.set(i)  # before ``computed``: the load asks before the store
+        self.computed.set(i)
+
+    def _batchable(self, i: int) -> int:
+        """Tiles from ``i`` that ``_fast_forward`` may run in closed form (0: none)."""
+        steady = (
+            self.batch and i >= 1 and self.next_load == i + 1 and self.next_store == i - 1
+            and self.channel.count == 0 and not self.channel.queue
+        )  # fmt: skip
+        return self.t.calm[i] if steady and self.t.calm[i] >= 2 else 0
+
+    def _fast_forward(self, i: int, j: int) -> Generator:
+        """Run tiles ``i .. i+j-1`` as one event (exactness argument: ``replay`` docstring)."""
+        t, start = self.t, self.env.now
+        self.next_load, self.next_store = i + j + 1, i + j - 1
+        self.channel_busy += sum(t.load[i + 1 : i + j + 1]) + sum(t.store[i - 1 : i + j - 1])
+        last_start = start + sum(t.compute[i : i + j - 1])
+        self.arrive_at[i + j] = last_start + t.load[i + j] + (t.latency if t.load[i + j] else 0)
+        if self.trace is not None:
+            self._record_calm_steps(i, j, start)
+        yield self.env.timeout(sum(t.compute[i : i + j]))
+        self.loaded.set_range(i + 1, i + j + 1)
+        self.stored.set_range(i - 1, i + j - 1)
+        self.input_free.set_range(i, i + j)
+        self.computed.set_range(i, i + j)
+
+    def _record_calm_steps(self, i: int, j: int, start: int) -> None:
+        """The trace of calm steps: load ``k+1`` then store ``k-1`` from the step's start."""
+        t = self.t
+        for k in range(i, i + j):
+            self._record(self.unit, "compute", start, t.compute[k], k)
+            self._record("dram", "load", start, t.load[k + 1], k + 1)
+            self._record("dram", "store", start + t.load[k + 1], t.store[k - 1], k - 1)
+            start += t.compute[k]
+
+    def _array(self) -> Generator:
+        i = 0
+        while i < len(self.t.compute):
+            yield from self._wait_inputs(i)
+            if j := self._batchable(i):
+                yield from self._fast_forward(i, j)
+                i += j
+            else:
+                yield from self._compute(i)
+                i += 1
+
+    def run(self) -> Timing:
+        for process in (self._loader(), self._array(), self._storer()):
+            self.env.process(process)
+        self.env.run()
+        cycles = max(self.env.now, max(self.ack_at, default=0))
+        compute = sum(self.t.compute)
+        bound = "memory" if self.channel_busy > compute else "compute"
+        return Timing(cycles=cycles, compute_cycles=compute, stall_cycles=cycles - compute,
+                      bound=bound)  # fmt: skip
+
+
+def replay(
+    schedule: TileSchedule,
+    trace: Trace | None = None,
+    offset_cycles: int = 0,
+    unit: str = "array",
+    *,
+    batch: bool = True,
+) -> Timing:
+    """Simulate one problem's schedule; record its busy intervals into ``trace`` if given,
+    the compute ones on the ``unit`` track (``array``, ``vector`` or ``pregen``).
+
+    ``batch``: run stretches of *calm* steps as one event each (double-buffered schedules).
+    Step ``k`` is calm when ``ceil(L[k+1] / bw) + ceil(S[k-1] / bw) + max(latency, 1) <= C[k]``.
+    Exactness: suppose tile ``k`` is about to compute at ``s`` with the channel idle and
+    nothing queued, the loader waiting only for compute ``k-1`` to free a slot before loading
+    tile ``k+1``, and the storer waiting only for compute ``k-1`` to store it. Then, tile by
+    tile, load ``k+1`` is granted at ``s`` (the loader asks first) and store ``k-1`` right
+    after it; by calmness both leave the channel before ``s + C[k]`` (strictly: no tie with
+    the compute's end) and the data lands and the write is acknowledged by then, so compute
+    ``k+1`` starts at ``s + C[k]`` in the same state. So a
+    stretch of ``j`` calm steps takes exactly ``sum(C)``, with every transfer's time known,
+    and the state after it is the one tile-by-tile replay reaches: the batch is exact, not an
+    approximation. (Tests compare ``batch=True`` with ``batch=False`` on random schedules.)
+    """
+    if schedule.tiles == 0:
+        return Timing(cycles=0, compute_cycles=0, stall_cycles=0, bound="compute")
+    return _Replay(_Tiles.of(schedule), trace, offset_cycles, unit, batch).run()
+
+
+_UNITS = {Pass.VECTOR: "vector", Pass.PREGEN: "pregen"}  # other passes run on the array
+
+
+def _cached_replay(
+    planned: PlannedProblem,
+    cache: dict[int, tuple[Timing, Trace | None]],
+    trace: Trace | None,
+) -> tuple[Timing, Trace | None]:
+    """Replay ``planned.schedule`` once per schedule object (same-shape problems share one; the
+    replay is deterministic), with its events on a private trace starting at cycle 0."""
+    key = id(planned.schedule)
+    if key not in cache:
+        local = None if trace is None else Trace(process_name="", freq_mhz=trace.freq_mhz)
+        unit = _UNITS.get(planned.problem.pass_, "array")
+        cache[key] = (replay(planned.schedule, local, unit=unit), local)
+    return cache[key]
+
+
+def simulate_events(
+    workload: Workload, spec: AcceleratorSpec, *, trace_path: str | Path | None = None
+) -> RunResult:
+    """Run ``workload`` on ``spec`` with the event engine; optionally write a Perfetto trace."""
+    trace = None
+    if trace_path is not None:
+        trace = Trace(process_name=f"{workload.name} on {spec.name}",
+                      freq_mhz=spec.compute.freq_mhz)  # fmt: skip
+    plans = plan(workload, spec)  # kept alive: ``_cached_replay`` keys on schedule ids
+    cache: dict[int, tuple[Timing, Trace | None]] = {}
+    layers, now = [], 0
+    for planned in plans:
+        timing, events = _cached_replay(planned, cache, trace)
+        dense = timing
+        if planned.dense is not None:
+            dense, _ = _cached_replay(planned.dense, cache, trace)
+        if trace is not None and events is not None and timing.cycles:
+            name = f"{planned.problem.layer}:{planned.problem.pass_.value}"
+            trace.complete("problem", name, now, timing.cycles)
+            trace.merge(events, now)
+        now += timing.cycles
+        layers.append(layer_result(planned, timing, dense, spec))
+    if trace is not None:
+        trace.write(trace_path)
+    return run_result(workload, spec, layers, "event")

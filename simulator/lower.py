@@ -1,0 +1,207 @@
+"""Lowering: a workload becomes one ``Problem`` per (layer, pass).
+
+Every matrix problem is a GEMM in sparsim's convention ``C[m, n] = A[m, k] · B[k, n]``; the pass
+decides which tensor plays which role and along which axis the sparse one is sparse:
+
+====================  =====================  ==============  ==============  ===================
+pass                  GEMM (m, n, k)         A (m x k)       B (k x n)       sparse operand
+====================  =====================  ==============  ==============  ===================
+``FW``   Y = X·W      (m, n, k)              X               W               W along k
+``BW_DATA`` dX=dY·Wᵀ  (m, k, n)              dY              Wᵀ              Wᵀ along n only if
+                                                                             the mask is
+                                                                             transposable
+``BW_WEIGHT`` dW=XᵀdY (k, n, m)              Xᵀ              dY              none (dense)
+====================  =====================  ==============  ==============  ===================
+
+``b_pattern`` is always expressed relative to the pass's own GEMM: its ``axis == "k"`` means
+"along this pass's reduction". A non-transposable N:M mask seen transposed is no longer N:M
+along the reduction; it becomes ``Unstructured`` at the same density (the hardware cannot skip
+it). Vector work becomes ``VECTOR`` problems (training: forward + backward ≈ 2x forward, plus an
+optimizer update over each weighted layer's weights); training with a sparse weight adds a
+``PREGEN`` problem per weighted layer (re-pruning and compressing the updated dense weights),
+which ``simulator.run.plan`` keeps only when the spec actually exploits that weight pattern.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from simulator.results import Pass
+from workloads.layer import Layer, Phase, Workload
+from workloads.ops import Vector, VectorKind
+from workloads.sparsity import NM, Block, Dense, SparsityPattern, Unstructured
+
+__all__ = [
+    "BACKWARD_VECTOR_FACTOR",
+    "Problem",
+    "lower",
+    "lower_layer",
+    "mask_density",
+    "transpose_pattern",
+]
+
+BACKWARD_VECTOR_FACTOR = 2
+"""Backward of a vector op costs about twice its forward (gradient w.r.t. input and the
+recomputation of the saved statistics); a modelling assumption, not a measurement."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Problem:
+    """One (layer, pass). Matrix passes: ``count`` GEMMs ``(m x k) @ (k x n)``; ``b_pattern``
+    is B's sparsity relative to this GEMM, ``a_density`` the fraction of nonzero A elements.
+    ``VECTOR`` passes: ``vector_flops`` FLOPs over ``vector_elements`` elements.
+    ``PREGEN`` passes: ``pregen_elements`` dense weights to re-prune and compress.
+    ``weight_density``: for ``BW_WEIGHT``, the fraction of the ``m`` output rows (kept weights)
+    a spec with ``sparse_weight_gradient`` computes. ``weight_pattern``: the layer's own weight
+    pattern (for notes and pre-generation), whatever this pass's ``b_pattern`` is."""
+
+    layer: str
+    op: str
+    pass_: Pass
+    m: int = 0
+    n: int = 0
+    k: int = 0
+    count: int = 1
+    b_pattern: SparsityPattern = field(default_factory=Dense)
+    a_density: float = 1.0
+    weight_density: float = 1.0
+    vector_elements: int = 0
+    vector_flops: int = 0
+    pregen_elements: int = 0
+    weight_pattern: SparsityPattern = field(default_factory=Dense)
+
+    @property
+    def is_matrix(self) -> bool:
+        return self.pass_ in (Pass.FW, Pass.BW_DATA, Pass.BW_WEIGHT)
+
+    @property
+    def dense_macs(self) -> int:
+        return self.m * self.n * self.k * self.count if self.is_matrix else 0
+
+    def dense(self) -> Problem:
+        """The same work with every operand dense: the baseline ``dense_*`` fields come from."""
+        return Problem(
+            layer=self.layer,
+            op=self.op,
+            pass_=self.pass_,
+            m=self.m,
+            n=self.n,
+            k=self.k,
+            count=self.count,
+            vector_elements=self.vector_elements,
+            vector_flops=self.vector_flops,
+        )
+
+
+def transpose_pattern(pattern: SparsityPattern) -> SparsityPattern:
+    """The pattern of ``Wᵀ`` seen by the backward-data GEMM (its reduction is W's ``n``)."""
+    mask = None if pattern.mask is None else pattern.mask.T
+    if isinstance(pattern, Dense):
+        return pattern
+    if isinstance(pattern, NM):
+        if pattern.transposable:
+            return NM(n=pattern.n, m=pattern.m, axis="k", transposable=True, mask=mask)
+        axis = "k" if pattern.axis == "n" else "n"
+        if axis == "k":
+            return NM(n=pattern.n, m=pattern.m, axis="k", mask=mask)
+        return Unstructured(density=pattern.density, mask=mask)
+    if isinstance(pattern, Block):
+        return Block(rows=pattern.cols, cols=pattern.rows, density=pattern.density, mask=mask)
+    return Unstructured(density=pattern.density, mask=mask)
+
+
+def _act_density(layer: Layer) -> float:
+    return float(layer.act_sparsity.density)
+
+
+def _matrix_problems(layer: Layer, phase: Phase) -> list[Problem]:
+    dims = layer.op.gemm()
+    op = type(layer.op).__name__
+    w = layer.weight_sparsity
+    common = {"layer": layer.name, "op": op, "count": dims.count, "weight_pattern": w}
+    fw = Problem(
+        pass_=Pass.FW,
+        m=dims.m,
+        n=dims.n,
+        k=dims.k,
+        b_pattern=w,
+        a_density=_act_density(layer),
+        **common,
+    )
+    if phase == Phase.INFERENCE:
+        return [fw]
+    bw_data = Problem(
+        pass_=Pass.BW_DATA, m=dims.m, n=dims.k, k=dims.n, b_pattern=transpose_pattern(w), **common
+    )
+    bw_weight = Problem(
+        pass_=Pass.BW_WEIGHT,
+        m=dims.k,
+        n=dims.n,
+        k=dims.m,
+        a_density=_act_density(layer),
+        weight_density=float(w.density),
+        **common,
+    )
+    return [fw, bw_data, bw_weight]
+
+
+def _vector_problem(layer: Layer, phase: Phase) -> Problem:
+    op: Vector = layer.op  # type: ignore[assignment]
+    passes = 1 if phase == Phase.INFERENCE else 1 + BACKWARD_VECTOR_FACTOR
+    return Problem(
+        layer=layer.name,
+        op=op.kind.value,
+        pass_=Pass.VECTOR,
+        vector_elements=op.elements * passes,
+        vector_flops=op.flops * passes,
+    )
+
+
+def _training_extras(layer: Layer) -> list[Problem]:
+    """Optimizer update over the layer's weights, and pre-generation if the weight is sparse."""
+    elements = layer.op.weight_elements
+    update = Vector(kind=VectorKind.OPTIMIZER, elements=elements)
+    out = [
+        Problem(
+            layer=layer.name,
+            op=VectorKind.OPTIMIZER.value,
+            pass_=Pass.VECTOR,
+            vector_elements=elements,
+            vector_flops=update.flops,
+        )
+    ]
+    if not isinstance(layer.weight_sparsity, Dense):
+        out.append(
+            Problem(
+                layer=layer.name,
+                op="pregen",
+                pass_=Pass.PREGEN,
+                pregen_elements=elements,
+                weight_pattern=layer.weight_sparsity,
+            )
+        )
+    return out
+
+
+def lower_layer(layer: Layer, phase: Phase) -> list[Problem]:
+    """Problems of one layer, in execution order (forward before backward)."""
+    if layer.is_vector:
+        return [_vector_problem(layer, phase)]
+    problems = _matrix_problems(layer, phase)
+    if phase == Phase.TRAINING and layer.op.has_weight:
+        problems += _training_extras(layer)
+    return problems
+
+
+def lower(workload: Workload) -> list[Problem]:
+    """All problems of a workload in its phase (inference: FW only; training: 3 passes)."""
+    return [p for layer in workload.layers for p in lower_layer(layer, workload.phase)]
+
+
+def mask_density(pattern: SparsityPattern) -> float:
+    """Density from the real mask when there is one, else the declared density."""
+    if pattern.mask is None:
+        return float(pattern.density)
+    return float(np.count_nonzero(pattern.mask)) / pattern.mask.size

@@ -1,0 +1,285 @@
+"""Mapping a matrix problem onto the array: what sparsity the datapath exploits, folds, and the
+compute cycles of every tile in execution order (from ``simulator.tile``, vectorized).
+
+Dataflows (GEMM ``C[m, n] = A[m, k] · B[k, n]``; loops listed outermost first):
+
+* ``os``: array rows × cols hold an output tile over ``(m, n)``; each PE streams
+  ``k_steps = ceil(k / k_per_step)``; tiles: ``count``, row tile (``m``), column tile (``n``)
+  — the functional model's ``tiles_os`` order.
+* ``ws``: rows hold ``k`` (``k_per_step`` reduction elements per PE row), cols hold ``n``, ``m``
+  streams; tiles: ``count``, column tile (``n``), k fold.
+* ``is``: rows hold ``k``, cols hold ``m``, ``n`` streams; tiles: ``count``, column tile (``m``),
+  k fold.
+
+Sparse compute (``Exploit``): an N:M ``B`` along the reduction whose ``(n, m)`` the spec lists
+runs in N:M mode (``k_per_step(P, (n, m))``; for ``BW_DATA`` only if the spec is
+``transposable``); a group pattern whose size is a multiple of the
+spec's ``group_size`` ``G`` lets every ``G`` array columns skip their shared zero K positions
+(``os``/``ws`` only, whose columns hold ``n``, and only if ``G`` divides ``cols``): effective
+``k = density * k``, the slowest column group of a tile setting its time; activation skipping
+drops zero activations (balanced); gating keeps the cycles and only saves MAC energy. Anything
+else runs dense and says so in ``notes``. Without a real mask, work is assumed balanced across
+lanes (noted); with one, the slowest column group of a tile sets its time.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import NamedTuple
+
+import numpy as np
+
+from accel.spec import AcceleratorSpec, ActivationMode
+from simulator import tile
+from simulator.lower import Problem, mask_density
+from simulator.results import Pass
+from workloads.sparsity import NM, Block, Dense, Group, SparsityPattern
+
+__all__ = ["Exploit", "Mapping", "choose_exploit", "map_problem", "split_sizes"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Exploit:
+    """What the datapath skips for one problem.
+
+    ``nm``: N:M mode or ``None``. ``group_size``: workload group size used for K skipping (0:
+    none). ``act_keep``: fraction of activations processed (skipping), ``mac_keep_gated``:
+    fraction of issued MACs that pay MAC energy (gating). ``m_keep``: fraction of output rows
+    computed (sparse weight gradient). ``weight_keep``: in N:M mode, the fraction of B's values
+    that are nonzero (the MACs issued per dense MAC; ``n/m`` unless a real mask says less).
+    """
+
+    nm: tuple[int, int] | None = None
+    group_size: int = 0
+    group_density: float = 1.0
+    act_keep: float = 1.0
+    mac_keep_gated: float = 1.0
+    m_keep: float = 1.0
+    weight_keep: float = 1.0
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Mapping:
+    """Where a problem's dims sit on the array and how many folds each takes.
+
+    ``row_tiles``/``col_tiles``: folds of ``row_dim``/``col_dim`` (for ``ws``/``is`` the row
+    folds over ``k`` may differ per column tile under group skipping: ``row_tiles`` is then the
+    largest). ``m_eff``: output rows computed. ``k_kept_per_col``: K positions of B each
+    column tile keeps (group skipping compacts them); ``k_eff_per_col``: K positions it
+    processes (activation skipping drops more); both read-only int64. ``issued_macs``: MACs the
+    datapath performs (gated ones included).
+    """
+
+    dataflow: str
+    rows: int
+    cols: int
+    row_dim: str
+    col_dim: str
+    stream_dim: str
+    row_tiles: int
+    col_tiles: int
+    count: int
+    k_per_step: int
+    m_eff: int
+    k_kept_per_col: np.ndarray
+    k_eff_per_col: np.ndarray
+    tiles: int
+    issued_macs: int
+    exploit: Exploit
+
+
+def _nm_of(pattern: SparsityPattern) -> tuple[int, int] | None:
+    return (pattern.n, pattern.m) if isinstance(pattern, NM) and pattern.axis == "k" else None
+
+
+def _group_of(pattern: SparsityPattern) -> int:
+    """Output channels sharing one zero pattern: a group's size, a block's columns."""
+    if isinstance(pattern, Group):
+        return pattern.size
+    if isinstance(pattern, Block) and pattern.rows == 1:
+        return pattern.cols
+    return 0
+
+
+def _unsupported_note(problem: Problem, spec: AcceleratorSpec) -> str:
+    w = problem.weight_pattern
+    if problem.pass_ == Pass.BW_DATA and isinstance(w, NM) and not w.transposable:
+        return f"bw_data: weight {w} is not transposable, Wᵀ is not N:M along n: ran dense"
+    if problem.pass_ == Pass.BW_DATA and isinstance(w, NM) and not spec.sparsity.transposable:
+        return f"bw_data: {spec.name} cannot read a transposed N:M weight: ran dense"
+    return f"weight {problem.b_pattern} not supported by {spec.name}: ran dense"
+
+
+def _weight_exploit(problem: Problem, spec: AcceleratorSpec) -> dict:
+    b, sup = problem.b_pattern, spec.sparsity
+    if isinstance(b, Dense):
+        return {}
+    nm = _nm_of(b)
+    p = spec.compute.multipliers_per_pe
+    transposed_ok = problem.pass_ != Pass.BW_DATA or sup.transposable
+    if nm and sup.supports_nm(*nm) and p >= nm[0] and transposed_ok:
+        return {"nm": nm, "weight_keep": mask_density(b)}
+    group = _group_of(b)
+    if group and sup.group_size and group % sup.group_size == 0 and _columns_group(spec):
+        return {"group_size": group, "group_density": mask_density(b)}
+    return {"notes": (_unsupported_note(problem, spec),)}
+
+
+def _columns_group(spec: AcceleratorSpec) -> bool:
+    """Group skipping needs columns holding ``n`` in whole hardware groups."""
+    flow, cols = spec.compute.dataflow.value, spec.compute.cols
+    return flow in ("os", "ws") and cols % spec.sparsity.group_size == 0
+
+
+def _act_exploit(problem: Problem, spec: AcceleratorSpec) -> dict:
+    mode, d = spec.sparsity.activation, problem.a_density
+    if d >= 1.0 or mode == ActivationMode.NONE:
+        return {}
+    if mode == ActivationMode.GATING:
+        return {"mac_keep_gated": d, "notes": (f"activation zeros gated ({d:.2f} dense)",)}
+    return {"act_keep": d, "notes": (f"activation skipping at {d:.2f} density (balanced)",)}
+
+
+def _wgrad_exploit(problem: Problem, spec: AcceleratorSpec) -> dict:
+    d = problem.weight_density
+    if problem.pass_ != Pass.BW_WEIGHT or d >= 1.0 or not spec.sparsity.sparse_weight_gradient:
+        return {}
+    return {"m_keep": d, "notes": (f"weight gradient at kept weights only ({d:.2f}, balanced)",)}
+
+
+def choose_exploit(problem: Problem, spec: AcceleratorSpec) -> Exploit:
+    """Decide what the datapath skips or gates for ``problem`` (module docstring)."""
+    parts = [_weight_exploit(problem, spec), _act_exploit(problem, spec)]
+    parts.append(_wgrad_exploit(problem, spec))
+    notes = tuple(n for part in parts for n in part.get("notes", ()))
+    fields = {k: v for part in parts for k, v in part.items() if k != "notes"}
+    skips_weight = fields.get("nm") or fields.get("group_size")
+    if skips_weight and problem.b_pattern.mask is None:
+        notes += ("no weight mask: balanced work assumed",)
+    return Exploit(notes=notes, **fields)
+
+
+def _group_k_eff(problem: Problem, ex: Exploit, spec: AcceleratorSpec, col_tiles: int):
+    """Reduction positions each column tile processes. Each ``spec.sparsity.group_size``
+    columns share an activation selector and skip their common zeros; the slowest such group
+    sets the tile's time. Balanced (no mask): ``ceil(density * k)`` for every tile."""
+    k, n, cols, g = problem.k, problem.n, spec.compute.cols, spec.sparsity.group_size
+    mask = problem.b_pattern.mask
+    if mask is None or mask.shape != (k, n):
+        return np.full(col_tiles, math.ceil(k * ex.group_density), dtype=np.int64)
+    padded = np.zeros((k, col_tiles * cols), dtype=bool)
+    padded[:, :n] = mask
+    kept = padded.reshape(k, col_tiles, cols // g, g).any(axis=3).sum(axis=0)
+    return kept.max(axis=1).astype(np.int64)
+
+
+def split_sizes(total: int, size: int) -> np.ndarray:
+    """Sizes of the ``ceil(total / size)`` folds of ``total``: full ones, then the remainder."""
+    tiles = tile.ceil_div(total, size)
+    sizes = np.full(tiles, size, dtype=np.int64)
+    sizes[-1] = total - size * (tiles - 1)
+    return sizes
+
+
+def _k_eff(
+    problem: Problem, ex: Exploit, spec: AcceleratorSpec, col_tiles: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per column tile: K positions of B kept (after weight skipping) and processed (after
+    activation skipping too)."""
+    if ex.group_size:
+        kept = _group_k_eff(problem, ex, spec, col_tiles)
+    else:
+        kept = np.full(col_tiles, problem.k, dtype=np.int64)
+    kept = np.maximum(kept, 1)
+    if ex.act_keep == 1.0:
+        return kept, kept
+    return kept, np.maximum(np.ceil(kept * ex.act_keep).astype(np.int64), 1)
+
+
+class _Tiles(NamedTuple):
+    """What a dataflow's tiling yields (fields as in ``Mapping``)."""
+
+    cycles: np.ndarray
+    dims: tuple[str, str, str]
+    row_tiles: int
+    col_tiles: int
+    m_eff: int
+    k_kept: np.ndarray
+    k_eff: np.ndarray
+    issued: int
+
+
+def _tile_cycles_os(problem: Problem, spec: AcceleratorSpec, ex: Exploit, kps: int) -> _Tiles:
+    rows, cols = spec.compute.rows, spec.compute.cols
+    m_eff = max(1, math.ceil(problem.m * ex.m_keep))
+    row_tiles, col_tiles = tile.ceil_div(m_eff, rows), tile.ceil_div(problem.n, cols)
+    k_kept, k_eff = _k_eff(problem, ex, spec, col_tiles)
+    per_col = tile.os_tile_cycles(rows, cols, tile.ceil_div(k_eff, kps))
+    cycles = np.tile(per_col, row_tiles * problem.count)
+    issued = m_eff * int((split_sizes(problem.n, cols) * k_eff).sum()) * problem.count
+    return _Tiles(cycles, ("m", "n", "k"), row_tiles, col_tiles, m_eff, k_kept, k_eff, issued)
+
+
+def _tile_cycles_stationary(
+    problem: Problem, spec: AcceleratorSpec, ex: Exploit, kps: int
+) -> _Tiles:
+    rows, cols = spec.compute.rows, spec.compute.cols
+    m_eff = max(1, math.ceil(problem.m * ex.m_keep))
+    col_dim, col_len, stream = ("n", problem.n, m_eff)
+    if spec.compute.dataflow.value == "is":
+        col_dim, col_len, stream = ("m", m_eff, problem.n)
+    col_tiles = tile.ceil_div(col_len, cols)
+    k_kept, k_eff = _k_eff(problem, ex, spec, col_tiles)
+    folds = tile.ceil_div(k_eff, rows * kps)
+    per_tile = tile.stationary_tile_cycles(rows, cols, stream)
+    cycles = np.full(int(folds.sum()) * problem.count, per_tile, dtype=np.int64)
+    issued = stream * int((split_sizes(col_len, cols) * k_eff).sum()) * problem.count
+    dims = ("k", col_dim, "n" if col_dim == "m" else "m")
+    return _Tiles(cycles, dims, int(folds.max()), col_tiles, m_eff, k_kept, k_eff, issued)
+
+
+def map_problem(problem: Problem, spec: AcceleratorSpec) -> tuple[Mapping, np.ndarray]:
+    """The mapping of a matrix problem and its per-tile compute cycles in execution order."""
+    if problem.b_pattern.mask is None:
+        return _map_cached(problem, spec)
+    return _map(problem, spec)
+
+
+@lru_cache(maxsize=4096)
+def _map_cached(problem: Problem, spec: AcceleratorSpec) -> tuple[Mapping, np.ndarray]:
+    mapping, cycles = _map(problem, spec)
+    cycles.flags.writeable = False
+    mapping.k_eff_per_col.flags.writeable = False
+    mapping.k_kept_per_col.flags.writeable = False
+    return mapping, cycles
+
+
+def _map(problem: Problem, spec: AcceleratorSpec) -> tuple[Mapping, np.ndarray]:
+    ex = choose_exploit(problem, spec)
+    kps = tile.k_per_step(spec.compute.multipliers_per_pe, ex.nm)
+    flow = spec.compute.dataflow.value
+    build = _tile_cycles_os if flow == "os" else _tile_cycles_stationary
+    t = build(problem, spec, ex, kps)
+    issued = round(t.issued * ex.weight_keep) if ex.nm else t.issued
+    mapping = Mapping(
+        dataflow=flow,
+        rows=spec.compute.rows,
+        cols=spec.compute.cols,
+        row_dim=t.dims[0],
+        col_dim=t.dims[1],
+        stream_dim=t.dims[2],
+        row_tiles=t.row_tiles,
+        col_tiles=t.col_tiles,
+        count=problem.count,
+        k_per_step=kps,
+        m_eff=t.m_eff,
+        k_kept_per_col=t.k_kept,
+        k_eff_per_col=t.k_eff,
+        tiles=len(t.cycles),
+        issued_macs=int(issued),
+        exploit=ex,
+    )
+    return mapping, t.cycles

@@ -1,0 +1,88 @@
+"""The ``sparsim`` command line, end to end (in process, and once as a real subprocess)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from simulator.cli import main
+
+
+def test_list_shows_configs_and_models(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    for name in ("sat", "dense_os_32x32", "dense_ws_128x128", "resnet50", "llama2_7b"):
+        assert name in out
+
+
+def test_default_run_is_sat_training_2of8(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
+    out_json = tmp_path / "run.json"
+    assert main(["run", "--json", str(out_json)]) == 0
+    data = json.loads(out_json.read_text())
+    assert data["accel"] == "sat"
+    assert data["phase"] == "training"
+    passes = {layer["pass"] for layer in data["layers"]}
+    assert {"fw", "bw_data", "bw_weight"} <= passes
+    # PAPERS.md: with FW and BW_DATA 4x cheaper at 2:8 and BW_WEIGHT dense, the ideal is 2.0x.
+    assert 1.0 < data["total"]["speedup"] <= 2.0
+    assert "speedup" in capsys.readouterr().out.lower()
+
+
+def test_json_keys_are_the_documented_ones(tmp_path) -> None:
+    out_json = tmp_path / "run.json"
+    args = ["run", "--accel", "dense_os_32x32", "--workload", "resnet18", "--json", str(out_json)]
+    assert main(args) == 0
+    data = json.loads(out_json.read_text())
+    layer = data["layers"][0]
+    for key in ("name", "op", "pass", "m", "n", "k", "cycles", "macs", "utilization"):
+        assert key in layer
+    for key in ("cycles", "macs", "speedup", "energy_total_pj"):
+        assert key in data["total"]
+    # The JSON total is the sum of the layers (independent of how totals() computes it).
+    assert data["total"]["cycles"] == sum(r["cycles"] for r in data["layers"])
+    assert data["total"]["macs"] == sum(r["macs"] for r in data["layers"])
+
+
+def test_dense_baseline_prints_1x_and_flags_fallback(tmp_path) -> None:
+    out_json = tmp_path / "run.json"
+    args = ["run", "--accel", "dense_os_32x32", "--workload", "resnet18", "--phase", "training",
+            "--sparsity", "2:8", "--json", str(out_json)]
+    assert main(args) == 0
+    data = json.loads(out_json.read_text())
+    assert data["total"]["speedup"] == pytest.approx(1.0)
+    assert any("not supported" in note for layer in data["layers"] for note in layer["notes"])
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["run", "--accel", "no_such_accel"], "no_such_accel"),
+        (["run", "--workload", "no_such_model"], "no_such_model"),
+        (["run", "--sparsity", "3:2"], "n must be"),
+        (["run", "--sparsity", "half"], "not a sparsity"),
+        (["run", "--batch", "0"], "--batch"),
+    ],
+)
+def test_user_errors_exit_2_with_one_message(
+    args: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("sparsim: error:")
+    assert message in err
+
+
+def test_bad_yaml_config_has_no_traceback(tmp_path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\ncompute: {rows: 4, cols: 4, dataflow: diagonal}\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "simulator.cli", "run", "--accel", str(bad)],
+        capture_output=True, text=True, check=False, cwd=tmp_path,
+    )
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert "compute.dataflow" in proc.stderr
+    assert str(bad) in proc.stderr

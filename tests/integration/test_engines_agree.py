@@ -1,0 +1,145 @@
+"""The event engine (simpy) and the analytical engine agree on the same plan.
+
+Why they can differ (``simulator.events`` docstring): the analytical engine is a lock-step
+double-buffered pipeline, step ``t`` moving the next tile's load and the previous tile's store
+in ``latency + ceil(load / bw) + ceil(store / bw)`` cycles while tile ``t`` computes. The
+event engine moves the same transfers over one shared channel without a step barrier, with DRAM
+latency overlapping the next transfer. So:
+
+* compute-bound in every step: both are ``xfer(L[0]) + sum(C) + xfer(S[-1])``: equal exactly;
+* single-buffered: both are fully serial: equal exactly;
+* memory-bound: the event engine saves up to about one latency per step, which is small next to
+  long transfers: within 5 %, and never slower.
+
+Bytes and energy come from the same plan and the same ``layer_result`` in both engines.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from accel.energy import DEFAULT_ENERGY
+from accel.loader import load_spec
+from accel.spec import (
+    AcceleratorSpec,
+    BufferSpec,
+    ComputeSpec,
+    DramSpec,
+    NMSupport,
+    PrecisionSpec,
+    SparsitySupport,
+    VectorUnitSpec,
+)
+from simulator.results import RunResult
+from simulator.run import plan, simulate
+from simulator.schedule import TileSchedule
+from workloads.layer import Layer, Phase, Workload
+from workloads.ops import Conv2d, Linear, Vector, VectorKind
+from workloads.registry import get_workload
+from workloads.sparsity import NM
+
+LATENCY_CYCLES = 10
+
+
+def _spec(dram_gb_per_s: float, *, double_buffered: bool = True) -> AcceleratorSpec:
+    """16x16 output-stationary array at 200 MHz, 2 multipliers per PE, 2:8 and 2:4 skipping."""
+    buffer = BufferSpec(size_bytes=1 << 20, read_bytes_per_cycle=64, write_bytes_per_cycle=64,
+                        double_buffered=double_buffered)  # fmt: skip
+    return AcceleratorSpec(
+        name="agree",
+        compute=ComputeSpec(rows=16, cols=16, multipliers_per_pe=2, freq_mhz=200.0),
+        sparsity=SparsitySupport(
+            nm=(NMSupport(n=2, m=8), NMSupport(n=2, m=4)),
+            transposable=True,
+            pregen_elements_per_cycle=64,
+        ),
+        buffers=tuple((op, buffer) for op in ("weight", "input", "output")),
+        dram=DramSpec(bandwidth_gb_per_s=dram_gb_per_s, latency_cycles=LATENCY_CYCLES),
+        precision=PrecisionSpec(),
+        energy=DEFAULT_ENERGY,
+        vector=VectorUnitSpec(lanes=16),
+    )
+
+
+def _workload(phase: Phase) -> Workload:
+    conv = Conv2d(batch=1, in_channels=64, out_channels=96, height=20, width=20, padding=(1, 1))
+    layers = (
+        Layer(name="conv", op=conv),
+        Layer(name="relu", op=Vector(kind=VectorKind.ACTIVATION, elements=96 * 400)),
+        Layer(name="fc", op=Linear(tokens=48, in_features=384, out_features=200)),
+    )
+    dense = Workload(name="agree", layers=layers, phase=phase)
+    return dense.with_weight_sparsity(NM(n=2, m=8, transposable=True))
+
+
+def _steps_compute_bound(s: TileSchedule) -> bool:
+    """Every lock-step step's transfers fit under its compute (``simulator.perf`` closed form:
+    ``latency + ceil(L[t+1] / bw) + ceil(S[t-1] / bw) <= C[t]``)."""
+    n, bw = s.tiles, s.dram_bytes_per_cycle
+    for t in range(n):
+        load = int(s.load_bytes[t + 1]) if t + 1 < n else 0
+        store = int(s.store_bytes[t - 1]) if t else 0
+        xfer = LATENCY_CYCLES + math.ceil(load / bw) + math.ceil(store / bw) if load + store else 0
+        if xfer > s.compute_cycles[t]:
+            return False
+    return True
+
+
+def _both(workload: Workload, spec: AcceleratorSpec) -> tuple[RunResult, RunResult]:
+    return simulate(workload, spec), simulate(workload, spec, engine="event")
+
+
+def _same_costs(a: RunResult, e: RunResult) -> None:
+    assert [(r.layer, r.pass_) for r in a.layers] == [(r.layer, r.pass_) for r in e.layers]
+    for ra, re_ in zip(a.layers, e.layers, strict=True):
+        assert (ra.energy_pj, ra.bytes_by_level, ra.effective_macs, ra.notes) == (
+            re_.energy_pj, re_.bytes_by_level, re_.effective_macs, re_.notes,
+        )  # fmt: skip
+
+
+@pytest.mark.parametrize("phase", [Phase.INFERENCE, Phase.TRAINING])
+def test_exactly_equal_when_compute_bound(phase: Phase):
+    spec, workload = _spec(1e4), _workload(phase)  # 50,000 bytes per cycle
+    plans = plan(workload, spec)
+    assert all(_steps_compute_bound(p.schedule) for p in plans)  # the premise holds
+    a, e = _both(workload, spec)
+    _same_costs(a, e)
+    for ra, re_ in zip(a.layers, e.layers, strict=True):
+        got = (re_.cycles, re_.stall_cycles, re_.dense_cycles, re_.bound, re_.utilization)
+        assert got == (ra.cycles, ra.stall_cycles, ra.dense_cycles, ra.bound, ra.utilization)
+    assert e.engine == "event" and e.cycles == a.cycles
+
+
+@pytest.mark.parametrize("phase", [Phase.INFERENCE, Phase.TRAINING])
+def test_within_five_percent_when_memory_bound(phase: Phase):
+    spec, workload = _spec(0.02), _workload(phase)  # 0.1 bytes per cycle
+    a, e = _both(workload, spec)
+    _same_costs(a, e)
+    for ra, re_ in zip(a.layers, e.layers, strict=True):
+        assert ra.bound == re_.bound == "memory", ra.layer
+        assert re_.cycles <= ra.cycles  # no step barrier: never slower (module docstring)
+        assert re_.cycles >= 0.95 * ra.cycles, (ra.layer, ra.pass_, ra.cycles, re_.cycles)
+
+
+def test_single_buffered_exactly_equal_at_any_bandwidth():
+    for gb_per_s in (0.02, 1.0, 1e4):
+        spec = _spec(gb_per_s, double_buffered=False)
+        a, e = _both(_workload(Phase.TRAINING), spec)
+        assert [r.cycles for r in e.layers] == [r.cycles for r in a.layers], gb_per_s
+
+
+def test_resnet18_on_sat_within_five_percent_and_traced(tmp_path: Path):
+    spec = load_spec("sat")
+    workload = get_workload("resnet18").with_weight_sparsity(NM(n=2, m=8, transposable=True))
+    a = simulate(workload, spec)
+    e = simulate(workload, spec, engine="event", trace_path=tmp_path / "trace.json")
+    assert abs(e.cycles - a.cycles) <= 0.05 * a.cycles
+    events = json.loads((tmp_path / "trace.json").read_text(encoding="utf-8"))["traceEvents"]
+    problems = [ev for ev in events if ev["ph"] == "X" and ev["tid"] == 0]
+    assert len(problems) == sum(1 for r in e.layers if r.cycles)
+    end_us = max(ev["ts"] + ev["dur"] for ev in problems)
+    assert end_us == pytest.approx(e.cycles / spec.compute.freq_mhz)  # cycles / (cycles/µs)

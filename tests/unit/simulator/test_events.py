@@ -1,0 +1,180 @@
+"""Event engine replay of single TileSchedules, against timelines worked out by hand.
+
+Transfer of ``b`` bytes: the channel is held ``ceil(b / bw)`` cycles and the data lands
+``latency`` cycles later (``simulator.events`` docstring); ``xfer(b) = latency + ceil(b / bw)``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from simulator.events import replay
+from simulator.perf import analytical_timing
+from simulator.schedule import TileSchedule
+from simulator.trace import TRACKS, Trace
+
+
+def _schedule(c, ld, st_, *, bw=16.0, lat=10, double=True) -> TileSchedule:
+    return TileSchedule(
+        compute_cycles=np.array(c, dtype=np.int64), load_bytes=np.array(ld, dtype=np.int64),
+        store_bytes=np.array(st_, dtype=np.int64), dram_bytes_per_cycle=bw,
+        dram_latency_cycles=lat, double_buffered=double,
+    )  # fmt: skip
+
+
+def test_compute_bound_is_first_load_plus_compute_plus_last_store():
+    s = _schedule([100, 100, 100], [160, 160, 160], [64, 64, 64])
+    # every step: 10 + ceil((160 + 64) / 16) = 24 <= 100 cycles of compute
+    # xfer(160) = 10 + 10 = 20 prologue; 3 x 100 compute; xfer(64) = 10 + 4 = 14 epilogue
+    timing = replay(s)
+    assert (timing.cycles, timing.compute_cycles, timing.stall_cycles) == (334, 300, 34)
+    assert timing.bound == "compute"
+
+
+def test_single_buffered_is_serial():
+    s = _schedule([100, 100, 100], [160, 160, 160], [64, 64, 64], double=False)
+    assert replay(s).cycles == 3 * (20 + 100 + 14)  # xfer(L) + C + xfer(S) per tile
+
+
+def test_memory_bound_overlaps_latency():
+    # load 0 holds the channel 0-11 and lands at 16; load 1 holds it 11-22 and lands at 27;
+    # compute 0 runs 16-26, compute 1 27-37. Channel busy 22 > 20 compute: memory-bound.
+    # (The lock-step analytical form pays a latency per step: 16 + max(10, 16) + 10 = 42;
+    # the difference is the documented one.)
+    s = _schedule([10, 10], [176, 176], [0, 0], lat=5)
+    timing = replay(s)
+    assert (timing.cycles, timing.bound) == (37, "memory")
+    assert analytical_timing(s).cycles == 42
+
+
+def test_channel_serves_requests_in_order():
+    # bw 16, latency 10. Load 0 [0, 1) lands 11, load 1 [1, 101) lands 111; compute 0 runs
+    # 11-16 and store 0 queues at 16, while the loader is still busy with load 1 (it asks for
+    # load 2 at 101): store 0 [101, 133), load 2 [133, 233) lands 243. Compute 1 runs 111-116,
+    # store 1 queues: [233, 265); load 3 [265, 275) lands 285. Compute 2 runs 243-248,
+    # compute 3 285-290 (stores 2 and 3 are empty; store 1 was acknowledged at 275).
+    s = _schedule([5, 5, 5, 5], [16, 1600, 1600, 160], [512, 512, 0, 0])
+    trace = Trace(process_name="t", freq_mhz=1.0)
+    assert replay(s, trace).cycles == 290
+    dram = [e for e in trace.to_dict()["traceEvents"] if e["ph"] == "X" and e["tid"] == 1]
+    order = [(e["name"], e["args"]["tile"], e["ts"]) for e in dram]
+    assert order == [
+        ("load", 0, 0.0), ("load", 1, 1.0), ("store", 0, 101.0), ("load", 2, 133.0),
+        ("store", 1, 233.0), ("load", 3, 265.0),
+    ]  # fmt: skip
+    array = [e["ts"] for e in trace.to_dict()["traceEvents"] if e["ph"] == "X" and e["tid"] == 2]
+    assert array == [11.0, 111.0, 243.0, 285.0]
+
+
+def test_in_one_cycle_the_load_asks_before_the_store():
+    # bw 4, latency 1. Compute 0 runs 0-1; load 2 [1, 2) lands 3, store 0 [2, 3). At cycle 3
+    # store 0 leaves the channel and compute 1 ends: load 3 and store 1 are both ready. Load 3
+    # goes first [3, 4) and lands 5; store 1 [4, 5) is acknowledged at 6. Compute 2 runs 3-5,
+    # compute 3 5-6: 6 cycles, the array never waits. Store first would end at 7.
+    s = _schedule([1, 2, 2, 1], [0, 0, 1, 1], [1, 1, 0, 0], bw=4.0, lat=1)
+    assert replay(s, batch=False).cycles == 6
+
+
+def test_empty_schedule_takes_no_time():
+    assert replay(_schedule([], [], [])).cycles == 0
+
+
+def test_trace_events_and_tracks(tmp_path: Path):
+    s = _schedule([100, 100], [160, 160], [64, 64])
+    trace = Trace(process_name="toy on tiny", freq_mhz=200.0)
+    replay(s, trace, offset_cycles=1000)
+    path = trace.write(tmp_path / "trace.json")
+    events = json.loads(path.read_text(encoding="utf-8"))["traceEvents"]
+    names = {e["tid"]: e["args"]["name"] for e in events if e["name"] == "thread_name"}
+    assert names == dict(enumerate(TRACKS))
+    complete = [e for e in events if e["ph"] == "X"]
+    assert len(complete) == 6  # 2 loads + 2 stores on dram, 2 computes on the array
+    first = min(complete, key=lambda e: e["ts"])
+    # load 0 starts at cycle 1000 (offset) and holds the channel 10 cycles; 200 cycles per µs
+    assert (first["name"], first["ts"], first["dur"]) == ("load", 5.0, 0.05)
+
+
+def test_replay_is_deterministic():
+    s = _schedule([30, 7, 90, 12], [300, 50, 900, 10], [40, 400, 0, 64], bw=4.0, lat=3)
+    traces = [Trace(process_name="t", freq_mhz=1.0) for _ in range(2)]
+    for trace in traces:
+        replay(s, trace)
+    assert traces[0].to_dict() == traces[1].to_dict()
+
+
+_tiles = st.integers(1, 12)
+
+
+@st.composite
+def _random_schedule(draw, *, compute_bound: bool, double: bool, min_latency: int = 0):
+    n = draw(_tiles)
+    bw = draw(st.sampled_from([1.0, 4.0, 7.5, 16.0]))
+    lat = draw(st.integers(min_latency, 50))
+    loads = draw(st.lists(st.integers(0, 4000), min_size=n, max_size=n))
+    stores = draw(st.lists(st.integers(0, 4000), min_size=n, max_size=n))
+    compute = draw(st.lists(st.integers(1, 500), min_size=n, max_size=n))
+    if compute_bound:  # stretch each step: latency + ceil(L[t+1] / bw) + ceil(S[t-1] / bw) fits
+        for t in range(n):
+            load, store = (loads[t + 1] if t + 1 < n else 0), (stores[t - 1] if t else 0)
+            compute[t] = max(compute[t], lat + math.ceil(load / bw) + math.ceil(store / bw))
+    return _schedule(compute, loads, stores, bw=bw, lat=lat, double=double)
+
+
+@settings(max_examples=60, deadline=None)
+@given(_random_schedule(compute_bound=True, double=True))
+def test_compute_bound_matches_the_analytical_closed_form(s):
+    assert replay(s).cycles == analytical_timing(s).cycles
+
+
+@settings(max_examples=60, deadline=None)
+@given(_random_schedule(compute_bound=False, double=False))
+def test_single_buffered_matches_the_analytical_closed_form(s):
+    assert replay(s).cycles == analytical_timing(s).cycles
+
+
+@settings(max_examples=60, deadline=None)
+@given(_random_schedule(compute_bound=False, double=True, min_latency=1))
+def test_never_beats_compute_or_channel_and_never_loses_to_lock_step(s):
+    timing = replay(s)
+    channel = sum(math.ceil(b / s.dram_bytes_per_cycle) for b in [*s.load_bytes, *s.store_bytes])
+    assert timing.cycles >= max(int(s.compute_cycles.sum()), channel)
+    assert timing.cycles <= analytical_timing(s).cycles
+
+
+def _events(trace: Trace) -> list[tuple]:
+    return sorted((e["tid"], e["name"], e["ts"], e["dur"], e["args"]["tile"])
+                  for e in trace.to_dict()["traceEvents"] if e["ph"] == "X")  # fmt: skip
+
+
+@st.composite
+def _mixed_schedule(draw):
+    """Mostly calm steps (compute well above transfers) with restless ones mixed in."""
+    n = draw(st.integers(3, 30))
+    compute = draw(st.lists(st.integers(1, 80), min_size=n, max_size=n))
+    loads = draw(st.lists(st.integers(0, 40), min_size=n, max_size=n))
+    stores = draw(st.lists(st.integers(0, 40), min_size=n, max_size=n))
+    bw = draw(st.sampled_from([1.0, 2.0, 4.0, 0.7, 16.0]))
+    return _schedule(compute, loads, stores, bw=bw, lat=draw(st.integers(0, 5)))
+
+
+@settings(max_examples=150, deadline=None)
+@given(_mixed_schedule())
+def test_batched_calm_steps_are_exact(s):
+    # batch=False is the tile-by-tile reference: same timing and the very same trace events
+    batched, reference = (Trace(process_name="t", freq_mhz=1.0) for _ in range(2))
+    assert replay(s, batched) == replay(s, reference, batch=False)
+    assert _events(batched) == _events(reference)
+
+
+def test_long_calm_run_is_one_batch_and_exact():
+    # 10,000 identical calm tiles: 10 + ceil(1000 / 16) + ceil(500 / 16) = 105 <= 300 cycles.
+    # Closed form: xfer(1000) = 10 + 63 prologue, 10,000 x 300, xfer(500) = 10 + 32 epilogue.
+    n = 10_000
+    s = _schedule([300] * n, [1000] * n, [500] * n)
+    assert replay(s).cycles == 73 + 300 * n + 42

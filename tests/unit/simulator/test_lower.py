@@ -1,0 +1,92 @@
+"""Lowering: passes, GEMM shapes and which operand is sparse along which axis."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from simulator.lower import BACKWARD_VECTOR_FACTOR, lower, transpose_pattern
+from simulator.results import Pass
+from workloads.layer import Layer, Phase, Workload
+from workloads.ops import Conv2d, Linear, MatMul, Vector, VectorKind
+from workloads.sparsity import NM, Block, Dense, Group, Unstructured
+
+
+def _workload(*layers: Layer, phase: Phase = Phase.INFERENCE) -> Workload:
+    return Workload(name="w", layers=layers, phase=phase)
+
+
+FC = Linear(tokens=6, in_features=40, out_features=24)  # GEMM (m, n, k) = (6, 24, 40)
+
+
+def test_inference_is_one_forward_problem_per_matrix_op():
+    w = _workload(Layer(name="fc", op=FC, weight_sparsity=NM(n=2, m=4)))
+    (p,) = lower(w)
+    assert (p.pass_, p.m, p.n, p.k, p.count) == (Pass.FW, 6, 24, 40, 1)
+    assert p.b_pattern == NM(n=2, m=4)
+
+
+def test_training_passes_shapes_and_sparse_operand():
+    w = _workload(
+        Layer(name="fc", op=FC, weight_sparsity=NM(n=2, m=8, transposable=True)),
+        phase=Phase.TRAINING,
+    )
+    fw, bw_data, bw_weight, update, pregen = lower(w)
+    # issue: FW (m, n, k); BW_DATA (m, k, n) reduction over n; BW_WEIGHT (k, n, m) over m
+    assert (fw.pass_, fw.m, fw.n, fw.k) == (Pass.FW, 6, 24, 40)
+    assert (bw_data.pass_, bw_data.m, bw_data.n, bw_data.k) == (Pass.BW_DATA, 6, 40, 24)
+    assert (bw_weight.pass_, bw_weight.m, bw_weight.n, bw_weight.k) == (Pass.BW_WEIGHT, 40, 24, 6)
+    assert bw_data.b_pattern == NM(n=2, m=8, axis="k", transposable=True)
+    assert bw_weight.b_pattern == Dense()
+    assert bw_weight.weight_density == 0.25
+    assert (update.pass_, update.op) == (Pass.VECTOR, "optimizer")
+    assert update.vector_elements == FC.weight_elements
+    assert update.vector_flops == 4 * FC.weight_elements  # SGD momentum: 4 FLOPs per weight
+    assert (pregen.pass_, pregen.pregen_elements) == (Pass.PREGEN, FC.weight_elements)
+
+
+def test_non_transposable_nm_is_not_nm_along_backward_reduction():
+    w = _workload(Layer(name="fc", op=FC, weight_sparsity=NM(n=2, m=8)), phase=Phase.TRAINING)
+    bw_data = lower(w)[1]
+    assert bw_data.b_pattern == Unstructured(density=0.25)
+
+
+def test_dense_training_has_no_pregen():
+    w = _workload(Layer(name="fc", op=FC), phase=Phase.TRAINING)
+    passes = [p.pass_ for p in lower(w)]
+    assert passes == [Pass.FW, Pass.BW_DATA, Pass.BW_WEIGHT, Pass.VECTOR]
+
+
+def test_attention_matmul_training_is_three_dense_passes():
+    mm = MatMul(batch=8, m=16, n=16, k=64)
+    w = _workload(Layer(name="qk", op=mm), phase=Phase.TRAINING)
+    problems = lower(w)
+    assert [p.pass_ for p in problems] == [Pass.FW, Pass.BW_DATA, Pass.BW_WEIGHT]
+    assert all(p.b_pattern == Dense() and p.count == 8 for p in problems)
+    assert [(p.m, p.n, p.k) for p in problems] == [(16, 16, 64), (16, 64, 16), (64, 16, 16)]
+
+
+def test_conv_groups_become_count():
+    dw = Conv2d(batch=1, in_channels=8, out_channels=8, height=6, width=6, groups=8)
+    (p,) = lower(_workload(Layer(name="dw", op=dw)))
+    assert (p.m, p.n, p.k, p.count) == (16, 1, 9, 8)  # 4x4 outputs, 1 channel, 3x3 taps
+
+
+def test_vector_work_is_kept_and_backward_costs_twice():
+    norm = Vector(kind=VectorKind.NORM, elements=1000)
+    (inf,) = lower(_workload(Layer(name="bn", op=norm)))
+    (train,) = lower(_workload(Layer(name="bn", op=norm), phase=Phase.TRAINING))
+    assert (inf.pass_, inf.vector_flops) == (Pass.VECTOR, 5000)
+    assert train.vector_flops == (1 + BACKWARD_VECTOR_FACTOR) * 5000 == 15000
+
+
+def test_transpose_pattern_moves_the_mask():
+    mask = np.zeros((8, 4), dtype=bool)
+    mask[::4, :] = True
+    t = transpose_pattern(Unstructured(density=0.25, mask=mask))
+    assert np.array_equal(t.mask, mask.T)
+    assert transpose_pattern(NM(n=1, m=4, axis="n")) == NM(n=1, m=4, axis="k")
+    assert transpose_pattern(Block(rows=2, cols=4, density=0.5)) == Block(
+        rows=4, cols=2, density=0.5
+    )
+    assert transpose_pattern(Group(size=4, density=0.5)) == Unstructured(density=0.5)
+    assert transpose_pattern(Dense()) == Dense()

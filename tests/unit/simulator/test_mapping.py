@@ -1,0 +1,183 @@
+"""Mapping: folds and per-tile cycles against the closed forms written out here by hand.
+
+Closed forms (``simulator/tile.py`` module docstring), ``R x C`` array, ``P`` multipliers/PE:
+
+* os: ``ceil(m/R) * ceil(n/C) * count`` tiles of ``ceil(k/P) + (R-1) + (C-1) + R`` cycles;
+* ws: ``ceil(n/C) * ceil(k/(R*P)) * count`` tiles of ``R + m + (R-1) + (C-1)`` cycles;
+* is: ``ceil(m/C) * ceil(k/(R*P)) * count`` tiles of ``R + n + (R-1) + (C-1)`` cycles.
+
+N:M mode replaces ``P`` by ``(P // n) * m`` reduction elements per step.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from simulator.lower import Problem
+from simulator.mapping import map_problem
+from simulator.results import Pass
+from simulator.run import simulate
+from tests.unit.simulator.conftest import gemm_workload, make_spec
+from workloads.sparsity import NM, Group, Unstructured
+
+R, C, P = 4, 8, 2
+SHAPES = [(16, 32, 64), (13, 7, 30), (1, 100, 9), (33, 17, 5)]  # (m, n, k); most do not divide
+
+
+def expected_tiles(flow: str, m: int, n: int, k: int, kps: int = P) -> tuple[int, int]:
+    """(tiles, cycles per tile), written out from tile.py's docstring."""
+    if flow == "os":
+        return math.ceil(m / R) * math.ceil(n / C), math.ceil(k / kps) + (R - 1) + (C - 1) + R
+    cols, stream = (n, m) if flow == "ws" else (m, n)
+    return math.ceil(cols / C) * math.ceil(k / (R * kps)), R + stream + (R - 1) + (C - 1)
+
+
+def _problem(m: int, n: int, k: int, **kw) -> Problem:
+    return Problem(layer="g", op="Gemm", pass_=Pass.FW, m=m, n=n, k=k, **kw)
+
+
+@pytest.mark.parametrize("flow", ["os", "ws", "is"])
+@pytest.mark.parametrize("shape", SHAPES)
+def test_dense_tile_cycles_match_closed_form(flow, shape):
+    spec = make_spec(rows=R, cols=C, multipliers=P, dataflow=flow)
+    mapping, cycles = map_problem(_problem(*shape), spec)
+    tiles, per_tile = expected_tiles(flow, *shape)
+    assert mapping.tiles == tiles
+    assert np.array_equal(cycles, np.full(tiles, per_tile))
+
+
+@pytest.mark.parametrize("flow", ["os", "ws", "is"])
+@pytest.mark.parametrize("shape", SHAPES)
+def test_simulate_dense_gemm_cycles(flow, shape):
+    # Fast DRAM, zero latency: every transfer takes ceil(bytes / 5e6) = 1 cycle, so a
+    # compute-bound problem is 1 (first load) + compute + 1 (last store) (perf docstring).
+    spec = make_spec(rows=R, cols=C, multipliers=P, dataflow=flow)
+    (layer,) = simulate(gemm_workload(*shape), spec).layers
+    tiles, per_tile = expected_tiles(flow, *shape)
+    assert layer.compute_cycles == tiles * per_tile
+    assert layer.cycles == tiles * per_tile + 2
+    assert layer.dense_cycles == layer.cycles
+    m, n, k = shape
+    assert layer.dense_macs == layer.effective_macs == m * n * k
+    assert layer.utilization == pytest.approx(m * n * k / (layer.cycles * R * C * P))
+
+
+@pytest.mark.parametrize("flow", ["os", "ws", "is"])
+def test_count_multiplies_tiles(flow):
+    spec = make_spec(rows=R, cols=C, multipliers=P, dataflow=flow)
+    one, _ = map_problem(_problem(13, 7, 30), spec)
+    three, cycles = map_problem(_problem(13, 7, 30, count=3), spec)
+    assert three.tiles == 3 * one.tiles == len(cycles)
+
+
+@pytest.mark.parametrize("flow", ["os", "ws", "is"])
+@pytest.mark.parametrize(("n_", "m_"), [(2, 4), (2, 8), (1, 8)])
+def test_nm_mode_uses_k_per_step(flow, n_, m_):
+    spec = make_spec(rows=R, cols=C, multipliers=P, dataflow=flow, nm=((n_, m_),))
+    mapping, cycles = map_problem(_problem(13, 7, 200, b_pattern=NM(n=n_, m=m_)), spec)
+    kps = (P // n_) * m_  # tile.k_per_step's docstring
+    tiles, per_tile = expected_tiles(flow, 13, 7, 200, kps)
+    assert mapping.exploit.nm == (n_, m_)
+    assert mapping.k_per_step == kps
+    assert np.array_equal(cycles, np.full(tiles, per_tile))
+    assert mapping.issued_macs == round(13 * 7 * 200 * n_ / m_)
+
+
+def test_os_tiles_are_row_tile_major():
+    # Group skipping with a real mask: column tile 0 keeps 4 K positions, column tile 1 all 12,
+    # so tiles alternate short/long along each row of tiles: (i0,j0), (i0,j1), (i1,j0), ...
+    spec = make_spec(rows=R, cols=4, multipliers=1, group_size=4)
+    mask = np.ones((12, 8), dtype=bool)
+    mask[4:, :4] = False
+    problem = _problem(8, 8, 12, b_pattern=Group(size=4, density=mask.mean(), mask=mask))
+    _, cycles = map_problem(problem, spec)
+    skew = (R - 1) + (4 - 1) + R
+    assert np.array_equal(cycles, [4 + skew, 12 + skew, 4 + skew, 12 + skew])
+
+
+def test_group_skipping_slowest_group_sets_tile_time():
+    # 4 columns = 2 hardware groups of 2. Group 0 keeps 2 of 8 K rows, group 1 keeps 6: the
+    # tile takes 6 steps (load imbalance), while the balanced estimate would be 4 = 0.5 * 8.
+    spec = make_spec(rows=2, cols=4, multipliers=1, group_size=2)
+    mask = np.zeros((8, 4), dtype=bool)
+    mask[:2, :2] = True
+    mask[:6, 2:] = True
+    skew = (2 - 1) + (4 - 1) + 2
+    real, cycles = map_problem(
+        _problem(2, 4, 8, b_pattern=Group(size=2, density=0.5, mask=mask)), spec
+    )
+    assert np.array_equal(cycles, [6 + skew])
+    balanced, cycles = map_problem(_problem(2, 4, 8, b_pattern=Group(size=2, density=0.5)), spec)
+    assert np.array_equal(cycles, [4 + skew])
+    assert "balanced" in " ".join(balanced.exploit.notes)
+    assert "balanced" not in " ".join(real.exploit.notes)
+
+
+def test_group_skipping_needs_group_dividing_columns():
+    spec = make_spec(rows=2, cols=6, group_size=4)
+    mapping, _ = map_problem(_problem(4, 12, 16, b_pattern=Group(size=4, density=0.5)), spec)
+    assert mapping.exploit.group_size == 0
+    assert mapping.exploit.notes == ("weight group4:50% not supported by test_spec: ran dense",)
+
+
+def test_unsupported_nm_runs_dense_and_says_so():
+    spec = make_spec(rows=R, cols=C, multipliers=P, nm=((2, 4),), name="dense_os_32x32")
+    mapping, cycles = map_problem(_problem(13, 7, 30, b_pattern=NM(n=2, m=8)), spec)
+    dense, dense_cycles = map_problem(_problem(13, 7, 30), spec)
+    assert mapping.exploit.nm is None
+    assert mapping.exploit.notes == ("weight 2:8 not supported by dense_os_32x32: ran dense",)
+    assert np.array_equal(cycles, dense_cycles)
+    assert mapping.issued_macs == dense.issued_macs
+
+
+def test_nm_needs_enough_multipliers():
+    spec = make_spec(multipliers=1, nm=((2, 4),))
+    mapping, _ = map_problem(_problem(4, 4, 16, b_pattern=NM(n=2, m=4)), spec)
+    assert mapping.exploit.nm is None
+
+
+def test_unstructured_is_not_skipped():
+    spec = make_spec(multipliers=2, nm=((2, 4),), group_size=4)
+    mapping, _ = map_problem(_problem(4, 4, 16, b_pattern=Unstructured(density=0.3)), spec)
+    assert mapping.exploit.nm is None and mapping.exploit.group_size == 0
+
+
+def test_activation_gating_keeps_cycles_skipping_cuts_them():
+    base = _problem(8, 8, 64)
+    sparse_act = _problem(8, 8, 64, a_density=0.25)
+    gate = make_spec(activation="gating")
+    skip = make_spec(activation="skipping")
+    _, dense_cycles = map_problem(base, gate)
+    gated, gated_cycles = map_problem(sparse_act, gate)
+    skipped, skipped_cycles = map_problem(sparse_act, skip)
+    assert np.array_equal(gated_cycles, dense_cycles)
+    assert gated.exploit.mac_keep_gated == 0.25
+    skew = (R - 1) + (R - 1) + R
+    assert np.array_equal(skipped_cycles, np.full(4, 16 + skew))  # ceil(64 * 0.25) steps
+    assert skipped.issued_macs == 8 * 8 * 16
+
+
+def test_sparse_weight_gradient_computes_kept_rows_only():
+    problem = Problem(
+        layer="g", op="Gemm", pass_=Pass.BW_WEIGHT, m=64, n=8, k=16, weight_density=0.25
+    )
+    on, _ = map_problem(problem, make_spec(sparse_weight_gradient=True))
+    off, _ = map_problem(problem, make_spec())
+    assert (on.m_eff, off.m_eff) == (16, 64)
+    assert on.issued_macs * 4 == off.issued_macs
+
+
+def test_real_nm_mask_counts_the_kept_macs():
+    # 2:4 mask with one group in four holding a single nonzero: fewer MACs, same time
+    mask = np.zeros((16, 4), dtype=bool)
+    mask[0::4, :] = mask[1::4, :] = True
+    mask[1, :] = False
+    spec = make_spec(multipliers=2, nm=((2, 4),))
+    real, cycles = map_problem(_problem(4, 4, 16, b_pattern=NM(n=2, m=4, mask=mask)), spec)
+    balanced, balanced_cycles = map_problem(_problem(4, 4, 16, b_pattern=NM(n=2, m=4)), spec)
+    assert real.issued_macs == 4 * int(mask.sum()) == 4 * 28
+    assert balanced.issued_macs == 4 * 4 * 16 // 2
+    assert np.array_equal(cycles, balanced_cycles)

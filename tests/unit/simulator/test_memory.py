@@ -1,0 +1,85 @@
+"""Memory model: DRAM bytes per operand from reuse and buffer fit, counted by hand here
+(int8 operands and outputs, int32 partial sums; a double-buffered share holds half its size)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from accel.bitlayout import metadata_bytes_per_row
+from simulator.lower import Problem
+from simulator.mapping import map_problem
+from simulator.memory import matrix_traffic, stream_traffic
+from simulator.results import Pass
+from tests.unit.simulator.conftest import make_spec
+from workloads.sparsity import NM
+
+
+def _dram(problem: Problem, spec) -> dict[str, int]:
+    mapping, _ = map_problem(problem, spec)
+    traffic = matrix_traffic(problem, mapping, spec)
+    levels = dict(traffic.bytes_by_level())
+    dram = {key.removeprefix("dram."): v for key, v in levels.items() if key.startswith("dram.")}
+    assert traffic.load.sum() + traffic.store.sum() == sum(dram.values())
+    assert len(traffic.load) == len(traffic.store) == mapping.tiles
+    return dram
+
+
+def _problem(m: int, n: int, k: int, **kw) -> Problem:
+    return Problem(layer="g", op="Gemm", pass_=Pass.FW, m=m, n=n, k=k, **kw)
+
+
+def test_everything_fits_is_compulsory_traffic():
+    for flow in ("os", "ws", "is"):
+        dram = _dram(_problem(13, 7, 30), make_spec(dataflow=flow))
+        assert dram == {"input": 13 * 30, "weight": 30 * 7, "metadata": 0, "psum": 0,
+                        "output": 13 * 7}  # fmt: skip
+
+
+def test_os_refetches_weight_per_row_tile_when_it_does_not_fit():
+    # A row panel 4 x 64 = 256 B fits half of 1 KiB; all of B (64 x 64 = 4 KiB) does not:
+    # B is read once per row tile (16 / 4 = 4 times).
+    dram = _dram(_problem(16, 64, 64), make_spec(buffer_bytes=1024))
+    assert (dram["input"], dram["weight"], dram["output"]) == (16 * 64, 4 * 64 * 64, 16 * 64)
+
+
+def test_os_refetches_input_panel_per_tile_when_it_does_not_fit():
+    # A row panel 4 x 512 = 2 KiB > 1 KiB: fetched for each of the 2 column tiles (n = 8).
+    # B = 512 x 8 = 4 KiB does not fit either: once per row tile (2).
+    dram = _dram(_problem(8, 8, 512), make_spec(buffer_bytes=2048))
+    assert (dram["input"], dram["weight"]) == (2 * 8 * 512, 2 * 512 * 8)
+
+
+def test_ws_spills_partial_sums_when_they_do_not_fit():
+    # 8 k folds of 4 rows; psums 64 x 4 x 4 B = 1 KiB > 512 B: stored after folds 0..6 and
+    # reloaded before folds 1..7: 2 x 7 x 1 KiB.
+    dram = _dram(_problem(64, 4, 32), make_spec(dataflow="ws", buffer_bytes=1024))
+    assert dram["psum"] == 2 * 7 * 64 * 4 * 4
+    assert (dram["input"], dram["weight"], dram["output"]) == (64 * 32, 32 * 4, 64 * 4)
+
+
+def test_ws_refetches_input_per_column_tile_when_it_does_not_fit():
+    # A = 64 x 32 = 2 KiB > 1 KiB: read again for each of the 2 column tiles (n = 8)
+    dram = _dram(_problem(64, 8, 32), make_spec(dataflow="ws", buffer_bytes=2048))
+    assert dram["input"] == 2 * 64 * 32
+    assert dram["weight"] == 32 * 8
+
+
+def test_nm_weight_is_compressed_with_bitlayout_metadata():
+    # 2:8 along k = 64: per column 8 groups, 2 values each; metadata from accel.bitlayout
+    spec = make_spec(multipliers=2, nm=((2, 8),))
+    dram = _dram(_problem(4, 8, 64, b_pattern=NM(n=2, m=8)), spec)
+    assert dram["weight"] == 8 * 8 * 2
+    assert dram["metadata"] == 8 * metadata_bytes_per_row(8, 2, 8)
+
+
+def test_unexploited_pattern_moves_dense_weights():
+    dram = _dram(_problem(4, 8, 64, b_pattern=NM(n=2, m=8)), make_spec())
+    assert (dram["weight"], dram["metadata"]) == (64 * 8, 0)
+
+
+def test_stream_traffic_chunks_through_half_the_input_buffer():
+    # 1000 elements of 2 B in, 1 B out; input share 1 KiB double-buffered: 256 elements/chunk
+    sizes, traffic = stream_traffic(1000, 2.0, 1.0, make_spec(buffer_bytes=1024))
+    assert np.array_equal(sizes, [256, 256, 256, 232])
+    assert np.array_equal(traffic.load, 2 * sizes) and np.array_equal(traffic.store, sizes)
+    assert dict(traffic.dram) == {"input": 2000, "output": 1000}

@@ -1,0 +1,108 @@
+"""Analytical engine: the double-buffered closed form on schedules worked out by hand, and the
+speed targets of the issue (loose bounds here; the benchmark owns the exact numbers)."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+from simulator.perf import analytical_timing, transfer_cycles
+from simulator.run import layer_result, plan, simulate
+from simulator.schedule import TileSchedule
+from tests.unit.simulator.conftest import gemm_workload, make_spec
+from workloads.layer import Phase
+from workloads.sparsity import NM
+
+
+def _schedule(c, ld, st, *, bw=16.0, lat=10, double=True) -> TileSchedule:
+    return TileSchedule(
+        compute_cycles=np.array(c, dtype=np.int64),
+        load_bytes=np.array(ld, dtype=np.int64),
+        store_bytes=np.array(st, dtype=np.int64),
+        dram_bytes_per_cycle=bw,
+        dram_latency_cycles=lat,
+        double_buffered=double,
+    )
+
+
+def test_transfer_cycles():
+    # latency + ceil(bytes / bw), and nothing for no transfer
+    assert np.array_equal(transfer_cycles(np.array([0, 1, 16, 17]), 16.0, 10), [0, 11, 11, 12])
+
+
+def test_compute_bound_is_prologue_compute_epilogue():
+    # steps: 10 + ceil((160 + 64) / 16) = 24 <= 100; prologue xfer(160) = 20, epilogue 14
+    t = analytical_timing(_schedule([100, 100, 100], [160, 160, 160], [64, 64, 64]))
+    assert (t.cycles, t.compute_cycles, t.stall_cycles, t.bound) == (334, 300, 34, "compute")
+
+
+def test_memory_bound_steps_wait_for_transfers():
+    # step 0: max(10, xfer(800 + 0) = 60); step 1: max(10, xfer(0 + 320) = 30); prologue
+    # xfer(800) = 60; epilogue xfer(320) = 30  ->  60 + 60 + 30 + 30 = 180
+    t = analytical_timing(_schedule([10, 10], [800, 800], [320, 320]))
+    assert (t.cycles, t.stall_cycles, t.bound) == (180, 160, "memory")
+
+
+def test_single_buffered_is_serial():
+    t = analytical_timing(_schedule([100, 100], [160, 160], [64, 64], double=False))
+    assert t.cycles == 2 * (20 + 100 + 14)
+
+
+def test_empty_schedule_takes_no_time():
+    t = analytical_timing(_schedule([], [], []))
+    assert (t.cycles, t.compute_cycles) == (0, 0)
+
+
+def test_slow_dram_makes_a_gemm_memory_bound():
+    fast = simulate(gemm_workload(64, 64, 64), make_spec()).layers[0]
+    slow = simulate(gemm_workload(64, 64, 64), make_spec(dram_gb_per_s=0.01)).layers[0]
+    assert fast.bound == "compute" and slow.bound == "memory"
+    assert slow.compute_cycles == fast.compute_cycles
+    assert slow.cycles > fast.cycles and slow.stall_cycles == slow.cycles - slow.compute_cycles
+
+
+def _best_ms(fn, repeats: int = 5) -> float:
+    fn()
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return best * 1e3
+
+
+def test_gemm_1024_cube_is_fast():
+    # issue target < 2 ms on the reference 2-core machine; 10x slack for a loaded CI runner
+    spec = make_spec(rows=32, cols=32)
+    workload = gemm_workload(1024, 1024, 1024)
+    assert _best_ms(lambda: simulate(workload, spec)) < 20
+
+
+@pytest.mark.parametrize("phase", ["inference", "training"])
+def test_resnet50_is_fast(phase):
+    # issue targets: < 20 ms inference, < 60 ms training; 5x slack for a loaded CI runner
+    registry = pytest.importorskip("workloads.registry")
+    workload = registry.get_workload("resnet50").with_phase(phase)
+    spec = make_spec(rows=32, cols=32, multipliers=2, nm=((2, 8),), transposable=True)
+    limit = 100 if phase == "inference" else 300
+    assert _best_ms(lambda: simulate(workload, spec), repeats=2) < limit
+
+
+def test_plan_is_what_simulate_times():
+    # the engine interface (simulator.run docstring): one PlannedProblem per (layer, pass),
+    # a dense baseline only when the problem is not already dense
+    spec = make_spec(multipliers=2, nm=((2, 8),), transposable=True)
+    w = gemm_workload(40, 24, 64, weight_sparsity=NM(n=2, m=8, transposable=True),
+                      phase=Phase.TRAINING)  # fmt: skip
+    plans = plan(w, spec)
+    assert [p.problem.pass_.value for p in plans] == [
+        "fw", "bw_data", "bw_weight", "vector", "pregen"
+    ]  # fmt: skip
+    assert [p.dense is None for p in plans] == [False, False, False, True, False]
+    for planned, layer in zip(plans, simulate(w, spec).layers, strict=True):
+        timing = analytical_timing(planned.schedule)
+        dense = timing if planned.dense is None else analytical_timing(planned.dense.schedule)
+        assert layer_result(planned, timing, dense, spec) == layer
+        assert planned.schedule.tiles == (planned.mapping.tiles if planned.mapping else 1)

@@ -1,0 +1,116 @@
+"""Text table, CSV and JSON of a hand-built RunResult; atomic writes.
+
+Expected numbers are worked out by hand from the two rows built below (comments show the sums).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from simulator.report import atomic_write, csv_rows, format_table, write_csv, write_json
+from simulator.results import LayerResult, Pass, RunResult
+
+
+def _layer(name: str, pass_: Pass, **kw) -> LayerResult:
+    base = dict(
+        layer=name, op="Conv2d", pass_=pass_, m=64, n=32, k=288, count=1, cycles=1000,
+        compute_cycles=900, stall_cycles=100, dense_cycles=2000, utilization=0.5,
+        dense_macs=589_824, effective_macs=147_456,
+        energy_pj=(("mac", 2_000_000.0), ("dram", 1_000_000.0)), dense_energy_pj=6e6,
+        bytes_by_level=(("dram.weight", 2304), ("sram.read", 9000)), bound="compute",
+    )  # fmt: skip
+    return LayerResult(**(base | kw))
+
+
+def make_run() -> RunResult:
+    rows = (
+        _layer("conv1", Pass.FW, notes=("weight 2:8 ran dense",)),
+        _layer(
+            "fc", Pass.BW_DATA, op="Linear", cycles=3000, compute_cycles=2100, stall_cycles=900,
+            dense_cycles=3000, bound="memory", bytes_by_level=(("dram.input", 512),),
+            notes=("balanced work assumed", "weight 2:8 ran dense"),
+        ),
+    )  # fmt: skip
+    return RunResult(
+        workload="toy",
+        accel="tiny",
+        phase="training",
+        engine="analytical",
+        freq_mhz=500.0,
+        layers=rows,
+        notes=("run-level remark",),
+    )
+
+
+def test_table_has_rows_totals_and_numbered_notes():
+    lines = format_table(make_run()).splitlines()
+    assert lines[1].split()[:3] == ["layer", "pass", "op"]
+    conv = next(line for line in lines if line.startswith("conv1"))
+    fc = next(line for line in lines if line.startswith("fc"))
+    total = next(line for line in lines if line.startswith("TOTAL"))
+    # conv1: 100/1000 stall = 10.0 %, util 50.0 %, speedup 2000/1000 = 2.00, 3e6 pJ = 3.000 µJ
+    assert conv.split() == [
+        "conv1", "fw", "Conv2d", "64", "32", "288", "1,000", "10.0", "50.0", "589,824", "2.00",
+        "3.000", "compute", "[1]",
+    ]  # fmt: skip
+    assert fc.split()[-2:] == ["memory", "[2,1]"]  # note 1 was numbered first by conv1
+    # totals: 4,000 cycles; stall (100 + 900) / 4000 = 25.0 %; speedup 5000 / 4000 = 1.25
+    assert total.split() == ["TOTAL", "4,000", "25.0", "50.0", "1,179,648", "1.25", "6.000"]
+    assert lines[-3:] == [
+        "[1] weight 2:8 ran dense", "[2] balanced work assumed", "note: run-level remark",
+    ]  # fmt: skip
+    assert "4,000 cycles = 0.008 ms at 500 MHz" in lines[0]  # 4000 / 500 MHz = 8 µs
+
+
+def test_csv_round_trip(tmp_path: Path):
+    path = write_csv(make_run(), tmp_path / "out" / "r.csv")
+    with path.open(newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["name"] for r in rows] == ["conv1", "fc"]
+    assert rows[1]["pass"] == "bw_data" and rows[1]["cycles"] == "3000"
+    assert rows[0]["energy_mac_pj"] == "2000000.0" and rows[0]["energy_rf_pj"] == "0.0"
+    # byte columns are the union over rows; a row without the key gets 0
+    assert (rows[0]["bytes_dram.input"], rows[1]["bytes_dram.weight"]) == ("0", "0")
+    assert rows[1]["notes"] == "balanced work assumed; weight 2:8 ran dense"
+    assert list(rows[0]) == list(csv_rows(make_run())[0])
+
+
+def test_json_is_run_to_dict(tmp_path: Path):
+    run = make_run()
+    path = write_json(run, tmp_path / "r.json")
+    loaded = json.loads(path.read_text(encoding="utf-8"))
+    assert loaded == json.loads(json.dumps(run.to_dict()))
+    assert loaded["total"]["cycles"] == 4000
+
+
+def test_atomic_write_leaves_old_file_on_error(tmp_path: Path):
+    target = tmp_path / "r.json"
+    target.write_text("old", encoding="utf-8")
+
+    def half_then_fail(tmp: Path) -> None:
+        tmp.write_text("half", encoding="utf-8")
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        atomic_write(target, half_then_fail)
+    assert target.read_text(encoding="utf-8") == "old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.json"]  # no temporary left over
+
+
+def test_fields_that_do_not_apply_show_a_dash():
+    pregen = _layer(
+        "fc", Pass.PREGEN, op="pregen", m=0, n=0, k=0, dense_macs=0, effective_macs=0,
+        dense_cycles=0, utilization=0.0,
+    )  # fmt: skip
+    run = RunResult(workload="toy", accel="tiny", phase="training", engine="event",
+                    freq_mhz=500.0, layers=(pregen,))  # fmt: skip
+    row = next(line for line in format_table(run).splitlines() if line.startswith("fc"))
+    # no GEMM dims, and no speedup: the dense baseline does no pre-generation (0 cycles)
+    assert row.split() == [
+        "fc", "pregen", "pregen", "-", "-", "-", "1,000", "10.0", "0.0", "0", "-", "3.000",
+        "compute",
+    ]  # fmt: skip
