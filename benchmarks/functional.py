@@ -1,0 +1,144 @@
+"""Speed of the functional model's sparse kernels on a 1024 x 1024 x 1024 int8 GEMM.
+
+Run ``python -m benchmarks.functional``. Prints medians for the 2:4 and 2:8 N:M kernels, the
+50% group-sparse kernel (groups of 4 rows), the numpy reference (2:4), numpy int32 dense matmul
+and float32 BLAS dense matmul, all of the same shape in the same run, with the ratios; each
+kernel's first call (JIT compile, or load from numba's cache) apart; peak memory; load average.
+For a cold JIT time run with an empty cache: ``NUMBA_CACHE_DIR=$(mktemp -d) python -m ...``.
+
+Targets (issue 3): every sparse kernel >= 100x faster than numpy int32 dense matmul, and no
+slower than float32 BLAS dense matmul.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import statistics
+import time
+import tracemalloc
+from collections.abc import Callable
+
+import numba
+import numpy as np
+from numba.core.dispatcher import Dispatcher
+
+from accel import functional, reference
+from accel.formats import compress_group, compress_nm, prune_group, prune_nm
+
+SPEEDUP_VS_INT32_TARGET = 100.0
+
+
+def median_seconds(fn: Callable[[], object], repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def first_call(name: str, dispatcher: Dispatcher, fn: Callable[[], np.ndarray]) -> np.ndarray:
+    """Time the first call and say whether numba compiled the kernel or loaded it from its cache
+    (the first parallel call also starts numba's thread pool)."""
+    hits, signatures = sum(dispatcher.stats.cache_hits.values()), len(dispatcher.signatures)
+    start = time.perf_counter()
+    out = fn()
+    seconds = time.perf_counter() - start
+    if sum(dispatcher.stats.cache_hits.values()) > hits:
+        source = "cache load"
+    elif len(dispatcher.signatures) > signatures:
+        source = "JIT compile"
+    else:
+        source = "already compiled for these types"
+    print(f"  first call {name:<16}{seconds * 1e3:9.1f} ms ({source})")
+    return out
+
+
+def operands(size: int, seed: int) -> dict[str, object]:
+    rng = np.random.default_rng(seed)
+    w = rng.integers(-128, 128, (size, size), dtype=np.int8)
+    x = rng.integers(-128, 128, (size, size), dtype=np.int8)
+    return {
+        "x": x,
+        "nm24": compress_nm(prune_nm(w, 2, 4), 2, 4),
+        "nm28": compress_nm(prune_nm(w, 2, 8), 2, 8),
+        "group": compress_group(prune_group(w, 4, 0.5), 4),
+        "w32": w.astype(np.int32),
+        "x32": x.astype(np.int32),
+        "w_f32": w.astype(np.float32),
+        "x_f32": x.astype(np.float32),
+    }
+
+
+def sparse_runs(ops: dict) -> dict[str, tuple[Dispatcher, Callable[[], np.ndarray]]]:
+    """Each sparse path: the numba dispatcher it ends in, and a call through the public API."""
+    x, nm24, nm28, group = ops["x"], ops["nm24"], ops["nm28"], ops["group"]
+    return {
+        "nm_gemm 2:4": (
+            functional._nm_gemm,
+            lambda: functional.nm_gemm(nm24.values, nm24.indices, x, 4),
+        ),
+        "nm_gemm 2:8": (
+            functional._nm_gemm,
+            lambda: functional.nm_gemm(nm28.values, nm28.indices, x, 8),
+        ),
+        "group_gemm 50%": (
+            functional._group_gemm,
+            lambda: functional.group_gemm(
+                group.values, group.col_idx, group.col_ptr, group.size, x
+            ),
+        ),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", type=int, default=1024, help="M = N = K of the GEMM")
+    parser.add_argument("--repeats", type=int, default=7, help="timed calls per fast kernel")
+    parser.add_argument("--slow-repeats", type=int, default=3, help="timed calls, numpy int paths")
+    args = parser.parse_args()
+    print(f"load average before: {os.getloadavg()}")
+    print(f"GEMM {args.size}^3 int8, numba threads: {numba.get_num_threads()}")
+    ops = operands(args.size, seed=0)
+    runs = sparse_runs(ops)
+    outputs = {name: first_call(name, kernel, fn) for name, (kernel, fn) in runs.items()}
+    tracemalloc.start()  # after the first calls: tracing slows numba's cache loading
+    nm24, x = ops["nm24"], ops["x"]
+    ref_out = reference.nm_gemm(nm24.values, nm24.indices, x, 4)
+    if not np.array_equal(ref_out, outputs["nm_gemm 2:4"]):
+        raise SystemExit("nm_gemm 2:4 differs from its numpy reference")
+
+    medians = {name: median_seconds(fn, args.repeats) for name, (_, fn) in runs.items()}
+    medians["reference nm_gemm 2:4"] = median_seconds(
+        lambda: reference.nm_gemm(nm24.values, nm24.indices, x, 4), args.slow_repeats
+    )
+    int32_s = median_seconds(lambda: ops["w32"] @ ops["x32"], args.slow_repeats)
+    blas_s = median_seconds(lambda: ops["w_f32"] @ ops["x_f32"], args.repeats)
+    medians["numpy int32 dense"], medians["float32 BLAS dense"] = int32_s, blas_s
+    _, peak_bytes = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+
+    report(medians, runs, int32_s, blas_s)
+    maxrss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(
+        f"peak traced numpy/Python memory of the timed runs: {peak_bytes / 2**20:.1f} MiB; "
+        f"peak RSS (incl. numba's allocations): {maxrss_mib:.1f} MiB"
+    )
+    print(f"load average after: {os.getloadavg()}")
+
+
+def report(medians: dict[str, float], runs: dict, int32_s: float, blas_s: float) -> None:
+    print(f"{'path':<24}{'median ms':>11}{'x vs int32':>12}{'x vs f32 BLAS':>15}  targets")
+    for name, seconds in medians.items():
+        vs_int32, vs_blas = int32_s / seconds, blas_s / seconds
+        verdict = ""
+        if name in runs:
+            ok = vs_int32 >= SPEEDUP_VS_INT32_TARGET and vs_blas >= 1.0
+            verdict = "met" if ok else "MISSED"
+        print(f"{name:<24}{seconds * 1e3:11.2f}{vs_int32:12.1f}{vs_blas:15.2f}  {verdict}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,290 @@
+"""accel.functional: every kernel == its accel.reference namesake == dense numpy (int64, wrapped
+to int32) on the decompressed weight, bit for bit."""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from accel import functional as F
+from accel import reference as R
+from accel._jit import PARALLEL_MIN_MACS
+from accel.formats import (
+    FormatError,
+    compress_block,
+    compress_csr,
+    compress_group,
+    compress_nm,
+    compress_transposable_nm,
+    prune_block,
+    prune_group,
+    prune_nm,
+    prune_transposable_nm,
+    prune_unstructured,
+)
+from accel.numeric import requantize
+
+MS = (2, 4, 8, 16)
+
+
+def dense_oracle(w: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Dense numpy in int64, then two's-complement wrap to int32 (independent of accel)."""
+    exact = w.astype(np.int64) @ x.astype(np.int64)
+    return ((exact + 2**31) % 2**32 - 2**31).astype(np.int32)
+
+
+def random_int8(rng: np.random.Generator, shape: tuple[int, ...], mode: str) -> np.ndarray:
+    if mode == "extreme":
+        return rng.choice(np.array([-128, 127], np.int8), size=shape)
+    return rng.integers(-128, 128, size=shape, dtype=np.int8)
+
+
+@st.composite
+def gemm_cases(draw, max_rows: int = 16, max_k: int = 48, max_cols: int = 10):
+    """``(w, x, rng)``: int8 ``(rows, K)`` and ``(K, cols)``, 1-sized and ragged dims included,
+    full-range or extreme (-128/127) values."""
+    rows, k, cols = (draw(st.integers(1, hi)) for hi in (max_rows, max_k, max_cols))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    mode = draw(st.sampled_from(["full", "extreme"]))
+    return random_int8(rng, (rows, k), mode), random_int8(rng, (k, cols), mode), rng
+
+
+@st.composite
+def nm_params(draw) -> tuple[int, int]:
+    m = draw(st.sampled_from(MS))
+    return draw(st.integers(1, m - 1)), m
+
+
+def pad_k(x: np.ndarray, k: int) -> np.ndarray:
+    return np.pad(x, ((0, k - x.shape[0]), (0, 0)))
+
+
+# --------------------------------------------------------------------------------------------
+# GEMM kernels
+
+
+@given(gemm_cases(), nm_params())
+def test_nm_gemm_kernel_reference_and_dense_agree(case, nm):
+    w, x, _ = case
+    n, m = nm
+    t = compress_nm(prune_nm(w, n, m), n, m)
+    xp = pad_k(x, t.padded_k)
+    got = F.nm_gemm(t.values, t.indices, xp, m)
+    assert got.dtype == np.int32
+    assert np.array_equal(got, R.nm_gemm(t.values, t.indices, xp, m))
+    assert np.array_equal(got, dense_oracle(t.decompress(), x))
+    assert np.array_equal(F.matmul(t, x), got)
+
+
+def test_nm_gemm_wraps_on_int32_overflow():
+    # 1:2, every kept product (-128)*(-128) = 2**14; K = 2**18 + 8 keeps 2**17 + 4 of them:
+    # sum = 2**31 + 2**16, which wraps to -2**31 + 2**16 (closed form, two's complement)
+    k = 2**18 + 8
+    w = np.full((1, k), -128, np.int8)
+    w[:, 1::2] = 0
+    x = np.full((k, 1), -128, np.int8)
+    t = compress_nm(w, 1, 2)
+    expected = -(2**31) + 2**16
+    assert int(F.nm_gemm(t.values, t.indices, x, 2)[0, 0]) == expected
+    assert int(R.nm_gemm(t.values, t.indices, x, 2)[0, 0]) == expected
+    assert int(F.dense_gemm(w, x)[0, 0]) == expected
+
+
+@given(gemm_cases(), st.integers(1, 5), st.floats(0.05, 1.0))
+def test_group_gemm(case, size, density):
+    w, x, _ = case
+    t = compress_group(prune_group(w, size, density), size)
+    got = F.group_gemm(t.values, t.col_idx, t.col_ptr, size, x)
+    assert np.array_equal(got, R.group_gemm(t.values, t.col_idx, t.col_ptr, size, x))
+    assert np.array_equal(F.matmul(t, x), dense_oracle(t.decompress(), x))
+
+
+@given(gemm_cases(), st.integers(1, 4), st.integers(1, 5), st.floats(0.05, 1.0))
+def test_block_gemm(case, br, bc, density):
+    w, x, _ = case
+    t = compress_block(prune_block(w, br, bc, density), br, bc)
+    xp = pad_k(x, t.grid[1] * bc)
+    got = F.block_gemm(t.blocks, t.block_col, t.row_ptr, xp)
+    assert np.array_equal(got, R.block_gemm(t.blocks, t.block_col, t.row_ptr, xp))
+    assert np.array_equal(F.matmul(t, x), dense_oracle(t.decompress(), x))
+
+
+@given(gemm_cases(), st.floats(0.05, 1.0))
+def test_csr_gemm(case, density):
+    w, x, _ = case
+    t = compress_csr(prune_unstructured(w, density))
+    got = F.csr_gemm(t.values, t.col_idx, t.row_ptr, x)
+    assert np.array_equal(got, R.csr_gemm(t.values, t.col_idx, t.row_ptr, x))
+    assert np.array_equal(got, dense_oracle(t.decompress(), x))
+
+
+@given(gemm_cases())
+def test_dense_gemm(case):
+    w, x, _ = case
+    assert np.array_equal(F.dense_gemm(w, x), R.dense_gemm(w, x))
+    assert np.array_equal(F.matmul(w, x), dense_oracle(w, x))
+
+
+@given(gemm_cases(), nm_params())
+def test_nm_sddmm_samples_the_kept_positions(case, nm):
+    w, x, rng = case
+    n, m = nm
+    t = compress_nm(prune_nm(w, n, m), n, m)
+    dy = random_int8(rng, (w.shape[0], x.shape[1]), "full")
+    xp = pad_k(x, t.padded_k)  # X of dW = dY @ X.T
+    got = F.nm_sddmm(t.indices, dy, xp, m)
+    assert np.array_equal(got, R.nm_sddmm(t.indices, dy, xp, m))
+
+
+def test_parallel_path_matches_reference_and_small_calls_restore_the_thread_count():
+    rng = np.random.default_rng(11)
+    threads = numba.get_num_threads()
+    w, x = random_int8(rng, (64, 256), "full"), random_int8(rng, (256, 128), "full")
+    t = compress_nm(prune_nm(w, 2, 4), 2, 4)
+    assert t.values.size * x.shape[1] >= PARALLEL_MIN_MACS  # takes the multi-thread path
+    assert np.array_equal(F.matmul(t, x), R.nm_gemm(t.values, t.indices, x, 4))
+    F.matmul(t, x[:, :1])  # small: runs on one thread, then gives the pool back
+    assert numba.get_num_threads() == threads
+
+
+def test_kernels_check_their_operands():
+    t = compress_nm(np.array([[1, 0, 2, 0]], np.int8), 2, 4)
+    x = np.ones((4, 3), np.int8)
+    with pytest.raises(ValueError, match="x needs 4 rows"):
+        F.nm_gemm(t.values, t.indices, x[:3], 4)
+    with pytest.raises(ValueError, match="x must be a 2-D int8 array"):
+        F.nm_gemm(t.values, t.indices, x.astype(np.int32), 4)
+    with pytest.raises(ValueError, match=r"index is out of range \[0, 4\)"):
+        F.nm_gemm(t.values, t.indices + 4, x, 4)
+    with pytest.raises(ValueError, match="compressed along K"):
+        F.matmul(compress_nm(np.zeros((4, 1), np.int8), 2, 4, axis=0), x)
+
+
+# --------------------------------------------------------------------------------------------
+# training passes on a transposable weight
+
+
+@given(gemm_cases(max_rows=20, max_k=20), nm_params())
+def test_training_passes(case, nm):
+    w, x, rng = case
+    n, m = nm
+    pruned = prune_transposable_nm(w, n, m)
+    t = compress_transposable_nm(pruned, n, m)
+    dy = random_int8(rng, (w.shape[0], x.shape[1]), "full")
+    assert np.array_equal(F.forward(t, x), R.forward(pruned, x))
+    assert np.array_equal(F.backward_data(t, dy), R.backward_data(pruned, dy))
+    assert np.array_equal(F.backward_data(t, dy), dense_oracle(pruned.T, dy))
+    assert np.array_equal(F.weight_gradient(dy, x), R.weight_gradient(dy, x))
+    kept = t.forward.stored_mask()
+    assert np.array_equal(
+        F.weight_gradient(dy, x, t.forward), np.where(kept, dense_oracle(dy, x.T), 0)
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# convolution
+
+
+def test_reference_conv2d_counts_taps():
+    # all-ones 3x3 kernel on an all-ones 4x4 image, padding 1: each output counts the taps that
+    # land inside the image - 4 at corners, 6 on edges, 9 inside (closed form)
+    y = R.conv2d(np.ones((1, 1, 4, 4), np.int8), np.ones((1, 1, 3, 3), np.int8), padding=1)
+    expected = np.array([[4, 6, 6, 4], [6, 9, 9, 6], [6, 9, 9, 6], [4, 6, 6, 4]])
+    assert np.array_equal(y[0, 0], expected)
+
+
+CONV_CASES = [
+    # (N, C_in, H, W, C_out, kh, kw, stride, padding, groups)
+    (1, 3, 7, 6, 4, 3, 3, 1, 0, 1),
+    (2, 4, 9, 8, 6, 3, 3, 2, 1, 2),
+    (1, 6, 5, 5, 6, 3, 3, 1, 1, 6),  # depthwise
+    (1, 8, 6, 7, 4, 1, 1, 1, 0, 1),  # pointwise
+    (2, 2, 8, 5, 3, 5, 3, (2, 1), (2, 0), 1),
+    (1, 1, 1, 1, 1, 1, 1, 1, 0, 1),
+]
+
+
+@pytest.mark.parametrize("case", CONV_CASES)
+@pytest.mark.parametrize("nm", [None, (2, 4), (1, 8)])
+def test_conv2d_through_the_gemm_kernels(case, nm):
+    n_img, c_in, h, wd, c_out, kh, kw, stride, padding, groups = case
+    rng = np.random.default_rng(7)
+    x = random_int8(rng, (n_img, c_in, h, wd), "full")
+    weight = random_int8(rng, (c_out, c_in // groups, kh, kw), "full")
+    compress = None
+    if nm is not None:
+        n, m = nm
+        flat = weight.reshape(c_out, -1)
+        weight = prune_nm(flat, n, m).reshape(weight.shape)  # N:M over (c, i, j) per channel
+        compress = lambda w2d: compress_nm(w2d, n, m)  # noqa: E731
+    kwargs = {"stride": stride, "padding": padding, "groups": groups}
+    got = F.conv2d(x, weight, compress=compress, **kwargs)
+    assert np.array_equal(got, R.conv2d(x, weight, **kwargs))
+
+
+def test_requantized_conv_output():
+    x = np.full((1, 1, 3, 3), 127, np.int8)
+    weight = np.full((1, 1, 3, 3), 127, np.int8)
+    acc = F.conv2d(x, weight)  # 9 * 127 * 127 = 145161 (closed form)
+    assert int(acc[0, 0, 0, 0]) == 145161
+    # 145161 * 3 / 2**12 = 106.32 -> 106; saturates at 127 with multiplier 4
+    assert int(requantize(acc, 3, 12)[0, 0, 0, 0]) == 106
+    assert int(requantize(acc, 4, 12)[0, 0, 0, 0]) == 127
+
+
+# --------------------------------------------------------------------------------------------
+# tiled output-stationary execution
+
+
+@given(
+    gemm_cases(max_rows=13, max_k=24, max_cols=11),
+    nm_params(),
+    st.integers(1, 5),
+    st.integers(1, 5),
+)
+def test_tiles_os_order_padding_and_values(case, nm, rows_pe, cols_pe):
+    w, x, _ = case
+    n, m = nm
+    t = compress_nm(prune_nm(w, n, m), n, m)
+    jobs = list(F.tiles_os(rows_pe, cols_pe, t, x))
+    origins = [(j.row0, j.col0) for j in jobs]
+    # row tile major, then column tile (the simulator's OS mapping order)
+    rows, cols = w.shape[0], x.shape[1]
+    assert origins == [(r, c) for r in range(0, rows, rows_pe) for c in range(0, cols, cols_pe)]
+    for job in jobs:
+        assert job.values.shape == job.indices.shape == (rows_pe, t.groups, n)
+        assert job.x_tile.shape == (t.padded_k, cols_pe)
+        assert np.array_equal(job.expected, R.nm_gemm(job.values, job.indices, job.x_tile, m))
+        assert np.all(np.diff(job.indices.astype(int), axis=2) > 0)  # padded rows stay valid
+    assert np.array_equal(F.run_tiles_os(rows_pe, cols_pe, t, x), dense_oracle(t.decompress(), x))
+
+
+# --------------------------------------------------------------------------------------------
+# scoreboard helpers
+
+
+def test_check_nm_gemm_accepts_a_correct_result_and_names_the_first_mismatch():
+    t = compress_nm(np.array([[3, 0, 0, -2], [0, 1, 1, 0]], np.int8), 2, 4)
+    x = np.arange(8, dtype=np.int8).reshape(4, 2)
+    good = F.nm_gemm(t.values, t.indices, x, 4)
+    R.check_nm_gemm(good, t.values, t.indices, x, 4)
+    bad = good.copy()
+    bad[1, 0] += 1
+    # row 1 = x[1] + x[2] = (2, 3) + (4, 5): element (1, 0) is 6
+    with pytest.raises(
+        AssertionError, match=r"1 elements differ; first at \(1, 0\): expected 6, got 7"
+    ):
+        R.check_nm_gemm(bad, t.values, t.indices, x, 4)
+    with pytest.raises(AssertionError, match="expected int32 \\(2, 2\\), got int64"):
+        R.check_nm_gemm(good.astype(np.int64), t.values, t.indices, x, 4)
+
+
+def test_check_nm_gemm_rejects_a_corrupted_encoding():
+    t = compress_nm(np.array([[3, 0, 0, -2]], np.int8), 2, 4)
+    x = np.ones((4, 1), np.int8)
+    swapped = t.indices[:, :, ::-1].copy()
+    with pytest.raises(FormatError, match="not strictly ascending"):
+        R.check_nm_gemm(F.nm_gemm(t.values, t.indices, x, 4), t.values, swapped, x, 4)
