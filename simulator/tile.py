@@ -22,6 +22,17 @@ pays the full skew; its idle PEs show up as lost utilization):
       ws_tile_cycles = rows + stream + (rows - 1) + (cols - 1)
                        load   stream   fill/drain skew
 
+**Back-to-back tiles.** The array accepts the next tile's first step right after the previous
+tile's last one, so skew and drain overlap the next tile's stream; the one limit is the output
+port, which emits one row per cycle, so consecutive tiles are at least ``rows`` cycles apart. A
+sequence of tiles with ``steps[0..T-1]`` therefore costs::
+
+      sequence_cycles = tile_cycles(steps[0]) + sum_{t >= 1} max(steps[t], rows)
+
+``tile_costs`` gives each tile's share of that sum (the first tile pays its full latency), which
+is what the engines charge per tile. The same holds for ``ws``/``is`` with double-buffered
+stationary registers: the next tile's ``rows``-cycle load overlaps the current stream.
+
 All functions accept ints or numpy integer arrays (the analytical engine passes arrays).
 """
 
@@ -36,7 +47,9 @@ __all__ = [
     "k_per_step",
     "k_steps",
     "os_tile_cycles",
+    "sequence_cycles",
     "stationary_tile_cycles",
+    "tile_costs",
     "tile_cycles",
 ]
 
@@ -79,3 +92,18 @@ def tile_cycles(dataflow: str, rows: int, cols: int, stream: IntLike) -> IntLike
     if dataflow in ("ws", "is"):
         return stationary_tile_cycles(rows, cols, stream)
     raise ValueError(f"dataflow must be one of os, ws, is, not {dataflow!r}")
+
+
+def tile_costs(dataflow: str, rows: int, cols: int, stream: np.ndarray) -> np.ndarray:
+    """Per-tile cycles of back-to-back tiles: the first pays ``tile_cycles``, each later one
+    ``max(stream, rows)`` (module docstring). Sums to ``sequence_cycles``."""
+    stream = np.asarray(stream, dtype=np.int64)
+    costs = np.maximum(stream, rows)
+    if costs.size:
+        costs[0] = tile_cycles(dataflow, rows, cols, stream[0])
+    return costs
+
+
+def sequence_cycles(dataflow: str, rows: int, cols: int, stream: np.ndarray) -> int:
+    """Cycles from the first tile's first step to the last tile's last result."""
+    return int(tile_costs(dataflow, rows, cols, stream).sum())
