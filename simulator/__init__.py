@@ -6,7 +6,7 @@ from simulator.lower import Problem, lower
 from simulator.mapping import Exploit, Mapping, map_problem
 from simulator.perf import Timing, analytical_timing
 from simulator.results import ENERGY_COMPONENTS, LayerResult, Pass, RunResult
-from simulator.run import PlannedProblem, layer_result, plan, run_result, simulate
+from simulator.run import PlannedProblem, layer_result, overlap_fused, plan, run_result, simulate
 from simulator.schedule import TileSchedule
 
 __all__ = [
@@ -26,6 +26,7 @@ __all__ = [
     "layer_result",
     "lower",
     "map_problem",
+    "overlap_fused",
     "plan",
     "run_result",
     "simulate",

@@ -51,7 +51,7 @@ import simpy
 
 from simulator.perf import Timing, transfer_cycles
 from simulator.results import Pass, RunResult
-from simulator.run import PlannedProblem, layer_result, plan, run_result
+from simulator.run import PlannedProblem, layer_result, overlap_fused, plan, run_result
 from simulator.schedule import TileSchedule
 from simulator.trace import Trace
 
@@ -335,28 +335,56 @@ def _cached_replay(
     return cache[key]
 
 
+def _starts(plans: list[PlannedProblem], own: list[Timing], timings: list[Timing]) -> list[int]:
+    """Start cycle of each problem: back to back, except that a fused vector op starts with its
+    producer, after the fused ops before it in the chain (``simulator.run`` fusion)."""
+    starts, now = [], 0
+    chain_end: dict[int, int] = {}  # producer index -> cycle its last fused op ends
+    for i, planned in enumerate(plans):
+        if planned.producer is None:
+            starts.append(now)
+        else:
+            starts.append(chain_end.get(planned.producer, starts[planned.producer]))
+            chain_end[planned.producer] = starts[i] + own[i].cycles
+        now += timings[i].cycles
+    return starts
+
+
+def _write_trace(
+    trace: Trace, plans: list[PlannedProblem], own: list[Timing], timings: list[Timing],
+    events: list[Trace | None], path: str | Path,
+) -> None:  # fmt: skip
+    """Problems on the ``problem`` track (fused vector ops on ``fused``), their events merged."""
+    for planned, start, mine, local in zip(
+        plans, _starts(plans, own, timings), own, events, strict=True
+    ):
+        if not mine.cycles or local is None:
+            continue
+        track = "problem" if planned.producer is None else "fused"
+        trace.complete(track, f"{planned.problem.layer}:{planned.problem.pass_.value}", start,
+                       mine.cycles)  # fmt: skip
+        trace.merge(local, start)
+    trace.write(path)
+
+
 def simulate_events(
     workload: Workload, spec: AcceleratorSpec, *, trace_path: str | Path | None = None
 ) -> RunResult:
-    """Run ``workload`` on ``spec`` with the event engine; optionally write a Perfetto trace."""
+    """Run ``workload`` on ``spec`` with the event engine; optionally write a Perfetto trace.
+    Fused vector ops overlap their producer exactly as in the analytical engine
+    (``simulator.run.overlap_fused``)."""
     trace = None
     if trace_path is not None:
         trace = Trace(process_name=f"{workload.name} on {spec.name}",
                       freq_mhz=spec.compute.freq_mhz)  # fmt: skip
     plans = plan(workload, spec)  # kept alive: ``_cached_replay`` keys on schedule ids
     cache: dict[int, tuple[Timing, Trace | None]] = {}
-    layers, now = [], 0
-    for planned in plans:
-        timing, events = _cached_replay(planned, cache, trace)
-        dense = timing
-        if planned.dense is not None:
-            dense, _ = _cached_replay(planned.dense, cache, trace)
-        if trace is not None and events is not None and timing.cycles:
-            name = f"{planned.problem.layer}:{planned.problem.pass_.value}"
-            trace.complete("problem", name, now, timing.cycles)
-            trace.merge(events, now)
-        now += timing.cycles
-        layers.append(layer_result(planned, timing, dense, spec))
+    replays = [_cached_replay(planned, cache, trace) for planned in plans]
+    own = [timing for timing, _ in replays]
+    dense = [_cached_replay(p.dense, cache, trace)[0] if p.dense else t
+             for p, t in zip(plans, own, strict=True)]  # fmt: skip
+    timings, dense = overlap_fused(plans, own), overlap_fused(plans, dense)
     if trace is not None:
-        trace.write(trace_path)
+        _write_trace(trace, plans, own, timings, [events for _, events in replays], trace_path)
+    layers = [layer_result(*args, spec) for args in zip(plans, timings, dense, strict=True)]
     return run_result(workload, spec, layers, "event")

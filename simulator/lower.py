@@ -16,15 +16,23 @@ pass                  GEMM (m, n, k)         A (m x k)       B (k x n)       spa
 ``b_pattern`` is always expressed relative to the pass's own GEMM: its ``axis == "k"`` means
 "along this pass's reduction". A non-transposable N:M mask seen transposed is no longer N:M
 along the reduction; it becomes ``Unstructured`` at the same density (the hardware cannot skip
-it). Vector work becomes ``VECTOR`` problems (training: forward + backward ≈ 2x forward, plus an
-optimizer update over each weighted layer's weights); training with a sparse weight adds a
+it). Vector work becomes ``VECTOR`` problems (training: a forward one and a ``backward`` one
+costing ``BACKWARD_VECTOR_FACTOR`` times it, plus an optimizer update over each weighted layer's
+weights); training with a sparse weight adds a
 ``PREGEN`` problem per weighted layer (re-pruning and compressing the updated dense weights),
 which ``simulator.run.plan`` keeps only when the spec actually exploits that weight pattern.
+
+**Fusion.** Accelerators apply element-wise post-ops to outputs as they drain from the array. A
+vector layer of a ``FUSABLE_KINDS`` kind that directly follows a matrix layer in workload order,
+or follows such a fused vector layer (a chain: conv → bn → relu → add), is *fused* with that
+matrix layer: its problems carry ``fused_with = <matrix layer name>``; the forward one overlaps
+the producer's ``FW`` pass, the backward one its ``BW_DATA`` pass (``simulator.run`` says what
+overlapping costs). Softmax, pooling and the optimizer always run standalone.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -35,7 +43,9 @@ from workloads.sparsity import NM, Block, Dense, SparsityPattern, Unstructured
 
 __all__ = [
     "BACKWARD_VECTOR_FACTOR",
+    "FUSABLE_KINDS",
     "Problem",
+    "fusion_producers",
     "lower",
     "lower_layer",
     "mask_density",
@@ -46,6 +56,9 @@ BACKWARD_VECTOR_FACTOR = 2
 """Backward of a vector op costs about twice its forward (gradient w.r.t. input and the
 recomputation of the saved statistics); a modelling assumption, not a measurement."""
 
+FUSABLE_KINDS = frozenset({VectorKind.ACTIVATION, VectorKind.ELEMENTWISE, VectorKind.NORM})
+"""Vector kinds applied to a matrix op's outputs as they drain (module docstring)."""
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Problem:
@@ -55,7 +68,9 @@ class Problem:
     ``PREGEN`` passes: ``pregen_elements`` dense weights to re-prune and compress.
     ``weight_density``: for ``BW_WEIGHT``, the fraction of the ``m`` output rows (kept weights)
     a spec with ``sparse_weight_gradient`` computes. ``weight_pattern``: the layer's own weight
-    pattern (for notes and pre-generation), whatever this pass's ``b_pattern`` is."""
+    pattern (for notes and pre-generation), whatever this pass's ``b_pattern`` is.
+    ``backward``: a ``VECTOR`` problem of the backward pass. ``fused_with``: the matrix layer a
+    ``VECTOR`` problem is fused with ("" when standalone; module docstring)."""
 
     layer: str
     op: str
@@ -71,6 +86,8 @@ class Problem:
     vector_flops: int = 0
     pregen_elements: int = 0
     weight_pattern: SparsityPattern = field(default_factory=Dense)
+    backward: bool = False
+    fused_with: str = ""
 
     @property
     def is_matrix(self) -> bool:
@@ -92,6 +109,8 @@ class Problem:
             count=self.count,
             vector_elements=self.vector_elements,
             vector_flops=self.vector_flops,
+            backward=self.backward,
+            fused_with=self.fused_with,
         )
 
 
@@ -147,16 +166,36 @@ def _matrix_problems(layer: Layer, phase: Phase) -> list[Problem]:
     return [fw, bw_data, bw_weight]
 
 
-def _vector_problem(layer: Layer, phase: Phase) -> Problem:
+def _vector_problems(layer: Layer, phase: Phase, fused_with: str) -> list[Problem]:
+    """Forward vector work, and in training its backward at ``BACKWARD_VECTOR_FACTOR`` x."""
     op: Vector = layer.op  # type: ignore[assignment]
-    passes = 1 if phase == Phase.INFERENCE else 1 + BACKWARD_VECTOR_FACTOR
-    return Problem(
+    fw = Problem(
         layer=layer.name,
         op=op.kind.value,
         pass_=Pass.VECTOR,
-        vector_elements=op.elements * passes,
-        vector_flops=op.flops * passes,
+        vector_elements=op.elements,
+        vector_flops=op.flops,
+        fused_with=fused_with,
     )
+    if phase == Phase.INFERENCE:
+        return [fw]
+    f = BACKWARD_VECTOR_FACTOR
+    bw = replace(fw, vector_elements=f * op.elements, vector_flops=f * op.flops, backward=True)
+    return [fw, bw]
+
+
+def fusion_producers(workload: Workload) -> dict[str, str]:
+    """Vector layer name → the matrix layer it is fused with (module docstring)."""
+    out: dict[str, str] = {}
+    producer = ""  # the matrix layer the chain ending at the previous layer drains from
+    for layer in workload.layers:
+        if not layer.is_vector:
+            producer = layer.name
+        elif producer and layer.op.kind in FUSABLE_KINDS:
+            out[layer.name] = producer
+        else:
+            producer = ""
+    return out
 
 
 def _training_extras(layer: Layer) -> list[Problem]:
@@ -185,10 +224,11 @@ def _training_extras(layer: Layer) -> list[Problem]:
     return out
 
 
-def lower_layer(layer: Layer, phase: Phase) -> list[Problem]:
-    """Problems of one layer, in execution order (forward before backward)."""
+def lower_layer(layer: Layer, phase: Phase, fused_with: str = "") -> list[Problem]:
+    """Problems of one layer, in execution order (forward before backward); ``fused_with``:
+    the matrix layer a vector layer is fused with (``fusion_producers``)."""
     if layer.is_vector:
-        return [_vector_problem(layer, phase)]
+        return _vector_problems(layer, phase, fused_with)
     problems = _matrix_problems(layer, phase)
     if phase == Phase.TRAINING and layer.op.has_weight:
         problems += _training_extras(layer)
@@ -197,7 +237,9 @@ def lower_layer(layer: Layer, phase: Phase) -> list[Problem]:
 
 def lower(workload: Workload) -> list[Problem]:
     """All problems of a workload in its phase (inference: FW only; training: 3 passes)."""
-    return [p for layer in workload.layers for p in lower_layer(layer, workload.phase)]
+    fused = fusion_producers(workload)
+    phase = workload.phase
+    return [p for ly in workload.layers for p in lower_layer(ly, phase, fused.get(ly.name, ""))]
 
 
 def mask_density(pattern: SparsityPattern) -> float:

@@ -3,9 +3,10 @@ compute cycles of every tile in execution order (from ``simulator.tile``, vector
 
 Dataflows (GEMM ``C[m, n] = A[m, k] · B[k, n]``; loops listed outermost first):
 
-* ``os``: array rows × cols hold an output tile over ``(m, n)``; each PE streams
-  ``k_steps = ceil(k / k_per_step)``; tiles: ``count``, row tile (``m``), column tile (``n``)
-  — the functional model's ``tiles_os`` order.
+* ``os``: as in the RTL and ``accel.functional.tiles_os`` (``Y = W·X``, W's rows are GEMM ``n``,
+  X's columns GEMM ``m``): array rows hold ``n`` (output channels), columns hold ``m`` (tokens or
+  output pixels); each PE streams ``k_steps = ceil(k / k_per_step)``; tiles: ``count``, row tile
+  (``n``), column tile (``m``).
 * ``ws``: rows hold ``k`` (``k_per_step`` reduction elements per PE row), cols hold ``n``, ``m``
   streams; tiles: ``count``, column tile (``n``), k fold.
 * ``is``: rows hold ``k``, cols hold ``m``, ``n`` streams; tiles: ``count``, column tile (``m``),
@@ -13,13 +14,14 @@ Dataflows (GEMM ``C[m, n] = A[m, k] · B[k, n]``; loops listed outermost first):
 
 Sparse compute (``Exploit``): an N:M ``B`` along the reduction whose ``(n, m)`` the spec lists
 runs in N:M mode (``k_per_step(P, (n, m))``; for ``BW_DATA`` only if the spec is
-``transposable``); a group pattern whose size is a multiple of the
-spec's ``group_size`` ``G`` lets every ``G`` array columns skip their shared zero K positions
-(``os``/``ws`` only, whose columns hold ``n``, and only if ``G`` divides ``cols``): effective
-``k = density * k``, the slowest column group of a tile setting its time; activation skipping
+``transposable``); a group pattern whose size is a multiple of the spec's ``group_size`` ``G``
+lets every ``G`` adjacent output channels skip their shared zero K positions. Output channels
+(``n``) lie along the array rows for ``os`` and the columns for ``ws`` (``is`` does not place
+``n`` on the array: no group skipping), so ``G`` must divide that array side; effective
+``k = density * k``, the slowest channel group of a tile setting its time. Activation skipping
 drops zero activations (balanced); gating keeps the cycles and only saves MAC energy. Anything
 else runs dense and says so in ``notes``. Without a real mask, work is assumed balanced across
-lanes (noted); with one, the slowest column group of a tile sets its time.
+lanes (noted); with one, the slowest channel group of a tile sets its time.
 """
 
 from __future__ import annotations
@@ -67,10 +69,11 @@ class Mapping:
 
     ``row_tiles``/``col_tiles``: folds of ``row_dim``/``col_dim`` (for ``ws``/``is`` the row
     folds over ``k`` may differ per column tile under group skipping: ``row_tiles`` is then the
-    largest). ``m_eff``: output rows computed. ``k_kept_per_col``: K positions of B each
-    column tile keeps (group skipping compacts them); ``k_eff_per_col``: K positions it
-    processes (activation skipping drops more); both read-only int64. ``issued_macs``: MACs the
-    datapath performs (gated ones included).
+    largest). ``m_eff``: output rows computed. ``k_kept_per_tile``: K positions of B kept by
+    each fold of the array side that is not ``k`` and holds ``n`` if any (``os``: row tiles,
+    ``ws``: column tiles, ``is``: column tiles over ``m``), as group skipping compacts them;
+    ``k_eff_per_tile``: K positions each processes (activation skipping drops more); both
+    read-only int64. ``issued_macs``: MACs the datapath performs (gated ones included).
     """
 
     dataflow: str
@@ -84,8 +87,8 @@ class Mapping:
     count: int
     k_per_step: int
     m_eff: int
-    k_kept_per_col: np.ndarray
-    k_eff_per_col: np.ndarray
+    k_kept_per_tile: np.ndarray
+    k_eff_per_tile: np.ndarray
     tiles: int
     issued_macs: int
     exploit: Exploit
@@ -123,15 +126,21 @@ def _weight_exploit(problem: Problem, spec: AcceleratorSpec) -> dict:
     if nm and sup.supports_nm(*nm) and p >= nm[0] and transposed_ok:
         return {"nm": nm, "weight_keep": mask_density(b)}
     group = _group_of(b)
-    if group and sup.group_size and group % sup.group_size == 0 and _columns_group(spec):
+    if group and sup.group_size and group % sup.group_size == 0 and _channels_group(spec):
         return {"group_size": group, "group_density": mask_density(b)}
     return {"notes": (_unsupported_note(problem, spec),)}
 
 
-def _columns_group(spec: AcceleratorSpec) -> bool:
-    """Group skipping needs columns holding ``n`` in whole hardware groups."""
-    flow, cols = spec.compute.dataflow.value, spec.compute.cols
-    return flow in ("os", "ws") and cols % spec.sparsity.group_size == 0
+def _channel_lanes(spec: AcceleratorSpec) -> int:
+    """The array side holding output channels ``n``: rows for ``os``, columns for ``ws``, none
+    (0) for ``is``."""
+    return {"os": spec.compute.rows, "ws": spec.compute.cols}.get(spec.compute.dataflow.value, 0)
+
+
+def _channels_group(spec: AcceleratorSpec) -> bool:
+    """Group skipping needs the array side holding ``n`` to hold whole hardware groups."""
+    lanes = _channel_lanes(spec)
+    return lanes > 0 and lanes % spec.sparsity.group_size == 0
 
 
 def _act_exploit(problem: Problem, spec: AcceleratorSpec) -> dict:
@@ -162,17 +171,18 @@ def choose_exploit(problem: Problem, spec: AcceleratorSpec) -> Exploit:
     return Exploit(notes=notes, **fields)
 
 
-def _group_k_eff(problem: Problem, ex: Exploit, spec: AcceleratorSpec, col_tiles: int):
-    """Reduction positions each column tile processes. Each ``spec.sparsity.group_size``
-    columns share an activation selector and skip their common zeros; the slowest such group
-    sets the tile's time. Balanced (no mask): ``ceil(density * k)`` for every tile."""
-    k, n, cols, g = problem.k, problem.n, spec.compute.cols, spec.sparsity.group_size
+def _group_k_eff(problem: Problem, ex: Exploit, spec: AcceleratorSpec, n_tiles: int):
+    """Reduction positions each fold of ``n`` processes. Each ``spec.sparsity.group_size``
+    adjacent output channels (array rows for ``os``, columns for ``ws``) share an activation
+    selector and skip their common zeros; the slowest such group sets the tile's time.
+    Balanced (no mask): ``ceil(density * k)`` for every tile."""
+    k, n, lanes, g = problem.k, problem.n, _channel_lanes(spec), spec.sparsity.group_size
     mask = problem.b_pattern.mask
     if mask is None or mask.shape != (k, n):
-        return np.full(col_tiles, math.ceil(k * ex.group_density), dtype=np.int64)
-    padded = np.zeros((k, col_tiles * cols), dtype=bool)
+        return np.full(n_tiles, math.ceil(k * ex.group_density), dtype=np.int64)
+    padded = np.zeros((k, n_tiles * lanes), dtype=bool)
     padded[:, :n] = mask
-    kept = padded.reshape(k, col_tiles, cols // g, g).any(axis=3).sum(axis=0)
+    kept = padded.reshape(k, n_tiles, lanes // g, g).any(axis=3).sum(axis=0)
     return kept.max(axis=1).astype(np.int64)
 
 
@@ -185,14 +195,14 @@ def split_sizes(total: int, size: int) -> np.ndarray:
 
 
 def _k_eff(
-    problem: Problem, ex: Exploit, spec: AcceleratorSpec, col_tiles: int
+    problem: Problem, ex: Exploit, spec: AcceleratorSpec, tiles: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Per column tile: K positions of B kept (after weight skipping) and processed (after
-    activation skipping too)."""
+    """Per fold of the array side that is not ``k`` (``Mapping.k_kept_per_tile``): K positions
+    of B kept (after weight skipping) and processed (after activation skipping too)."""
     if ex.group_size:
-        kept = _group_k_eff(problem, ex, spec, col_tiles)
+        kept = _group_k_eff(problem, ex, spec, tiles)
     else:
-        kept = np.full(col_tiles, problem.k, dtype=np.int64)
+        kept = np.full(tiles, problem.k, dtype=np.int64)
     kept = np.maximum(kept, 1)
     if ex.act_keep == 1.0:
         return kept, kept
@@ -213,14 +223,16 @@ class _Tiles(NamedTuple):
 
 
 def _tile_cycles_os(problem: Problem, spec: AcceleratorSpec, ex: Exploit, kps: int) -> _Tiles:
+    """Rows over ``n``, columns over ``m``, row tile major: a row tile's column tiles share
+    its K count (one output channel group's kept positions)."""
     rows, cols = spec.compute.rows, spec.compute.cols
     m_eff = max(1, math.ceil(problem.m * ex.m_keep))
-    row_tiles, col_tiles = tile.ceil_div(m_eff, rows), tile.ceil_div(problem.n, cols)
-    k_kept, k_eff = _k_eff(problem, ex, spec, col_tiles)
-    per_col = tile.os_tile_cycles(rows, cols, tile.ceil_div(k_eff, kps))
-    cycles = np.tile(per_col, row_tiles * problem.count)
-    issued = m_eff * int((split_sizes(problem.n, cols) * k_eff).sum()) * problem.count
-    return _Tiles(cycles, ("m", "n", "k"), row_tiles, col_tiles, m_eff, k_kept, k_eff, issued)
+    row_tiles, col_tiles = tile.ceil_div(problem.n, rows), tile.ceil_div(m_eff, cols)
+    k_kept, k_eff = _k_eff(problem, ex, spec, row_tiles)
+    per_row = tile.os_tile_cycles(rows, cols, tile.ceil_div(k_eff, kps))
+    cycles = np.tile(np.repeat(per_row, col_tiles), problem.count)
+    issued = m_eff * int((split_sizes(problem.n, rows) * k_eff).sum()) * problem.count
+    return _Tiles(cycles, ("n", "m", "k"), row_tiles, col_tiles, m_eff, k_kept, k_eff, issued)
 
 
 def _tile_cycles_stationary(
@@ -252,8 +264,8 @@ def map_problem(problem: Problem, spec: AcceleratorSpec) -> tuple[Mapping, np.nd
 def _map_cached(problem: Problem, spec: AcceleratorSpec) -> tuple[Mapping, np.ndarray]:
     mapping, cycles = _map(problem, spec)
     cycles.flags.writeable = False
-    mapping.k_eff_per_col.flags.writeable = False
-    mapping.k_kept_per_col.flags.writeable = False
+    mapping.k_eff_per_tile.flags.writeable = False
+    mapping.k_kept_per_tile.flags.writeable = False
     return mapping, cycles
 
 
@@ -276,8 +288,8 @@ def _map(problem: Problem, spec: AcceleratorSpec) -> tuple[Mapping, np.ndarray]:
         count=problem.count,
         k_per_step=kps,
         m_eff=t.m_eff,
-        k_kept_per_col=t.k_kept,
-        k_eff_per_col=t.k_eff,
+        k_kept_per_tile=t.k_kept,
+        k_eff_per_tile=t.k_eff,
         tiles=len(t.cycles),
         issued_macs=int(issued),
         exploit=ex,

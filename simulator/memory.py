@@ -5,8 +5,9 @@ Operands are named by their GEMM role (``Operand``): A = ``input`` (m x k), B = 
 (``spec.buffer_share_bytes``), halved when the buffer is double-buffered (one half fills while
 the other computes). Reuse follows the loop order of ``simulator.mapping``:
 
-* ``os`` (row tile i, column tile j): A's row panel is fetched once per i if it fits, else per
-  tile; B is fetched once if all of it fits, else once per row tile; C written once per tile.
+* ``os`` (row tile i over ``n``, column tile j over ``m``): B's column panel (``k x rows``) is
+  fetched once per i if it fits, else per tile; A is fetched once if all of it fits, else once
+  per row tile; C written once per tile.
 * ``ws`` (column tile j, k fold f): each B element once (stationary); A's k chunk once if all of
   A fits, else per column tile; C's ``m x cols`` partial sums stay on chip if they fit, else
   spill (store at ``accumulator`` width after every fold but the last, reload before every fold
@@ -38,6 +39,7 @@ __all__ = [
     "b_chunk_bytes",
     "b_storage_rates",
     "matrix_traffic",
+    "output_tile_fits",
     "stream_traffic",
 ]
 
@@ -133,29 +135,31 @@ def b_chunk_bytes(
 
 
 def _os_parts(p: Problem, mp: Mapping, spec: AcceleratorSpec) -> _Parts:
+    """Tile (i, j): ``r`` output channels (B columns) by ``c`` tokens (A rows)."""
     a_b, c_b, w_b = (_bytes(spec, o) for o in (Operand.INPUT, Operand.OUTPUT, Operand.WEIGHT))
     ex = mp.exploit
-    r = np.repeat(split_sizes(mp.m_eff, mp.rows), mp.col_tiles)
-    col_sizes = split_sizes(p.n, mp.cols)
-    c = np.tile(col_sizes, mp.row_tiles)
-    kept, ke = np.tile(mp.k_kept_per_col, mp.row_tiles), np.tile(mp.k_eff_per_col, mp.row_tiles)
+    r = np.repeat(split_sizes(p.n, mp.rows), mp.col_tiles)
+    c = np.tile(split_sizes(mp.m_eff, mp.cols), mp.row_tiles)
+    kept = np.repeat(mp.k_kept_per_tile, mp.col_tiles)
+    ke = np.repeat(mp.k_eff_per_tile, mp.col_tiles)
     first_j = np.tile(np.arange(mp.col_tiles) == 0, mp.row_tiles)
     first_i = np.repeat(np.arange(mp.row_tiles) == 0, mp.col_tiles)
-    a_refetch = first_j | (not _fits(mp.rows * p.k * a_b, spec, Operand.INPUT))
-    b_all = sum(int(x.sum()) for x in b_chunk_bytes(ex, mp.k_kept_per_col, col_sizes, w_b))
-    b_refetch = first_i | (not _fits(b_all, spec, Operand.WEIGHT))
-    b_val, b_meta = b_chunk_bytes(ex, kept, c, w_b)
-    fed_val, fed_meta = b_chunk_bytes(ex, ke, c, w_b)
+    panel = b_chunk_bytes(ex, mp.k_kept_per_tile.max(keepdims=True), np.array([mp.rows]), w_b)
+    b_refetch = first_j | (not _fits(int(panel[0][0] + panel[1][0]), spec, Operand.WEIGHT))
+    a_refetch = first_i | (not _fits(mp.m_eff * p.k * a_b, spec, Operand.INPUT))
+    b_val, b_meta = b_chunk_bytes(ex, kept, r, w_b)
+    fed_val, fed_meta = b_chunk_bytes(ex, ke, r, w_b)
     zero = np.zeros(len(r), dtype=np.int64)
+    out = _ceil(r * c * c_b)
     return _Parts(
-        a=_ceil(a_refetch * r * p.k * a_b),
+        a=_ceil(a_refetch * c * p.k * a_b),
         b_val=b_refetch * b_val,
         b_meta=b_refetch * b_meta,
         psum_load=zero,
         psum_store=zero,
-        c=_ceil(r * c * c_b),
-        feed=int((_ceil(r * ke * a_b) + fed_val + fed_meta).sum()),
-        result=int(_ceil(r * c * c_b).sum()),
+        c=out,
+        feed=int((_ceil(c * ke * a_b) + fed_val + fed_meta).sum()),
+        result=int(out.sum()),
         meta_fed=int(fed_meta.sum()),
     )
 
@@ -174,10 +178,10 @@ def _stationary_parts(p: Problem, mp: Mapping, spec: AcceleratorSpec) -> _Parts:
     a_b, c_b, w_b = (_bytes(spec, o) for o in (Operand.INPUT, Operand.OUTPUT, Operand.WEIGHT))
     acc_b, ex = _acc_bytes(spec), mp.exploit
     fold_k = mp.rows * mp.k_per_step
-    k_eff = mp.k_eff_per_col
+    k_eff = mp.k_eff_per_tile
     j, f = _fold_index(tile.ceil_div(k_eff, fold_k))
     length = np.minimum(fold_k, k_eff[j] - f * fold_k)
-    stored = _ceil(length * (mp.k_kept_per_col[j] / k_eff[j]))
+    stored = _ceil(length * (mp.k_kept_per_tile[j] / k_eff[j]))
     ws = mp.dataflow == "ws"
     cols = split_sizes(p.n if ws else mp.m_eff, mp.cols)[j]
     stream = mp.m_eff if ws else p.n
@@ -188,7 +192,7 @@ def _stationary_parts(p: Problem, mp: Mapping, spec: AcceleratorSpec) -> _Parts:
         if _fits(mp.m_eff * p.k * a_b, spec, Operand.INPUT):  # all of A, once, in tile 0
             a = (j == 0) * a_fed * (p.k / k_eff[0])
     else:
-        b_all = b_chunk_bytes(ex, mp.k_kept_per_col[:1], np.array([p.n]), w_b)
+        b_all = b_chunk_bytes(ex, mp.k_kept_per_tile[:1], np.array([p.n]), w_b)
         b_once = _fits(int(b_all[0][0] + b_all[1][0]), spec, Operand.WEIGHT)
         a_fed, b_cols = length * cols * a_b, np.full(len(j), stream)
         a, b_refetch = a_fed, (j == 0 if b_once else 1)
@@ -231,6 +235,14 @@ def matrix_traffic(problem: Problem, mapping: Mapping, spec: AcceleratorSpec) ->
         sram_result=parts.result * count,
         metadata_bytes_fed=parts.meta_fed * count,
     )
+
+
+def output_tile_fits(problem: Problem, mapping: Mapping, spec: AcceleratorSpec) -> bool:
+    """Whether one tile of results (``os``: ``rows x cols``; ``ws``/``is``: the streamed dim x
+    ``cols``) fits the output buffer share: then a fused vector op can post-process it on chip
+    (``simulator.lower`` fusion)."""
+    stream = {"os": mapping.rows, "ws": mapping.m_eff, "is": problem.n}[mapping.dataflow]
+    return _fits(stream * mapping.cols * _bytes(spec, Operand.OUTPUT), spec, Operand.OUTPUT)
 
 
 def stream_traffic(

@@ -31,12 +31,15 @@ __all__ = ["Timing", "analytical_timing", "transfer_cycles"]
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Timing:
-    """How long one problem took: total, busy compute, waiting on memory; what bounds it."""
+    """How long one problem took: total, busy compute, waiting on memory; what bounds it.
+    ``overlapped_cycles``: for a fused vector op, the cycles of its own that ran hidden under
+    its producer's (``simulator.run.overlap_fused``); ``cycles`` are only those it adds."""
 
     cycles: int
     compute_cycles: int
     stall_cycles: int
     bound: str  # "compute" | "memory"
+    overlapped_cycles: int = 0
 
 
 def transfer_cycles(nbytes: np.ndarray, bytes_per_cycle: float, latency: int) -> np.ndarray:

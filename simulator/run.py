@@ -15,7 +15,18 @@ each problem (``simulator.mapping``) and sizes its transfers (``simulator.memory
 * ``bytes_by_level``: ``tuple[tuple[str, int], ...]`` for ``LayerResult.bytes_by_level``,
 * ``notes``: what was exploited, fell back to dense or assumed (``LayerResult.notes``),
 * ``dense``: the same ``PlannedProblem`` for the problem run dense on the same spec
-  (``dense.dense is None``), or ``None`` when the problem is already dense (its own baseline).
+  (``dense.dense is None``), or ``None`` when the problem is already dense (its own baseline),
+* ``producer``: for a fused vector op (``simulator.lower`` fusion), the index in this list of
+  the matrix pass it is fused with (its layer's ``FW``, or ``BW_DATA`` for backward work).
+
+Fusion: a fused vector op reads its producer's output tiles from the output buffer as they
+drain, so when one output tile fits the output buffer share (``memory.output_tile_fits``) its
+input and output never travel to DRAM (else they do, and its note says so). Its cycles overlap
+the producer's: a producer taking ``P`` cycles with fused ops taking ``V1, V2, ...`` on their
+own (one vector unit, so they run one after the other) costs ``max(P, V1 + V2 + ...)``; each
+op reports only the cycles it adds, ``max(P, V1..Vi) - max(P, V1..Vi-1)``
+(``overlap_fused``), the rest as ``Timing.overlapped_cycles``. Dense baselines overlap with the
+producer's dense time the same way.
 
 An engine turns a schedule into a ``simulator.perf.Timing(cycles, compute_cycles,
 stall_cycles, bound)``; ``layer_result(planned, timing, dense_timing, spec)`` builds the
@@ -23,7 +34,8 @@ stall_cycles, bound)``; ``layer_result(planned, timing, dense_timing, spec)`` bu
 ``run_result(workload, spec, layers, engine, notes=())`` gathers them. The analytical timing is
 ``simulator.perf.analytical_timing(schedule)`` — its closed form (the double-buffered pipeline)
 is documented in ``simulator.perf``; an event engine must match it exactly when compute-bound.
-The event engine may time ``planned.dense.schedule`` itself or call ``analytical_timing`` on it.
+The event engine may time ``planned.dense.schedule`` itself or call ``analytical_timing`` on it;
+both engines then apply ``overlap_fused`` to their timings.
 """
 
 from __future__ import annotations
@@ -37,15 +49,29 @@ from accel.bitlayout import index_bits
 from accel.spec import AcceleratorSpec, Operand
 from simulator.energy import PREGEN_OPS_PER_ELEMENT, ActionCounts, energy_pj
 from simulator.lower import Problem, lower
-from simulator.mapping import Exploit, Mapping, choose_exploit, map_problem
-from simulator.memory import Traffic, b_storage_rates, matrix_traffic, stream_traffic
+from simulator.mapping import Exploit, Mapping, map_problem
+from simulator.memory import (
+    Traffic,
+    b_storage_rates,
+    matrix_traffic,
+    output_tile_fits,
+    stream_traffic,
+)
 from simulator.perf import Timing, analytical_timing
 from simulator.results import LayerResult, Pass, RunResult
 from simulator.schedule import TileSchedule
 from workloads.layer import Workload
 from workloads.ops import VectorKind
 
-__all__ = ["ENGINES", "PlannedProblem", "layer_result", "plan", "run_result", "simulate"]
+__all__ = [
+    "ENGINES",
+    "PlannedProblem",
+    "layer_result",
+    "overlap_fused",
+    "plan",
+    "run_result",
+    "simulate",
+]
 
 ENGINES = ("analytical", "event")
 
@@ -57,7 +83,9 @@ weight and momentum, each at the weight precision."""
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PlannedProblem:
     """One (layer, pass) ready for an engine (module docstring). ``mapping`` is ``None`` for
-    vector and pre-generation work; ``dense`` is ``None`` when the problem is already dense."""
+    vector and pre-generation work; ``dense`` is ``None`` when the problem is already dense;
+    ``producer``: index of the matrix plan a fused vector op overlaps (module docstring);
+    ``energy_pj``: ``energy.energy_pj`` of ``counts``, computed once per shared plan."""
 
     problem: Problem
     mapping: Mapping | None
@@ -66,6 +94,8 @@ class PlannedProblem:
     bytes_by_level: tuple[tuple[str, int], ...]
     notes: tuple[str, ...] = ()
     dense: PlannedProblem | None = None
+    producer: int | None = None
+    energy_pj: tuple[tuple[str, float], ...] = ()
 
     @property
     def issued_macs(self) -> int:
@@ -133,7 +163,13 @@ def _plan_stream(
     return _schedule(spec, cycles, traffic), traffic
 
 
-def _plan_vector(problem: Problem, spec: AcceleratorSpec) -> PlannedProblem:
+def _on_chip(traffic: Traffic) -> Traffic:
+    """The same buffer reads and writes with no DRAM transfer (a fused op's tiles stay)."""
+    nothing = np.zeros_like(traffic.load)
+    return replace(traffic, load=nothing, store=nothing, dram=())
+
+
+def _plan_vector(problem: Problem, spec: AcceleratorSpec, on_chip: bool) -> PlannedProblem:
     if problem.op == VectorKind.OPTIMIZER.value:
         w = spec.precision.bytes_of(Operand.WEIGHT)
         io = (OPTIMIZER_BYTES_IN * w, OPTIMIZER_BYTES_OUT * w)
@@ -141,6 +177,9 @@ def _plan_vector(problem: Problem, spec: AcceleratorSpec) -> PlannedProblem:
         io = (spec.precision.bytes_of(Operand.INPUT), spec.precision.bytes_of(Operand.OUTPUT))
     flops_per_element = problem.vector_flops / problem.vector_elements
     schedule, traffic = _plan_stream(problem, spec, flops_per_element / spec.vector.lanes, io)
+    if on_chip:
+        traffic = _on_chip(traffic)
+        schedule = replace(schedule, load_bytes=traffic.load, store_bytes=traffic.store)
     levels = dict(traffic.bytes_by_level())
     counts = ActionCounts(vector_flops=problem.vector_flops, **_memory_counts(levels))
     return PlannedProblem(
@@ -190,36 +229,106 @@ def _empty_plan(problem: Problem, spec: AcceleratorSpec) -> PlannedProblem:
     )
 
 
-def _plan_one(problem: Problem, spec: AcceleratorSpec, fw: dict[str, Exploit]) -> PlannedProblem:
+def _plan_one(
+    problem: Problem, spec: AcceleratorSpec, fw: Exploit | None, on_chip: bool = False
+) -> PlannedProblem:
+    """``fw``: the forward pass's exploit (pre-generation only); ``on_chip``: a fused vector
+    op whose data stays in the output buffer."""
     if problem.is_matrix:
         return _plan_matrix(problem, spec)
     if problem.pass_ == Pass.VECTOR:
-        return _plan_vector(problem, spec)
+        return _plan_vector(problem, spec, on_chip)
     if problem.pregen_elements == 0:
         return _empty_plan(problem, spec)
-    return _plan_pregen(problem, spec, fw[problem.layer])
+    return _plan_pregen(problem, spec, fw)
 
 
 def _skips_weight(exploit: Exploit) -> bool:
     return bool(exploit.nm or exploit.group_size)
 
 
-def _shape_key(problem: Problem) -> Problem | None:
-    """``problem`` without its names, to share plans between same-shape layers; ``None`` when
-    a real mask makes it unique (masks do not take part in pattern equality)."""
-    if problem.b_pattern.mask is not None or not (problem.is_matrix or problem.vector_elements):
-        return None
-    return replace(problem, layer="")
-
-
 def _plan_with_dense(
-    problem: Problem, spec: AcceleratorSpec, fw: dict[str, Exploit]
+    problem: Problem, spec: AcceleratorSpec, fw: Exploit | None, on_chip: bool
 ) -> PlannedProblem:
-    planned = _plan_one(problem, spec, fw)
+    planned = _with_energy(_plan_one(problem, spec, fw, on_chip), spec)
     dense_problem = problem.dense()
     if dense_problem == problem:
         return planned
-    return replace(planned, dense=_plan_one(dense_problem, spec, fw))
+    return replace(planned, dense=_with_energy(_plan_one(dense_problem, spec, fw), spec))
+
+
+def _with_energy(planned: PlannedProblem, spec: AcceleratorSpec) -> PlannedProblem:
+    return replace(planned, energy_pj=energy_pj(planned.counts, spec.energy))
+
+
+PLAN_CACHE_SIZE = 8192
+"""Plans kept per spec across calls (``_shared_plan``); a cache is emptied at this size."""
+
+PLAN_CACHE_SPECS = 4
+"""Specs whose plans are kept (a design-space sweep visits many once each: bounded memory)."""
+
+_plans: dict[AcceleratorSpec, dict[tuple, PlannedProblem]] = {}
+
+
+def _shape_key(problem: Problem) -> tuple | None:
+    """``problem``'s fields but its names, to share plans between same-shape layers and calls;
+    ``None`` when a real mask makes it unique (masks do not take part in pattern equality)."""
+    p = problem
+    if p.b_pattern.mask is not None or not (p.is_matrix or p.vector_elements or p.pregen_elements):
+        return None
+    return (p.op, p.pass_, p.m, p.n, p.k, p.count, p.b_pattern, p.a_density, p.weight_density,
+            p.vector_elements, p.vector_flops, p.pregen_elements, p.weight_pattern,
+            p.backward)  # fmt: skip
+
+
+def _shared_plan(
+    problem: Problem,
+    spec: AcceleratorSpec,
+    fw: Exploit | None,
+    on_chip: bool,
+    plans: dict[tuple, PlannedProblem],
+) -> PlannedProblem:
+    """The plan of ``problem``: made once per shape, fusion state and forward exploit in
+    ``plans`` (``spec``'s cache), then shared by same-shape layers and later calls (plans are
+    immutable; only ``problem`` differs)."""
+    shape = _shape_key(problem)
+    if shape is None:
+        return _plan_with_dense(problem, spec, fw, on_chip)
+    key = (shape, on_chip, fw)
+    if key not in plans:
+        if len(plans) >= PLAN_CACHE_SIZE:
+            plans.clear()
+        plans[key] = _plan_with_dense(replace(problem, layer="", fused_with=""), spec, fw, on_chip)
+    return plans[key]
+
+
+def _spec_plans(spec: AcceleratorSpec) -> dict[tuple, PlannedProblem]:
+    """``spec``'s plan cache (hashing a spec is slow: done once per ``plan`` call)."""
+    if spec not in _plans and len(_plans) >= PLAN_CACHE_SPECS:
+        _plans.clear()
+    return _plans.setdefault(spec, {})
+
+
+def _as_problem(
+    planned: PlannedProblem, problem: Problem, producer: int | None, note: str
+) -> PlannedProblem:
+    """A shared plan relabelled for ``problem`` (built directly: ``replace`` is slow)."""
+    return PlannedProblem(
+        problem=problem,
+        mapping=planned.mapping,
+        schedule=planned.schedule,
+        counts=planned.counts,
+        bytes_by_level=planned.bytes_by_level,
+        notes=(*planned.notes, note) if note else planned.notes,
+        dense=planned.dense,
+        producer=producer,
+        energy_pj=planned.energy_pj,
+    )
+
+
+def _fusion_note(problem: Problem, on_chip: bool) -> str:
+    note = f"fused with {problem.fused_with}"
+    return note if on_chip else f"{note}; its output tile exceeds the output buffer: via DRAM"
 
 
 def plan(workload: Workload, spec: AcceleratorSpec) -> list[PlannedProblem]:
@@ -227,31 +336,61 @@ def plan(workload: Workload, spec: AcceleratorSpec) -> list[PlannedProblem]:
 
     Pre-generation passes are kept only for layers whose forward pass reads a compressed
     weight (the spec exploits the pattern); otherwise there is nothing to re-compress.
-    Same-shape problems share one plan (only ``problem`` differs)."""
+    Fused vector ops point at their producer (module docstring). Same-shape problems share
+    one plan (only ``problem``, ``notes`` and ``producer`` differ)."""
     fw: dict[str, Exploit] = {}
-    shared: dict[Problem, PlannedProblem] = {}
-    out = []
+    plans = _spec_plans(spec)
+    index: dict[tuple[str, Pass], int] = {}
+    out: list[PlannedProblem] = []
     for problem in lower(workload):
+        exploit = fw.get(problem.layer) if problem.pass_ == Pass.PREGEN else None
+        if exploit is not None and not _skips_weight(exploit):
+            continue
+        index[problem.layer, problem.pass_] = len(out)
+        producer, on_chip, note = None, False, ""
+        if problem.fused_with:
+            producer = index[problem.fused_with, Pass.BW_DATA if problem.backward else Pass.FW]
+            made = out[producer]
+            on_chip = output_tile_fits(made.problem, made.mapping, spec)
+            note = _fusion_note(problem, on_chip)
+        planned = _shared_plan(problem, spec, exploit, on_chip, plans)
         if problem.pass_ == Pass.FW:
-            fw[problem.layer] = choose_exploit(problem, spec)
-        if problem.pass_ == Pass.PREGEN and not _skips_weight(fw[problem.layer]):
-            continue
-        key = _shape_key(problem)
-        if key is None:
-            out.append(_plan_with_dense(problem, spec, fw))
-            continue
-        if key not in shared:
-            shared[key] = _plan_with_dense(key, spec, fw)
-        out.append(replace(shared[key], problem=problem))
+            fw[problem.layer] = planned.mapping.exploit
+        out.append(_as_problem(planned, problem, producer, note))
     return out
 
 
-def _utilization(planned: PlannedProblem, cycles: int, spec: AcceleratorSpec) -> float:
-    if not cycles:
-        return 0.0
+def overlap_fused(plans: list[PlannedProblem], timings: list[Timing]) -> list[Timing]:
+    """``timings`` (one per plan, each timed on its own) with every fused vector op reduced to
+    the cycles it adds beyond its producer's: a producer of ``P`` cycles and its fused ops
+    ``V1, V2, ...`` cost ``max(P, V1 + V2 + ...)`` together (module docstring)."""
+    out = list(timings)
+    chained: dict[int, int] = {}  # producer index -> own cycles of its fused ops so far
+    for i, planned in enumerate(plans):
+        if planned.producer is None:
+            continue
+        own, producer = timings[i], timings[planned.producer].cycles
+        before = chained.get(planned.producer, 0)
+        chained[planned.producer] = before + own.cycles
+        added = max(producer, before + own.cycles) - max(producer, before)
+        compute = min(own.compute_cycles, added)
+        out[i] = Timing(
+            cycles=added,
+            compute_cycles=compute,
+            stall_cycles=added - compute,
+            bound=own.bound,
+            overlapped_cycles=own.cycles - added,
+        )
+    return out
+
+
+def _utilization(planned: PlannedProblem, timing: Timing, spec: AcceleratorSpec) -> float:
     if planned.mapping is not None:
-        return planned.mapping.issued_macs / (cycles * spec.compute.peak_macs_per_cycle)
-    return planned.counts.vector_flops / (cycles * spec.vector.lanes)
+        busy, peak = planned.mapping.issued_macs, spec.compute.peak_macs_per_cycle
+    else:
+        busy, peak = planned.counts.vector_flops, spec.vector.lanes
+    cycles = timing.cycles + timing.overlapped_cycles
+    return busy / (cycles * peak) if cycles else 0.0
 
 
 def layer_result(
@@ -260,8 +399,8 @@ def layer_result(
     """The ``LayerResult`` of one planned problem given the engine's timings (sparse, dense)."""
     p = planned.problem
     dense = planned.dense or planned
-    energy = energy_pj(planned.counts, spec.energy)
-    dense_energy = sum(v for _, v in energy_pj(dense.counts, spec.energy))
+    energy = planned.energy_pj
+    dense_energy = sum(v for _, v in dense.energy_pj)
     return LayerResult(
         layer=p.layer,
         op=p.op,
@@ -274,7 +413,7 @@ def layer_result(
         compute_cycles=timing.compute_cycles,
         stall_cycles=timing.stall_cycles,
         dense_cycles=dense_timing.cycles,
-        utilization=_utilization(planned, timing.cycles, spec),
+        utilization=_utilization(planned, timing, spec),
         dense_macs=p.dense_macs,
         effective_macs=planned.issued_macs,
         energy_pj=energy,
@@ -304,20 +443,28 @@ def run_result(
     )
 
 
+_timings: dict[int, tuple[TileSchedule, Timing]] = {}
+"""Analytical timings by schedule identity; each entry holds its schedule, so the id cannot be
+reused while the entry lives. Emptied with the same bound as the plan cache."""
+
+
+def _analytical_timing(schedule: TileSchedule) -> Timing:
+    """``analytical_timing``, once per schedule object (shared plans share schedules)."""
+    hit = _timings.get(id(schedule))
+    if hit is None or hit[0] is not schedule:
+        if len(_timings) >= PLAN_CACHE_SIZE:
+            _timings.clear()
+        hit = _timings[id(schedule)] = (schedule, analytical_timing(schedule))
+    return hit[1]
+
+
 def _analytical(workload: Workload, spec: AcceleratorSpec) -> RunResult:
     plans = plan(workload, spec)
-    timings: dict[int, Timing] = {}  # by schedule identity: same-shape problems share one
-
-    def timing_of(schedule: TileSchedule) -> Timing:
-        if id(schedule) not in timings:
-            timings[id(schedule)] = analytical_timing(schedule)
-        return timings[id(schedule)]
-
-    layers = []
-    for planned in plans:
-        timing = timing_of(planned.schedule)
-        dense = timing if planned.dense is None else timing_of(planned.dense.schedule)
-        layers.append(layer_result(planned, timing, dense, spec))
+    own = [_analytical_timing(p.schedule) for p in plans]
+    dense = [_analytical_timing(p.dense.schedule) if p.dense else t
+             for p, t in zip(plans, own, strict=True)]  # fmt: skip
+    timings, dense = overlap_fused(plans, own), overlap_fused(plans, dense)
+    layers = [layer_result(*args, spec) for args in zip(plans, timings, dense, strict=True)]
     return run_result(workload, spec, layers, "analytical")
 
 

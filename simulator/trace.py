@@ -17,9 +17,10 @@ from simulator.report import atomic_write
 
 __all__ = ["TRACKS", "Trace"]
 
-TRACKS = ("problem", "dram", "array", "vector", "pregen")
+TRACKS = ("problem", "dram", "array", "vector", "pregen", "fused")
 """Track names in display order: the (layer, pass) being run, the DRAM channel, then the
-compute units: the PE array, the vector unit, the weight pre-generation unit."""
+compute units: the PE array, the vector unit, the weight pre-generation unit; last, the fused
+vector ops running alongside their producer's problem."""
 
 
 class Trace:

@@ -9,7 +9,7 @@ latency overlapping the next transfer. So:
 * compute-bound in every step: both are ``xfer(L[0]) + sum(C) + xfer(S[-1])``: equal exactly;
 * single-buffered: both are fully serial: equal exactly;
 * memory-bound: the event engine saves up to about one latency per step, which is small next to
-  long transfers: within 5 %, and never slower.
+  long transfers: within 5 % here, never slower, and at most one latency per tile on sat.
 
 Bytes and energy come from the same plan and the same ``layer_result`` in both engines.
 """
@@ -34,9 +34,10 @@ from accel.spec import (
     SparsitySupport,
     VectorUnitSpec,
 )
-from simulator.results import RunResult
+from simulator.results import LayerResult, RunResult
 from simulator.run import plan, simulate
 from simulator.schedule import TileSchedule
+from simulator.trace import TRACKS
 from workloads.layer import Layer, Phase, Workload
 from workloads.ops import Conv2d, Linear, Vector, VectorKind
 from workloads.registry import get_workload
@@ -89,6 +90,10 @@ def _steps_compute_bound(s: TileSchedule) -> bool:
     return True
 
 
+def _fused(r: LayerResult) -> bool:
+    return any(note.startswith("fused with") for note in r.notes)
+
+
 def _both(workload: Workload, spec: AcceleratorSpec) -> tuple[RunResult, RunResult]:
     return simulate(workload, spec), simulate(workload, spec, engine="event")
 
@@ -120,7 +125,8 @@ def test_within_five_percent_when_memory_bound(phase: Phase):
     a, e = _both(workload, spec)
     _same_costs(a, e)
     for ra, re_ in zip(a.layers, e.layers, strict=True):
-        assert ra.bound == re_.bound == "memory", ra.layer
+        # a fused op's data stays on chip (simulator.run): only its producer waits on DRAM
+        assert ra.bound == re_.bound == ("compute" if _fused(ra) else "memory"), ra.layer
         assert re_.cycles <= ra.cycles  # no step barrier: never slower (module docstring)
         assert re_.cycles >= 0.95 * ra.cycles, (ra.layer, ra.pass_, ra.cycles, re_.cycles)
 
@@ -137,9 +143,20 @@ def test_resnet18_on_sat_within_five_percent_and_traced(tmp_path: Path):
     workload = get_workload("resnet18").with_weight_sparsity(NM(n=2, m=8, transposable=True))
     a = simulate(workload, spec)
     e = simulate(workload, spec, engine="event", trace_path=tmp_path / "trace.json")
-    assert abs(e.cycles - a.cycles) <= 0.05 * a.cycles
+    # sat's DRAM latency (100 cycles) is comparable to a tile's transfer once the OS array
+    # streams activations per tile (rows hold output channels): the saving is bounded per
+    # problem by one latency per tile (module docstring), not by a fixed fraction.
+    # (A fused op adds what its producer leaves uncovered, so only the sum is bounded.)
+    tiles = [p.schedule.tiles for p in plan(workload, spec)]
+    for ra, re_, n in zip(a.layers, e.layers, tiles, strict=True):
+        if not _fused(ra):
+            assert 0 <= ra.cycles - re_.cycles <= n * spec.dram.latency_cycles, ra.layer
+    assert 0 <= a.cycles - e.cycles <= sum(tiles) * spec.dram.latency_cycles
+    assert abs(e.cycles - a.cycles) <= 0.1 * a.cycles
     events = json.loads((tmp_path / "trace.json").read_text(encoding="utf-8"))["traceEvents"]
     problems = [ev for ev in events if ev["ph"] == "X" and ev["tid"] == 0]
-    assert len(problems) == sum(1 for r in e.layers if r.cycles)
+    assert len(problems) == sum(1 for r in e.layers if r.cycles and not _fused(r))
+    fused = [ev for ev in events if ev["ph"] == "X" and ev["tid"] == TRACKS.index("fused")]
+    assert len(fused) == sum(1 for r in e.layers if _fused(r))
     end_us = max(ev["ts"] + ev["dur"] for ev in problems)
     assert end_us == pytest.approx(e.cycles / spec.compute.freq_mhz)  # cycles / (cycles/µs)

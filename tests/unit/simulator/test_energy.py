@@ -32,8 +32,8 @@ def test_energy_is_counts_times_table():
 
 
 def test_dense_gemm_energy_by_hand():
-    # os 4x4, m = n = 8, k = 16, everything fits: A read from SRAM once per column tile (2),
-    # B once per row tile (2); DRAM: A, B, C once each. int8: 1 byte per element.
+    # os 4x4 (rows hold n, columns m), m = n = 8, k = 16, everything fits: A fed to the array
+    # once per row tile (2), B once per column tile (2); DRAM: A, B, C once each. int8.
     (layer,) = simulate(gemm_workload(8, 8, 16), make_spec()).layers
     e = dict(layer.energy_pj)
     macs = 8 * 8 * 16

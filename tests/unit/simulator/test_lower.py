@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from simulator.lower import BACKWARD_VECTOR_FACTOR, lower, transpose_pattern
+from simulator.lower import BACKWARD_VECTOR_FACTOR, fusion_producers, lower, transpose_pattern
 from simulator.results import Pass
 from workloads.layer import Layer, Phase, Workload
 from workloads.ops import Conv2d, Linear, MatMul, Vector, VectorKind
@@ -74,9 +74,37 @@ def test_conv_groups_become_count():
 def test_vector_work_is_kept_and_backward_costs_twice():
     norm = Vector(kind=VectorKind.NORM, elements=1000)
     (inf,) = lower(_workload(Layer(name="bn", op=norm)))
-    (train,) = lower(_workload(Layer(name="bn", op=norm), phase=Phase.TRAINING))
-    assert (inf.pass_, inf.vector_flops) == (Pass.VECTOR, 5000)
-    assert train.vector_flops == (1 + BACKWARD_VECTOR_FACTOR) * 5000 == 15000
+    fw, bw = lower(_workload(Layer(name="bn", op=norm), phase=Phase.TRAINING))
+    assert (inf.pass_, inf.vector_flops, inf.backward) == (Pass.VECTOR, 5000, False)
+    assert (fw.vector_flops, fw.backward) == (5000, False)
+    assert (bw.pass_, bw.backward) == (Pass.VECTOR, True)
+    assert bw.vector_flops == BACKWARD_VECTOR_FACTOR * 5000 == 10000
+    assert bw.vector_elements == 2 * 1000
+
+
+def _vector(name: str, kind: VectorKind) -> Layer:
+    return Layer(name=name, op=Vector(kind=kind, elements=100))
+
+
+def test_fusion_follows_chains_after_a_matrix_layer():
+    # conv -> bn -> relu -> add fuse with conv; pool breaks the chain, so the relu after it
+    # and the softmax stay standalone; fc -> relu fuses with fc.
+    conv = Conv2d(batch=1, in_channels=4, out_channels=4, height=4, width=4, padding=(1, 1))
+    w = _workload(
+        Layer(name="conv", op=conv),
+        _vector("bn", VectorKind.NORM),
+        _vector("relu", VectorKind.ACTIVATION),
+        _vector("add", VectorKind.ELEMENTWISE),
+        _vector("pool", VectorKind.POOL),
+        _vector("relu2", VectorKind.ACTIVATION),
+        Layer(name="fc", op=FC),
+        _vector("relu3", VectorKind.ACTIVATION),
+        _vector("softmax", VectorKind.SOFTMAX),
+    )
+    assert fusion_producers(w) == {"bn": "conv", "relu": "conv", "add": "conv", "relu3": "fc"}
+    fused = {p.layer: p.fused_with for p in lower(w) if p.pass_ == Pass.VECTOR}
+    assert fused == {"bn": "conv", "relu": "conv", "add": "conv", "pool": "", "relu2": "",
+                     "relu3": "fc", "softmax": ""}  # fmt: skip
 
 
 def test_transpose_pattern_moves_the_mask():

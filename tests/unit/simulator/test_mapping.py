@@ -2,7 +2,8 @@
 
 Closed forms (``simulator/tile.py`` module docstring), ``R x C`` array, ``P`` multipliers/PE:
 
-* os: ``ceil(m/R) * ceil(n/C) * count`` tiles of ``ceil(k/P) + (R-1) + (C-1) + R`` cycles;
+* os: ``ceil(n/R) * ceil(m/C) * count`` tiles of ``ceil(k/P) + (R-1) + (C-1) + R`` cycles (rows
+  hold output channels ``n``, columns hold ``m``, as in the RTL and ``accel.functional.tiles_os``);
 * ws: ``ceil(n/C) * ceil(k/(R*P)) * count`` tiles of ``R + m + (R-1) + (C-1)`` cycles;
 * is: ``ceil(m/C) * ceil(k/(R*P)) * count`` tiles of ``R + n + (R-1) + (C-1)`` cycles.
 
@@ -30,7 +31,7 @@ SHAPES = [(16, 32, 64), (13, 7, 30), (1, 100, 9), (33, 17, 5)]  # (m, n, k); mos
 def expected_tiles(flow: str, m: int, n: int, k: int, kps: int = P) -> tuple[int, int]:
     """(tiles, cycles per tile), written out from tile.py's docstring."""
     if flow == "os":
-        return math.ceil(m / R) * math.ceil(n / C), math.ceil(k / kps) + (R - 1) + (C - 1) + R
+        return math.ceil(n / R) * math.ceil(m / C), math.ceil(k / kps) + (R - 1) + (C - 1) + R
     cols, stream = (n, m) if flow == "ws" else (m, n)
     return math.ceil(cols / C) * math.ceil(k / (R * kps)), R + stream + (R - 1) + (C - 1)
 
@@ -86,26 +87,39 @@ def test_nm_mode_uses_k_per_step(flow, n_, m_):
     assert mapping.issued_macs == round(13 * 7 * 200 * n_ / m_)
 
 
+def test_os_puts_output_channels_on_rows_on_a_non_square_array():
+    # 16 x 32 array, n = 16 output channels, m = 64 tokens: rows hold n (1 row tile), columns
+    # hold m (2 column tiles), as in the RTL; the transposed mapping would take 4 x 1 tiles.
+    # Per tile (tile.py): 64 steps + (16 - 1) + (32 - 1) + 16 drain.
+    spec = make_spec(rows=16, cols=32, multipliers=1)
+    mapping, cycles = map_problem(_problem(64, 16, 64), spec)
+    assert (mapping.row_dim, mapping.col_dim) == ("n", "m")
+    assert (mapping.row_tiles, mapping.col_tiles) == (1, 2)
+    assert np.array_equal(cycles, [64 + 15 + 31 + 16] * 2)
+
+
 def test_os_tiles_are_row_tile_major():
-    # Group skipping with a real mask: column tile 0 keeps 4 K positions, column tile 1 all 12,
-    # so tiles alternate short/long along each row of tiles: (i0,j0), (i0,j1), (i1,j0), ...
-    spec = make_spec(rows=R, cols=4, multipliers=1, group_size=4)
+    # Group skipping with a real mask along the array rows (output channels): row tile 0
+    # (channels 0-3) keeps 4 K positions, row tile 1 all 12; m = 16 on 8 columns gives 2
+    # column tiles per row tile: (i0,j0), (i0,j1), (i1,j0), (i1,j1) = short, short, long, long.
+    spec = make_spec(rows=4, cols=8, multipliers=1, group_size=4)
     mask = np.ones((12, 8), dtype=bool)
     mask[4:, :4] = False
-    problem = _problem(8, 8, 12, b_pattern=Group(size=4, density=mask.mean(), mask=mask))
+    problem = _problem(16, 8, 12, b_pattern=Group(size=4, density=mask.mean(), mask=mask))
     _, cycles = map_problem(problem, spec)
-    skew = (R - 1) + (4 - 1) + R
-    assert np.array_equal(cycles, [4 + skew, 12 + skew, 4 + skew, 12 + skew])
+    skew = (4 - 1) + (8 - 1) + 4
+    assert np.array_equal(cycles, [4 + skew, 4 + skew, 12 + skew, 12 + skew])
 
 
 def test_group_skipping_slowest_group_sets_tile_time():
-    # 4 columns = 2 hardware groups of 2. Group 0 keeps 2 of 8 K rows, group 1 keeps 6: the
-    # tile takes 6 steps (load imbalance), while the balanced estimate would be 4 = 0.5 * 8.
-    spec = make_spec(rows=2, cols=4, multipliers=1, group_size=2)
+    # os: 4 array rows (output channels) = 2 hardware groups of 2. Group 0 keeps 2 of 8 K
+    # positions, group 1 keeps 6: the tile takes 6 steps (load imbalance), while the balanced
+    # estimate would be 4 = 0.5 * 8.
+    spec = make_spec(rows=4, cols=2, multipliers=1, group_size=2)
     mask = np.zeros((8, 4), dtype=bool)
     mask[:2, :2] = True
     mask[:6, 2:] = True
-    skew = (2 - 1) + (4 - 1) + 2
+    skew = (4 - 1) + (2 - 1) + 4
     real, cycles = map_problem(
         _problem(2, 4, 8, b_pattern=Group(size=2, density=0.5, mask=mask)), spec
     )
@@ -116,11 +130,20 @@ def test_group_skipping_slowest_group_sets_tile_time():
     assert "balanced" not in " ".join(real.exploit.notes)
 
 
-def test_group_skipping_needs_group_dividing_columns():
-    spec = make_spec(rows=2, cols=6, group_size=4)
+@pytest.mark.parametrize(("flow", "rows", "cols"), [("os", 6, 4), ("ws", 4, 6), ("is", 4, 4)])
+def test_group_skipping_needs_group_dividing_the_channel_side(flow, rows, cols):
+    # os holds output channels on rows, ws on columns, is not on the array at all
+    spec = make_spec(rows=rows, cols=cols, group_size=4, dataflow=flow)
     mapping, _ = map_problem(_problem(4, 12, 16, b_pattern=Group(size=4, density=0.5)), spec)
     assert mapping.exploit.group_size == 0
     assert mapping.exploit.notes == ("weight group4:50% not supported by test_spec: ran dense",)
+
+
+@pytest.mark.parametrize(("flow", "rows", "cols"), [("os", 4, 6), ("ws", 6, 4)])
+def test_group_skipping_on_the_channel_side(flow, rows, cols):
+    spec = make_spec(rows=rows, cols=cols, group_size=4, dataflow=flow)
+    mapping, _ = map_problem(_problem(4, 12, 16, b_pattern=Group(size=4, density=0.5)), spec)
+    assert mapping.exploit.group_size == 4
 
 
 def test_unsupported_nm_runs_dense_and_says_so():
@@ -181,3 +204,21 @@ def test_real_nm_mask_counts_the_kept_macs():
     assert real.issued_macs == 4 * int(mask.sum()) == 4 * 28
     assert balanced.issued_macs == 4 * 4 * 16 // 2
     assert np.array_equal(cycles, balanced_cycles)
+
+
+def test_os_tile_order_matches_the_functional_model():
+    # accel.functional.tiles_os is what the RTL is driven with: W (n x k) rows on array rows,
+    # X (k x m) columns on array columns, row tile major. The simulator's os tiles (and their
+    # count) must come in the same (n, m) order: 3 row tiles x 2 column tiles on 4 x 8.
+    functional = pytest.importorskip("accel.functional")
+    formats = pytest.importorskip("accel.formats")
+    rng = np.random.default_rng(0)
+    n, m, k = 10, 13, 16
+    w = formats.prune_nm(rng.integers(-8, 8, size=(n, k), dtype=np.int8), 2, 4)
+    x = rng.integers(-8, 8, size=(k, m), dtype=np.int8)
+    jobs = list(functional.tiles_os(4, 8, formats.compress_nm(w, 2, 4), x))
+    spec = make_spec(rows=4, cols=8, multipliers=2, nm=((2, 4),))
+    mapping, cycles = map_problem(_problem(m, n, k, b_pattern=NM(n=2, m=4)), spec)
+    assert len(cycles) == mapping.tiles == len(jobs) == 6
+    rows, cols = np.divmod(np.arange(mapping.tiles), mapping.col_tiles)
+    assert [(j.row0, j.col0) for j in jobs] == list(zip(rows * 4, cols * 8, strict=True))

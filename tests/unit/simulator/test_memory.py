@@ -35,18 +35,27 @@ def test_everything_fits_is_compulsory_traffic():
                         "output": 13 * 7}  # fmt: skip
 
 
-def test_os_refetches_weight_per_row_tile_when_it_does_not_fit():
-    # A row panel 4 x 64 = 256 B fits half of 1 KiB; all of B (64 x 64 = 4 KiB) does not:
-    # B is read once per row tile (16 / 4 = 4 times).
-    dram = _dram(_problem(16, 64, 64), make_spec(buffer_bytes=1024))
-    assert (dram["input"], dram["weight"], dram["output"]) == (16 * 64, 4 * 64 * 64, 16 * 64)
+def test_os_refetches_input_per_row_tile_when_it_does_not_fit():
+    # os rows hold n: a B column panel 64 x 4 = 256 B fits half of 1 KiB; all of A (64 x 64 =
+    # 4 KiB) does not: A is read once per row tile (n / 4 = 16 / 4 = 4 times), B once.
+    dram = _dram(_problem(64, 16, 64), make_spec(buffer_bytes=1024))
+    assert (dram["input"], dram["weight"], dram["output"]) == (4 * 64 * 64, 64 * 16, 64 * 16)
 
 
-def test_os_refetches_input_panel_per_tile_when_it_does_not_fit():
-    # A row panel 4 x 512 = 2 KiB > 1 KiB: fetched for each of the 2 column tiles (n = 8).
-    # B = 512 x 8 = 4 KiB does not fit either: once per row tile (2).
+def test_os_refetches_weight_panel_per_tile_when_it_does_not_fit():
+    # A B column panel 512 x 4 = 2 KiB > 1 KiB: fetched for each of the 2 column tiles
+    # (m = 8 on 4 columns) of its row tile: 2 x all of B. A = 8 x 512 = 4 KiB does not fit
+    # either: once per row tile (n = 8 on 4 rows: 2).
     dram = _dram(_problem(8, 8, 512), make_spec(buffer_bytes=2048))
     assert (dram["input"], dram["weight"]) == (2 * 8 * 512, 2 * 512 * 8)
+
+
+def test_os_memory_follows_the_non_square_orientation():
+    # 2 x 8 array, m = 8, n = 4, k = 256, 1 KiB buffers (512 B usable). Rows hold n: 2 row
+    # tiles, 1 column tile. B panel 256 x 2 = 512 B fits: B once. A = 8 x 256 = 2 KiB does
+    # not: once per row tile (2). (Rows over m would give 4 row tiles of A and 1 column tile.)
+    dram = _dram(_problem(8, 4, 256), make_spec(rows=2, cols=8, buffer_bytes=1024))
+    assert (dram["input"], dram["weight"], dram["output"]) == (2 * 8 * 256, 256 * 4, 8 * 4)
 
 
 def test_ws_spills_partial_sums_when_they_do_not_fit():

@@ -3,6 +3,7 @@ speed targets of the issue (loose bounds here; the benchmark owns the exact numb
 
 from __future__ import annotations
 
+import math
 import time
 
 import numpy as np
@@ -12,7 +13,8 @@ from simulator.perf import analytical_timing, transfer_cycles
 from simulator.run import layer_result, plan, simulate
 from simulator.schedule import TileSchedule
 from tests.unit.simulator.conftest import gemm_workload, make_spec
-from workloads.layer import Phase
+from workloads.layer import Layer, Phase, Workload
+from workloads.ops import Gemm, Vector, VectorKind
 from workloads.sparsity import NM
 
 
@@ -106,3 +108,79 @@ def test_plan_is_what_simulate_times():
         dense = timing if planned.dense is None else analytical_timing(planned.dense.schedule)
         assert layer_result(planned, timing, dense, spec) == layer
         assert planned.schedule.tiles == (planned.mapping.tiles if planned.mapping else 1)
+
+
+def _chain(*, fused: bool, m: int, n: int, k: int, phase: Phase = Phase.INFERENCE) -> Workload:
+    """GEMM -> bn -> relu over its m x n outputs; unfused: the same layers with the vector ones
+    first, so nothing precedes them (simulator.lower fusion)."""
+    gemm = Layer(name="g", op=Gemm(m=m, n=n, k=k))
+    vector = (
+        Layer(name="bn", op=Vector(kind=VectorKind.NORM, elements=m * n)),
+        Layer(name="relu", op=Vector(kind=VectorKind.ACTIVATION, elements=m * n)),
+    )
+    layers = (gemm, *vector) if fused else (*vector, gemm)
+    return Workload(name="chain", layers=layers, phase=phase)
+
+
+def _by_name(result) -> dict[str, list]:
+    out: dict[str, list] = {}
+    for r in result.layers:
+        out.setdefault(r.layer, []).append(r)
+    return out
+
+
+@pytest.mark.parametrize(("m", "n", "k"), [(64, 64, 16), (16, 16, 512)])
+def test_fused_chain_costs_max_of_matrix_and_vector(m, n, k):
+    # 4x4 os array, 1 multiplier, fast DRAM, 1 GiB buffers (compute bound, one stream chunk):
+    # GEMM = ceil(n/4) * ceil(m/4) tiles of k + 3 + 3 + 4 cycles, + 1 first load + 1 last store
+    # (tile.py, perf.py); bn (5 FLOPs/element) and relu (1) on 16 lanes, on chip: ceil(5mn/16)
+    # and ceil(mn/16) cycles. Fused, the three cost max(GEMM, bn + relu) (simulator.run).
+    spec = make_spec()
+    gemm = math.ceil(n / 4) * math.ceil(m / 4) * (k + 10) + 2
+    bn, relu = math.ceil(5 * m * n / 16), math.ceil(m * n / 16)
+    fused = simulate(_chain(fused=True, m=m, n=n, k=k), spec)
+    unfused = simulate(_chain(fused=False, m=m, n=n, k=k), spec)
+    assert fused.cycles == max(gemm, bn + relu)
+    assert fused.cycles < unfused.cycles
+    layers = _by_name(fused)
+    assert layers["g"][0].cycles == gemm
+    assert layers["bn"][0].cycles == max(gemm, bn) - gemm
+    assert layers["relu"][0].cycles == max(gemm, bn + relu) - max(gemm, bn)
+    assert layers["bn"][0].notes == ("fused with g",)
+    assert layers["bn"][0].utilization == pytest.approx(5 * m * n / (bn * 16))
+
+
+def test_fused_ops_move_no_dram_bytes_when_the_output_tile_fits():
+    spec = make_spec()
+    layers = _by_name(simulate(_chain(fused=True, m=64, n=64, k=16), spec))
+    for name in ("bn", "relu"):
+        levels = dict(layers[name][0].bytes_by_level)
+        assert not any(key.startswith("dram.") for key in levels), name
+        assert levels["sram.read"] == levels["sram.write"] == 64 * 64  # int8 in and out
+        assert layers[name][0].energy_pj[3] == ("dram", 0.0)
+    unfused = _by_name(simulate(_chain(fused=False, m=64, n=64, k=16), spec))
+    assert dict(unfused["bn"][0].bytes_by_level)["dram.input"] == 64 * 64
+
+
+def test_fused_ops_go_through_dram_when_the_output_tile_does_not_fit():
+    # 8 x 8 os array: an output tile is 64 B, the double-buffered 64 B output share holds 32 B
+    spec = make_spec(rows=8, cols=8, buffer_bytes=64)
+    layers = _by_name(simulate(_chain(fused=True, m=32, n=32, k=16), spec))
+    bn = layers["bn"][0]
+    assert bn.notes == ("fused with g; its output tile exceeds the output buffer: via DRAM",)
+    levels = dict(bn.bytes_by_level)
+    assert (levels["dram.input"], levels["dram.output"]) == (32 * 32, 32 * 32)
+
+
+def test_training_backward_vector_fuses_with_backward_data():
+    spec = make_spec()
+    plans = plan(_chain(fused=True, m=64, n=64, k=16, phase=Phase.TRAINING), spec)
+    passes = [(p.problem.layer, p.problem.pass_.value, p.problem.backward) for p in plans]
+    fused = [(i, p.producer) for i, p in enumerate(plans) if p.producer is not None]
+    producers = {passes[i]: passes[producer] for i, producer in fused}
+    assert producers == {
+        ("bn", "vector", False): ("g", "fw", False),
+        ("bn", "vector", True): ("g", "bw_data", False),
+        ("relu", "vector", False): ("g", "fw", False),
+        ("relu", "vector", True): ("g", "bw_data", False),
+    }
