@@ -1,4 +1,4 @@
-"""Compressed sparse formats of a 2-D int8 weight, with sizes, validity checks and pruning.
+"""Compressed sparse formats of a 2-D int8 weight, with sizes and validity checks.
 
 Orientation (the functional model's): a weight ``W`` is ``(rows, K)`` = (output channels,
 reduction); activations are ``(K, cols)``. Every format here stores exactly the nonzeros a mask
@@ -14,9 +14,8 @@ keeps (plus the documented padding), never the dense tensor.
 * ``CSRTensor``: unstructured CSR.
 
 Compressors take a dense array that already satisfies the pattern and raise ``FormatError``
-otherwise. Magnitude pruning makes one: ``*_mask`` functions return the bool keep-mask (what a
-``workloads.sparsity`` pattern carries), ``prune_*`` apply it. Ties go to the lower position, so
-every mask is deterministic.
+otherwise; magnitude pruning (``workloads.pruning``) makes one. ``prune_nm`` is re-exported
+here for the importers that still take it from this module.
 """
 
 from __future__ import annotations
@@ -26,6 +25,17 @@ from dataclasses import dataclass
 import numpy as np
 
 from accel.bitlayout import VALUE_BITS, index_bits, metadata_bytes_per_row
+from workloads.pruning import (
+    _ceil_div,
+    _check_axis,
+    _check_block_shape,
+    _check_group_size,
+    _check_nm_params,
+    _grouped,
+    _row_groups,
+    _tiles,
+    prune_nm,
+)
 
 __all__ = [
     "PTR_BITS",
@@ -35,7 +45,6 @@ __all__ = [
     "GroupTensor",
     "NMTensor",
     "TransposableNM",
-    "block_mask",
     "check_nm",
     "check_transposable_nm",
     "compress_block",
@@ -43,15 +52,7 @@ __all__ = [
     "compress_group",
     "compress_nm",
     "compress_transposable_nm",
-    "group_mask",
-    "nm_mask",
-    "prune_block",
-    "prune_group",
     "prune_nm",
-    "prune_transposable_nm",
-    "prune_unstructured",
-    "transposable_nm_mask",
-    "unstructured_mask",
 ]
 
 PTR_BITS = 32
@@ -72,62 +73,9 @@ def _check_int8_2d(dense: np.ndarray, what: str) -> None:
         raise FormatError(f"{what}: needs a 2-D int8 array, not {got}")
 
 
-def _is_int(v: object) -> bool:
-    return isinstance(v, int | np.integer) and not isinstance(v, bool)
-
-
-def _check_nm_params(n: int, m: int) -> None:
-    if not (_is_int(m) and 2 <= m <= 16):
-        raise FormatError(f"N:M: m must be an int in [2, 16], not {m!r}")
-    if not (_is_int(n) and 1 <= n < m):
-        raise FormatError(f"N:M: n must be an int with 1 <= n < m={m}, not {n!r}")
-
-
-def _check_axis(axis: int) -> None:
-    if axis not in (0, 1):
-        raise FormatError(f"axis must be 0 (rows) or 1 (K), not {axis!r}")
-
-
-def _check_group_size(size: int) -> None:
-    if not (_is_int(size) and size >= 1):
-        raise FormatError(f"group: size must be an int >= 1, not {size!r}")
-
-
-def _check_density(density: float, what: str) -> None:
-    if not 0.0 < density <= 1.0:
-        raise FormatError(f"{what}: density must be in (0, 1], not {density!r}")
-
-
-def _ceil_div(a: int, b: int) -> int:
-    return -(-a // b)
-
-
-def _pad_to(a: np.ndarray, rows: int, cols: int) -> np.ndarray:
-    """Zero-pad a 2-D array at the bottom/right up to ``(rows, cols)``."""
-    return np.pad(a, ((0, rows - a.shape[0]), (0, cols - a.shape[1])))
-
-
 def _count_bits(count: int) -> int:
     """Bits to store an index into ``count`` positions (at least 1)."""
     return max(1, (count - 1).bit_length())
-
-
-def _keep_top(score: np.ndarray, keep: int, axis: int) -> np.ndarray:
-    """Boolean mask keeping the ``keep`` largest scores along ``axis`` (ties: lower position)."""
-    order = np.argsort(-score, axis=axis, kind="stable")
-    mask = np.zeros(score.shape, dtype=bool)
-    np.put_along_axis(mask, np.take(order, np.arange(keep), axis=axis), True, axis=axis)
-    return mask
-
-
-def _magnitude(dense: np.ndarray) -> np.ndarray:
-    """|dense| as float64 (exact for int8..int32 weights; float weights prune too)."""
-    return np.abs(np.asarray(dense, dtype=np.float64))
-
-
-def _apply(dense: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """``dense`` with everything outside ``mask`` zeroed, same dtype."""
-    return np.where(mask, dense, 0).astype(dense.dtype)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -200,8 +148,8 @@ class NMTensor:
 
     def check(self) -> None:
         """Raise ``FormatError`` unless shapes, dtypes, indices and padding are consistent."""
-        _check_nm_params(self.n, self.m)
-        _check_axis(self.axis)
+        _check_nm_params(self.n, self.m, FormatError)
+        _check_axis(self.axis, FormatError)
         self._check_arrays()
         self._check_indices()
         self._check_padding()
@@ -244,19 +192,10 @@ class NMTensor:
                 raise FormatError("N:M: a nonzero value sits in the zero padding of the last group")
 
 
-def _grouped(dense: np.ndarray, m: int, axis: int) -> tuple[np.ndarray, bool]:
-    """``(rows, groups, m)`` view of ``dense`` along ``axis`` (zero-padded), and whether padded."""
-    a = dense if axis == 1 else dense.T
-    k = a.shape[1]
-    padded_k = _ceil_div(k, m) * m
-    a = _pad_to(a, a.shape[0], padded_k)
-    return a.reshape(a.shape[0], padded_k // m, m), padded_k != k
-
-
 def check_nm(dense: np.ndarray, n: int, m: int, axis: int = 1) -> None:
     """Raise ``FormatError`` unless every group of ``m`` along ``axis`` has <= ``n`` nonzeros."""
-    _check_nm_params(n, m)
-    _check_axis(axis)
+    _check_nm_params(n, m, FormatError)
+    _check_axis(axis, FormatError)
     groups, _ = _grouped(dense, m, axis)
     counts = np.count_nonzero(groups, axis=2)
     bad = np.argwhere(counts > n)
@@ -290,22 +229,6 @@ def compress_nm(dense: np.ndarray, n: int, m: int, axis: int = 1) -> NMTensor:
         axis=axis,
         padded=padded,
     )
-
-
-def prune_nm(dense: np.ndarray, n: int, m: int, axis: int = 1) -> np.ndarray:
-    """Magnitude pruning to N:M along ``axis`` (``nm_mask``); same dtype."""
-    return _apply(dense, nm_mask(dense, n, m, axis))
-
-
-def nm_mask(dense: np.ndarray, n: int, m: int, axis: int = 1) -> np.ndarray:
-    """Bool mask keeping the ``n`` largest magnitudes of every group of ``m`` along ``axis``."""
-    _check_nm_params(n, m)
-    _check_axis(axis)
-    groups, _ = _grouped(dense, m, axis)
-    keep = _keep_top(_magnitude(groups), n, axis=2)
-    rows, k = (dense.shape[0], dense.shape[1]) if axis == 1 else (dense.shape[1], dense.shape[0])
-    mask = keep.reshape(rows, -1)[:, :k]
-    return mask if axis == 1 else mask.T
 
 
 # ---------------------------------------------------------------------------------------------
@@ -352,38 +275,6 @@ def compress_transposable_nm(dense: np.ndarray, n: int, m: int) -> TransposableN
     )
 
 
-def prune_transposable_nm(dense: np.ndarray, n: int, m: int) -> np.ndarray:
-    """Magnitude pruning to N:M along both axes (``transposable_nm_mask``); same dtype."""
-    return _apply(dense, transposable_nm_mask(dense, n, m))
-
-
-def transposable_nm_mask(dense: np.ndarray, n: int, m: int) -> np.ndarray:
-    """Greedy magnitude mask N:M along both axes: per ``m x m`` block, visit entries from the
-    largest magnitude down and keep one while its block row and block column hold < ``n``.
-
-    All blocks advance together, one rank per step (``m*m`` numpy steps in total).
-    """
-    _check_nm_params(n, m)
-    rows, k = dense.shape
-    pr, pk = _ceil_div(rows, m) * m, _ceil_div(k, m) * m
-    blocks = _pad_to(_magnitude(dense), pr, pk).reshape(pr // m, m, pk // m, m)
-    blocks = blocks.transpose(0, 2, 1, 3).reshape(-1, m * m)
-    order = np.argsort(-blocks, axis=1, kind="stable")
-    keep = np.zeros(blocks.shape, dtype=bool)
-    row_count = np.zeros((blocks.shape[0], m), dtype=np.int64)
-    col_count = np.zeros((blocks.shape[0], m), dtype=np.int64)
-    b = np.arange(blocks.shape[0])
-    for rank in range(m * m):
-        pos = order[:, rank]
-        r, c = pos // m, pos % m
-        ok = (row_count[b, r] < n) & (col_count[b, c] < n)
-        keep[b[ok], pos[ok]] = True
-        row_count[b[ok], r[ok]] += 1
-        col_count[b[ok], c[ok]] += 1
-    mask = keep.reshape(pr // m, pk // m, m, m).transpose(0, 2, 1, 3).reshape(pr, pk)
-    return mask[:rows, :k]
-
-
 # ---------------------------------------------------------------------------------------------
 # group sparsity ("kernel groups": output channels sharing one pattern)
 
@@ -426,7 +317,7 @@ class GroupTensor:
         return dense[: self.shape[0]]
 
     def check(self) -> None:
-        _check_group_size(self.size)
+        _check_group_size(self.size, FormatError)
         _check_csr_like(self.col_ptr, self.col_idx, self.groups, self.shape[1], "group")
         if self.values.dtype != np.int8 or self.values.shape != (self.size, self.col_idx.size):
             raise FormatError(
@@ -456,13 +347,6 @@ def _check_csr_like(ptr: np.ndarray, idx: np.ndarray, rows: int, extent: int, wh
             raise FormatError(f"{what}: indices of row {r} are not strictly ascending")
 
 
-def _row_groups(dense: np.ndarray, size: int) -> tuple[np.ndarray, bool]:
-    """``(groups, size, K)`` view with rows zero-padded to whole groups."""
-    rows, k = dense.shape
-    padded_rows = _ceil_div(rows, size) * size
-    return _pad_to(dense, padded_rows, k).reshape(-1, size, k), padded_rows != rows
-
-
 def compress_group(dense: np.ndarray, size: int) -> GroupTensor:
     """Compress a dense int8 array, rows in groups of ``size``.
 
@@ -470,7 +354,7 @@ def compress_group(dense: np.ndarray, size: int) -> GroupTensor:
     explicit zero), so any array compresses; a group-pruned one stores no zeros it can skip.
     """
     _check_int8_2d(dense, "compress_group")
-    _check_group_size(size)
+    _check_group_size(size, FormatError)
     groups, padded = _row_groups(dense, size)
     kept = np.any(groups != 0, axis=1)
     counts = kept.sum(axis=1)
@@ -483,21 +367,6 @@ def compress_group(dense: np.ndarray, size: int) -> GroupTensor:
         shape=(int(dense.shape[0]), int(dense.shape[1])),
         padded=padded,
     )
-
-
-def prune_group(dense: np.ndarray, size: int, density: float) -> np.ndarray:
-    """Magnitude pruning to shared per-group column patterns (``group_mask``); same dtype."""
-    return _apply(dense, group_mask(dense, size, density))
-
-
-def group_mask(dense: np.ndarray, size: int, density: float) -> np.ndarray:
-    """Bool mask: per group of ``size`` rows keep the ``round(density * K)`` (at least 1)
-    columns with the largest L1 norm over the group; all rows of a group share the columns."""
-    _check_group_size(size)
-    _check_density(density, "group")
-    groups, _ = _row_groups(dense, size)
-    keep = _keep_top(_magnitude(groups).sum(axis=1), max(1, round(density * dense.shape[1])), 1)
-    return np.repeat(keep, size, axis=0)[: dense.shape[0]]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -562,23 +431,10 @@ class BlockTensor:
             raise FormatError("block: a nonzero value sits in the zero padding")
 
 
-def _tiles(dense: np.ndarray, br: int, bc: int) -> tuple[np.ndarray, bool]:
-    """``(grid_rows, grid_cols, br, bc)`` view, zero-padded to whole blocks, and whether padded."""
-    rows, cols = dense.shape
-    pr, pc = _ceil_div(rows, br) * br, _ceil_div(cols, bc) * bc
-    tiles = _pad_to(dense, pr, pc).reshape(pr // br, br, pc // bc, bc).transpose(0, 2, 1, 3)
-    return tiles, (pr, pc) != (rows, cols)
-
-
-def _check_block_shape(br: int, bc: int) -> None:
-    if not all(_is_int(v) and v >= 1 for v in (br, bc)):
-        raise FormatError(f"block: block shape must be ints >= 1, not {(br, bc)!r}")
-
-
 def compress_block(dense: np.ndarray, block_rows: int, block_cols: int) -> BlockTensor:
     """BCSR of a dense int8 array; all-zero blocks are dropped."""
     _check_int8_2d(dense, "compress_block")
-    _check_block_shape(block_rows, block_cols)
+    _check_block_shape(block_rows, block_cols, FormatError)
     tiles, padded = _tiles(dense, block_rows, block_cols)
     kept = np.any(tiles != 0, axis=(2, 3))
     block_row, block_col = np.nonzero(kept)
@@ -590,22 +446,6 @@ def compress_block(dense: np.ndarray, block_rows: int, block_cols: int) -> Block
         shape=(int(dense.shape[0]), int(dense.shape[1])),
         padded=padded,
     )
-
-
-def prune_block(dense: np.ndarray, block_rows: int, block_cols: int, density: float) -> np.ndarray:
-    """Magnitude pruning to whole blocks (``block_mask``); same dtype."""
-    return _apply(dense, block_mask(dense, block_rows, block_cols, density))
-
-
-def block_mask(dense: np.ndarray, block_rows: int, block_cols: int, density: float) -> np.ndarray:
-    """Bool mask keeping the ``round(density * blocks)`` (at least 1) blocks of largest L1 norm."""
-    _check_block_shape(block_rows, block_cols)
-    _check_density(density, "block")
-    tiles, _ = _tiles(_magnitude(dense), block_rows, block_cols)
-    score = tiles.sum(axis=(2, 3))
-    keep = _keep_top(score.ravel(), max(1, round(density * score.size)), 0).reshape(score.shape)
-    mask = np.repeat(np.repeat(keep, block_rows, axis=0), block_cols, axis=1)
-    return mask[: dense.shape[0], : dense.shape[1]]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -654,13 +494,3 @@ def compress_csr(dense: np.ndarray) -> CSRTensor:
     )
 
 
-def prune_unstructured(dense: np.ndarray, density: float) -> np.ndarray:
-    """Magnitude pruning of the whole array (``unstructured_mask``); same dtype."""
-    return _apply(dense, unstructured_mask(dense, density))
-
-
-def unstructured_mask(dense: np.ndarray, density: float) -> np.ndarray:
-    """Bool mask keeping the ``round(density * size)`` (at least 1) largest magnitudes."""
-    _check_density(density, "unstructured")
-    score = _magnitude(dense).ravel()
-    return _keep_top(score, max(1, round(density * score.size)), 0).reshape(dense.shape)

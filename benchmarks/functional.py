@@ -25,7 +25,8 @@ import numpy as np
 from numba.core.dispatcher import Dispatcher
 
 from accel import functional, reference
-from accel.formats import compress_group, compress_nm, prune_group, prune_nm
+from accel.formats import compress_group, compress_nm
+from workloads.pruning import prune_group, prune_nm
 
 SPEEDUP_VS_INT32_TARGET = 100.0
 

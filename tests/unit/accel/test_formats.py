@@ -1,4 +1,5 @@
-"""accel.formats: round trips, sizes, the bit layout, corrupted-metadata checks and pruning."""
+"""accel.formats: round trips, sizes, the bit layout and corrupted-metadata checks (inputs made by
+workloads.pruning, whose own tests are tests/unit/workloads/test_pruning.py)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,6 @@ from accel import bitlayout
 from accel.formats import (
     FormatError,
     NMTensor,
-    block_mask,
     check_nm,
     check_transposable_nm,
     compress_block,
@@ -21,15 +21,13 @@ from accel.formats import (
     compress_group,
     compress_nm,
     compress_transposable_nm,
-    group_mask,
-    nm_mask,
+)
+from workloads.pruning import (
     prune_block,
     prune_group,
     prune_nm,
     prune_transposable_nm,
     prune_unstructured,
-    transposable_nm_mask,
-    unstructured_mask,
 )
 
 MS = (2, 4, 8, 16)
@@ -74,21 +72,6 @@ def test_nm_round_trip_and_sizes(dense, nm, axis):
     # closed forms: one byte per stored value; n*ceil(log2 m) bits per group, rows byte-aligned
     assert t.value_bytes == across * groups * n
     assert t.metadata_bytes == across * -(-(groups * n * (m - 1).bit_length()) // 8)
-
-
-@given(int8_matrices(), nm_params(), st.sampled_from([0, 1]))
-def test_prune_nm_keeps_the_largest_magnitudes(dense, nm, axis):
-    n, m = nm
-    pruned = prune_nm(dense, n, m, axis)
-    check_nm(pruned, n, m, axis)
-    a, p = (dense, pruned) if axis == 1 else (dense.T, pruned.T)
-    assert np.array_equal(np.where(p != 0, a, 0), p)  # kept entries are unchanged
-    for g0 in range(0, a.shape[1], m):
-        mag = np.abs(a[:, g0 : g0 + m].astype(int))
-        kept = p[:, g0 : g0 + m] != 0
-        dropped_max = np.where(kept, -1, mag).max(axis=1)
-        kept_min = np.where(kept, mag, 999).min(axis=1)
-        assert np.all((kept_min >= dropped_max) | (kept.sum(axis=1) == 0))
 
 
 def test_compress_fills_short_groups_at_the_lowest_unused_positions():
@@ -206,18 +189,6 @@ def test_transposable_mask_is_nm_along_both_axes(dense, nm):
     assert t.metadata_bytes == t.forward.metadata_bytes + t.backward.metadata_bytes
 
 
-@given(int8_matrices(max_rows=24, max_cols=24), nm_params())
-def test_transposable_greedy_keeps_each_blocks_largest(dense, nm):
-    n, m = nm
-    pruned = prune_transposable_nm(dense, n, m)
-    mag = np.abs(dense.astype(int))
-    for r0 in range(0, dense.shape[0], m):
-        for c0 in range(0, dense.shape[1], m):
-            block = mag[r0 : r0 + m, c0 : c0 + m]
-            r, c = np.unravel_index(np.argmax(block), block.shape)  # first largest: greedy's pick
-            assert pruned[r0 + r, c0 + c] == dense[r0 + r, c0 + c]
-
-
 def test_row_wise_nm_is_not_transposable():
     # 2:4 along rows, but column 0 holds 4 nonzeros in its first group of 4 rows
     dense = np.tile(np.array([[1, 1, 0, 0]], np.int8), (4, 1))
@@ -244,13 +215,6 @@ def test_group_round_trip_and_shared_pattern(dense, size, density):
     idx_bits = max(1, (dense.shape[1] - 1).bit_length())
     assert t.metadata_bytes == -(-(t.col_idx.size * idx_bits + (t.groups + 1) * 32) // 8)
     assert t.value_bytes == size * t.col_idx.size
-
-
-def test_prune_group_picks_columns_by_group_l1_norm():
-    dense = np.array([[1, -9, 3, 0], [2, 1, -8, 1], [5, 5, 5, 5]], np.int8)
-    # group of rows 0-1: column L1 norms 3, 10, 11, 1 -> keep columns 2 and 1
-    expected = np.array([[0, -9, 3, 0], [0, 1, -8, 0], [5, 5, 0, 0]], np.int8)
-    assert np.array_equal(prune_group(dense, 2, 0.5), expected)
 
 
 def test_group_check_rejects_unsorted_columns():
@@ -285,11 +249,6 @@ def test_csr_round_trip(dense, density):
     assert np.count_nonzero(pruned) <= max(1, round(density * dense.size))
 
 
-def test_prune_unstructured_keeps_top_magnitudes():
-    dense = np.array([[1, -7, 3], [-2, 6, 0]], np.int8)
-    assert np.array_equal(prune_unstructured(dense, 0.5), [[0, -7, 3], [0, 6, 0]])
-
-
 def test_csr_check_rejects_out_of_range_column():
     t = compress_csr(np.array([[0, 1], [2, 0]], np.int8))
     with pytest.raises(FormatError, match=r"index out of range \[0, 2\)"):
@@ -297,46 +256,20 @@ def test_csr_check_rejects_out_of_range_column():
 
 
 # --------------------------------------------------------------------------------------------
-# masks
-
-
-MASKS = [
-    (nm_mask, prune_nm, (2, 4)),
-    (transposable_nm_mask, prune_transposable_nm, (1, 4)),
-    (group_mask, prune_group, (2, 0.5)),
-    (block_mask, prune_block, (2, 2, 0.5)),
-    (unstructured_mask, prune_unstructured, (0.5,)),
-]
-
-
-@pytest.mark.parametrize(("mask_fn", "prune_fn", "params"), MASKS)
-def test_masks_are_bool_prune_applies_them_and_floats_work(mask_fn, prune_fn, params):
-    dense = np.random.default_rng(3).standard_normal((6, 10)).astype(np.float32)
-    mask = mask_fn(dense, *params)
-    assert mask.dtype == np.bool_ and mask.shape == dense.shape
-    pruned = prune_fn(dense, *params)
-    assert pruned.dtype == dense.dtype
-    assert np.array_equal(pruned, np.where(mask, dense, 0))
-
-
-def test_nm_mask_breaks_ties_towards_lower_positions():
-    dense = np.full((1, 8), 5, np.int8)
-    assert nm_mask(dense, 2, 4).tolist() == [[True, True, False, False] * 2]
+# parameters (the checks shared with workloads.pruning raise FormatError here)
 
 
 @pytest.mark.parametrize(
     ("call", "match"),
     [
-        (lambda d: prune_group(d, 0, 0.5), "group: size must be an int >= 1, not 0"),
-        (lambda d: prune_group(d, 2, 0.0), r"group: density must be in \(0, 1\], not 0.0"),
-        (lambda d: prune_block(d, 2, 0, 0.5), "block: block shape must be ints >= 1"),
-        (lambda d: prune_block(d, 2, 2, 1.5), r"block: density must be in \(0, 1\]"),
-        (lambda d: prune_unstructured(d, -0.1), r"unstructured: density must be in \(0, 1\]"),
-        (lambda d: prune_nm(d, 2, 4, axis=2), "axis must be 0 .rows. or 1 .K., not 2"),
+        (lambda d: compress_group(d, 0), "group: size must be an int >= 1, not 0"),
+        (lambda d: compress_block(d, 2, 0), "block: block shape must be ints >= 1"),
+        (lambda d: compress_nm(d, 2, 4, axis=2), "axis must be 0 .rows. or 1 .K., not 2"),
+        (lambda d: check_nm(d, 1, 20), r"N:M: m must be an int in \[2, 16\], not 20"),
         (lambda d: compress_group(d.astype(np.int16), 2), "compress_group: needs a 2-D int8"),
     ],
 )
-def test_pruning_and_compression_parameters_are_checked(call, match):
+def test_compression_parameters_are_checked(call, match):
     with pytest.raises(FormatError, match=match):
         call(np.ones((4, 4), np.int8))
 

@@ -19,13 +19,15 @@ from accel.formats import (
     compress_group,
     compress_nm,
     compress_transposable_nm,
+)
+from accel.numeric import requantize
+from workloads.pruning import (
     prune_block,
     prune_group,
     prune_nm,
     prune_transposable_nm,
     prune_unstructured,
 )
-from accel.numeric import requantize
 
 MS = (2, 4, 8, 16)
 
