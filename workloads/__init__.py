@@ -2,6 +2,7 @@
 
 from workloads.layer import DTYPES, Layer, Phase, Workload
 from workloads.ops import Conv2d, Gemm, GemmDims, Linear, MatMul, MatrixOp, Op, Vector, VectorKind
+from workloads.pruning import mask_for, prune
 from workloads.registry import ZOO, get_workload, list_models
 from workloads.sparsity import (
     AXES,
@@ -46,6 +47,8 @@ __all__ = [
     "list_models",
     "load_workload_yaml",
     "load_yaml",
+    "mask_for",
     "parse_sparsity",
+    "prune",
     "yaml_path",
 ]
