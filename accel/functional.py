@@ -420,28 +420,37 @@ def _pad_tile_rows(
     )
 
 
-def tiles_os(rows_pe: int, cols_pe: int, W_nm: NMTensor, x: np.ndarray) -> Iterator[TileJob]:
-    """The tiles of ``W @ X`` in the simulator's OS mapping order: row tile major, then column
-    tile. ``x`` is ``(K, cols)`` or already padded to ``(groups*m, cols)``."""
+def tiles_os(
+    rows_pe: int, cols_pe: int, W_nm: NMTensor, x: np.ndarray, order: str = "n_major"
+) -> Iterator[TileJob]:
+    """The tiles of ``W @ X`` in the simulator's OS mapping order: ``order="n_major"`` runs row
+    tiles (output channels) outer and column tiles inner, ``"m_major"`` the reverse (the
+    simulator's ``Mapping.loop_order``). ``x`` is ``(K, cols)`` or already padded to
+    ``(groups*m, cols)``."""
     _require(rows_pe >= 1 and cols_pe >= 1, "tiles_os: the PE array needs rows, cols >= 1")
     _require(W_nm.axis == 1, "tiles_os needs an N:M weight compressed along K (axis=1)")
+    orders = ("n_major", "m_major")
+    _require(order in orders, f"tiles_os: order must be one of {orders}, not {order!r}")
     x = _pad_rows(x, W_nm.padded_k)
-    for row0 in range(0, W_nm.rows, rows_pe):
+    row_starts, col_starts = range(0, W_nm.rows, rows_pe), range(0, x.shape[1], cols_pe)
+    pairs = [(r, c) for r in row_starts for c in col_starts]
+    if order == "m_major":
+        pairs = [(r, c) for c in col_starts for r in row_starts]
+    for row0, col0 in pairs:
         values, indices = _pad_tile_rows(
             W_nm.values[row0 : row0 + rows_pe], W_nm.indices[row0 : row0 + rows_pe], rows_pe
         )
-        for col0 in range(0, x.shape[1], cols_pe):
-            x_tile = x[:, col0 : col0 + cols_pe]
-            x_tile = np.pad(x_tile, ((0, 0), (0, cols_pe - x_tile.shape[1])))
-            expected = nm_gemm(values, indices, x_tile, W_nm.m)
-            yield TileJob(
-                row0=row0,
-                col0=col0,
-                values=values,
-                indices=indices,
-                x_tile=x_tile,
-                expected=expected,
-            )
+        x_tile = x[:, col0 : col0 + cols_pe]
+        x_tile = np.pad(x_tile, ((0, 0), (0, cols_pe - x_tile.shape[1])))
+        expected = nm_gemm(values, indices, x_tile, W_nm.m)
+        yield TileJob(
+            row0=row0,
+            col0=col0,
+            values=values,
+            indices=indices,
+            x_tile=x_tile,
+            expected=expected,
+        )
 
 
 def run_tiles_os(rows_pe: int, cols_pe: int, W_nm: NMTensor, x: np.ndarray) -> np.ndarray:

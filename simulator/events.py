@@ -6,13 +6,15 @@ back to back, as in the analytical engine) with three processes sharing one DRAM
 stores, as they are on the critical path):
 
 * **loader**: for each tile, wait for a free input buffer slot, hold the channel for
-  ``ceil(load_bytes / bw)`` cycles; the data arrives ``dram_latency_cycles`` later (latency is
-  pipelined: it does not hold the channel);
+  ``ceil(load_bytes / bw)`` cycles; the data is usable when it has streamed, plus
+  ``dram_latency_cycles`` where the latency is exposed (DRAM timing: ``simulator.perf``
+  docstring; double-buffered: the first tile's load only);
 * **array** (the vector or pre-generation unit for those passes): wait for the tile's data and
   a free output slot, compute ``compute_cycles``, free the input slot, hand the output on;
 * **storer**: hold the channel for ``ceil(store_bytes / bw)`` cycles, which frees the output
-  slot; the write is acknowledged ``dram_latency_cycles`` later. The problem ends at the last
-  compute or acknowledgement.
+  slot; the write is acknowledged when it has left, plus ``dram_latency_cycles`` where exposed
+  (double-buffered: the last tile's store only). The problem ends at the last compute or
+  acknowledgement.
 
 Double-buffered schedules have two input and two output slots: the load of tile ``t+1`` may
 start once compute ``t-1`` has freed its input slot, compute ``t`` needs its data and the output
@@ -20,17 +22,19 @@ slot of tile ``t-2`` (freed once that store has left on the channel). Single-buf
 one slot, reused only once the tile's store is acknowledged: fully serial,
 ``xfer(L) + C + xfer(S)`` per tile, the analytical closed form exactly.
 
-Agreement with ``simulator.perf.analytical_timing`` (double-buffered; DRAM latency >= 1 cycle):
-the analytical engine runs in lock-step, the next tile's load and the previous tile's store
-sharing the channel (one latency) while tile ``t`` computes, each step ending when both compute
-and transfers are done. Here the same transfers run with no step barrier, and latency overlaps
-the next transfer. When every step has room for both transfers, each rounded to whole cycles
-(``latency + ceil(L[t+1] / bw) + ceil(S[t-1] / bw) <= C[t]``), the array never waits after the
+Agreement with ``simulator.perf.analytical_timing`` (double-buffered): both use the same DRAM
+timing (``simulator.perf`` docstring: latency exposed at pipeline fill and drain only). The
+analytical engine runs in lock-step, the next tile's load and the previous tile's store sharing
+the channel while tile ``t`` computes, each step ending when both compute and transfers are
+done. Here the same transfers run with no step barrier. When every step has room for both
+transfers (``ceil(L[t+1] / bw) + ceil(S[t-1] / bw) <= C[t]``), the array never waits after the
 first load, and both give ``xfer(L[0]) + sum(C) + xfer(S[T-1])`` exactly. When memory-bound this
-engine is faster, by up to about one latency per step (a small fraction when transfers are
-long); it is never slower. (Both claims are property-tested against the closed form; the second
-is not proved: a store queued while the loader is busy may take the channel before the next
-load, an order lock-step never uses.)
+engine may be faster: a transfer can start before the step barrier (a load as soon as its
+slot frees, a store as soon as its tile is computed), which saves at most the slack of uneven
+steps (the closed form already credits the one systematic case, load 1 streaming during load
+0's latency). It is never slower. (Both claims are property-tested against the closed form;
+the second is not proved: a store queued while the loader is busy may take the channel before
+the next load, an order lock-step never uses.)
 
 Long stretches of compute-bound steps are run as one event each, exactly (``replay``).
 
@@ -62,15 +66,15 @@ if TYPE_CHECKING:
 __all__ = ["replay", "simulate_events"]
 
 
-def _calm_runs(compute: np.ndarray, load: np.ndarray, store: np.ndarray, latency: int) -> list[int]:
+def _calm_runs(compute: np.ndarray, load: np.ndarray, store: np.ndarray) -> list[int]:
     """For each tile ``k``, how many consecutive steps from ``k`` are *calm*: the load of tile
-    ``k+1`` and the store of tile ``k-1`` (channel cycles) plus ``max(latency, 1)`` fit in
-    ``C[k]``, so both leave the channel strictly before the step ends (no same-cycle ties).
+    ``k+1`` and the store of tile ``k-1`` (channel cycles, their latency hidden) leave the
+    channel strictly before ``C[k]`` ends (no same-cycle ties).
     The last tile is never calm: it ends the problem and always runs as its own events."""
     n = len(compute)
     nxt = np.append(load[1:], 0)
     prev = np.insert(store[:-1], 0, 0)
-    calm = nxt + prev + max(latency, 1) <= compute
+    calm = nxt + prev + 1 <= compute
     calm[-1] = False
     index = np.arange(n)
     next_restless = np.minimum.accumulate(np.where(calm, n, index)[::-1])[::-1]
@@ -88,6 +92,16 @@ class _Tiles:
     latency: int
     slots: int  # 2 double-buffered, 1 single-buffered
 
+    def load_latency(self, i: int) -> int:
+        """Latency exposed after tile ``i``'s load streams (``simulator.perf`` docstring)."""
+        exposed = self.slots == 1 or i == 0
+        return self.latency if exposed and self.load[i] else 0
+
+    def store_latency(self, i: int) -> int:
+        """Latency before tile ``i``'s store is acknowledged (``simulator.perf`` docstring)."""
+        exposed = self.slots == 1 or i == len(self.store) - 1
+        return self.latency if exposed and self.store[i] else 0
+
     @classmethod
     def of(cls, s: TileSchedule) -> _Tiles:
         bw = s.dram_bytes_per_cycle
@@ -98,7 +112,7 @@ class _Tiles:
             compute=s.compute_cycles.tolist(),
             load=load.tolist(),
             store=store.tolist(),
-            calm=_calm_runs(np.asarray(s.compute_cycles), load, store, lat),
+            calm=_calm_runs(np.asarray(s.compute_cycles), load, store),
             latency=lat,
             slots=2 if s.double_buffered else 1,
         )
@@ -201,7 +215,7 @@ class _Replay:
             self.next_load = i + 1
             if t.load[i]:
                 yield from self._transfer(t.load[i], "load", i)
-            self.arrive_at[i] = self.env.now + (t.latency if t.load[i] else 0)
+            self.arrive_at[i] = self.env.now + t.load_latency(i)
             self.loaded.set(i)
 
     def _storer(self) -> Generator:
@@ -217,7 +231,7 @@ class _Replay:
             self.next_store = i + 1
             if t.store[i]:
                 yield from self._transfer(t.store[i], "store", i)
-            self.ack_at[i] = self.env.now + (t.latency if t.store[i] else 0)
+            self.ack_at[i] = self.env.now + t.store_latency(i)
             self.stored.set(i)
 
     def _wait_inputs(self, i: int) -> Generator:
@@ -248,7 +262,7 @@ class _Replay:
         self.next_load, self.next_store = i + j + 1, i + j - 1
         self.channel_busy += sum(t.load[i + 1 : i + j + 1]) + sum(t.store[i - 1 : i + j - 1])
         last_start = start + sum(t.compute[i : i + j - 1])
-        self.arrive_at[i + j] = last_start + t.load[i + j] + (t.latency if t.load[i + j] else 0)
+        self.arrive_at[i + j] = last_start + t.load[i + j] + t.load_latency(i + j)
         if self.trace is not None:
             self._record_calm_steps(i, j, start)
         yield self.env.timeout(sum(t.compute[i : i + j]))
@@ -300,13 +314,15 @@ def replay(
     the compute ones on the ``unit`` track (``array``, ``vector`` or ``pregen``).
 
     ``batch``: run stretches of *calm* steps as one event each (double-buffered schedules).
-    Step ``k`` is calm when ``ceil(L[k+1] / bw) + ceil(S[k-1] / bw) + max(latency, 1) <= C[k]``.
+    Step ``k`` is calm when ``ceil(L[k+1] / bw) + ceil(S[k-1] / bw) + 1 <= C[k]``.
     Exactness: suppose tile ``k`` is about to compute at ``s`` with the channel idle and
     nothing queued, the loader waiting only for compute ``k-1`` to free a slot before loading
     tile ``k+1``, and the storer waiting only for compute ``k-1`` to store it. Then, tile by
     tile, load ``k+1`` is granted at ``s`` (the loader asks first) and store ``k-1`` right
     after it; by calmness both leave the channel before ``s + C[k]`` (strictly: no tie with
-    the compute's end) and the data lands and the write is acknowledged by then, so compute
+    the compute's end) and, their latency hidden, the data lands and the write is
+    acknowledged by then (the last tile, whose store may expose latency, is never calm), so
+    compute
     ``k+1`` starts at ``s + C[k]`` in the same state. So a
     stretch of ``j`` calm steps takes exactly ``sum(C)``, with every transfer's time known,
     and the state after it is the one tile-by-tile replay reaches: the batch is exact, not an

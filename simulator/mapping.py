@@ -5,12 +5,18 @@ Dataflows (GEMM ``C[m, n] = A[m, k] · B[k, n]``; loops listed outermost first):
 
 * ``os``: as in the RTL and ``accel.functional.tiles_os`` (``Y = W·X``, W's rows are GEMM ``n``,
   X's columns GEMM ``m``): array rows hold ``n`` (output channels), columns hold ``m`` (tokens or
-  output pixels); each PE streams ``k_steps = ceil(k / k_per_step)``; tiles: ``count``, row tile
-  (``n``), column tile (``m``).
+  output pixels); each PE streams ``k_steps = ceil(k / k_per_step)``; tiles: ``count``, then
+  row tile (``n``) outer and column tile (``m``) inner for ``loop_order="n_major"``, the
+  reverse for ``"m_major"`` (``simulator.memory.map_matrix`` picks the one moving fewer DRAM
+  bytes).
 * ``ws``: rows hold ``k`` (``k_per_step`` reduction elements per PE row), cols hold ``n``, ``m``
-  streams; tiles: ``count``, column tile (``n``), k fold.
+  streams; tiles: ``count``, column tile (``n``), k fold (``loop_order="n_major"``).
 * ``is``: rows hold ``k``, cols hold ``m``, ``n`` streams; tiles: ``count``, column tile (``m``),
-  k fold.
+  k fold (``loop_order="m_major"``).
+
+The array runs a problem's tiles back to back: tile ``t``'s compute cycles are its share of
+``tile.sequence_cycles`` (``tile.tile_costs``: the first tile pays the full ``tile_cycles``,
+each later one ``max(stream, rows)``).
 
 Sparse compute (``Exploit``): an N:M ``B`` along the reduction whose ``(n, m)`` the spec lists
 runs in N:M mode (``k_per_step(P, (n, m))``; for ``BW_DATA`` only if the spec is
@@ -39,7 +45,20 @@ from simulator.lower import Problem, mask_density
 from simulator.results import Pass
 from workloads.sparsity import NM, Block, Dense, Group, SparsityPattern
 
-__all__ = ["Exploit", "Mapping", "choose_exploit", "map_problem", "split_sizes"]
+__all__ = [
+    "LOOP_ORDERS",
+    "Exploit",
+    "Mapping",
+    "choose_exploit",
+    "default_order",
+    "map_problem",
+    "os_tile_order",
+    "split_sizes",
+]
+
+LOOP_ORDERS = ("n_major", "m_major")
+"""Outer tile loop of ``os``: row tiles over ``n`` (weights reused) or column tiles over ``m``
+(activations reused)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -74,6 +93,7 @@ class Mapping:
     ``ws``: column tiles, ``is``: column tiles over ``m``), as group skipping compacts them;
     ``k_eff_per_tile``: K positions each processes (activation skipping drops more); both
     read-only int64. ``issued_macs``: MACs the datapath performs (gated ones included).
+    ``loop_order``: which of ``n``/``m`` the outer tile loop runs over (module docstring).
     """
 
     dataflow: str
@@ -92,6 +112,7 @@ class Mapping:
     tiles: int
     issued_macs: int
     exploit: Exploit
+    loop_order: str = "n_major"
 
 
 def _nm_of(pattern: SparsityPattern) -> tuple[int, int] | None:
@@ -186,6 +207,15 @@ def _group_k_eff(problem: Problem, ex: Exploit, spec: AcceleratorSpec, n_tiles: 
     return kept.max(axis=1).astype(np.int64)
 
 
+def os_tile_order(mapping: Mapping) -> tuple[np.ndarray, np.ndarray]:
+    """Row tile ``i`` and column tile ``j`` of each ``os`` tile of one count-instance, in
+    execution order (``mapping.loop_order``)."""
+    rows, cols = np.arange(mapping.row_tiles), np.arange(mapping.col_tiles)
+    if mapping.loop_order == "n_major":
+        return np.repeat(rows, mapping.col_tiles), np.tile(cols, mapping.row_tiles)
+    return np.tile(rows, mapping.col_tiles), np.repeat(cols, mapping.row_tiles)
+
+
 def split_sizes(total: int, size: int) -> np.ndarray:
     """Sizes of the ``ceil(total / size)`` folds of ``total``: full ones, then the remainder."""
     tiles = tile.ceil_div(total, size)
@@ -222,22 +252,27 @@ class _Tiles(NamedTuple):
     issued: int
 
 
-def _tile_cycles_os(problem: Problem, spec: AcceleratorSpec, ex: Exploit, kps: int) -> _Tiles:
-    """Rows over ``n``, columns over ``m``, row tile major: a row tile's column tiles share
-    its K count (one output channel group's kept positions)."""
+def _tile_cycles_os(
+    problem: Problem, spec: AcceleratorSpec, ex: Exploit, kps: int, order: str
+) -> _Tiles:
+    """Rows over ``n``, columns over ``m``, in ``order``: a row tile's column tiles share its K
+    count (one output channel group's kept positions)."""
     rows, cols = spec.compute.rows, spec.compute.cols
     m_eff = max(1, math.ceil(problem.m * ex.m_keep))
     row_tiles, col_tiles = tile.ceil_div(problem.n, rows), tile.ceil_div(m_eff, cols)
     k_kept, k_eff = _k_eff(problem, ex, spec, row_tiles)
-    per_row = tile.os_tile_cycles(rows, cols, tile.ceil_div(k_eff, kps))
-    cycles = np.tile(np.repeat(per_row, col_tiles), problem.count)
+    per_row = tile.ceil_div(k_eff, kps)
+    spread = np.repeat if order == "n_major" else np.tile  # inner loop over m or n
+    steps = spread(per_row, col_tiles)
+    cycles = tile.tile_costs("os", rows, cols, np.tile(steps, problem.count))
     issued = m_eff * int((split_sizes(problem.n, rows) * k_eff).sum()) * problem.count
     return _Tiles(cycles, ("n", "m", "k"), row_tiles, col_tiles, m_eff, k_kept, k_eff, issued)
 
 
 def _tile_cycles_stationary(
-    problem: Problem, spec: AcceleratorSpec, ex: Exploit, kps: int
+    problem: Problem, spec: AcceleratorSpec, ex: Exploit, kps: int, order: str
 ) -> _Tiles:
+    """Column tiles outer, k folds inner (``order`` is implied by the dataflow)."""
     rows, cols = spec.compute.rows, spec.compute.cols
     m_eff = max(1, math.ceil(problem.m * ex.m_keep))
     col_dim, col_len, stream = ("n", problem.n, m_eff)
@@ -246,35 +281,52 @@ def _tile_cycles_stationary(
     col_tiles = tile.ceil_div(col_len, cols)
     k_kept, k_eff = _k_eff(problem, ex, spec, col_tiles)
     folds = tile.ceil_div(k_eff, rows * kps)
-    per_tile = tile.stationary_tile_cycles(rows, cols, stream)
-    cycles = np.full(int(folds.sum()) * problem.count, per_tile, dtype=np.int64)
+    flow = spec.compute.dataflow.value
+    streams = np.full(int(folds.sum()) * problem.count, stream, dtype=np.int64)
+    cycles = tile.tile_costs(flow, rows, cols, streams)
     issued = stream * int((split_sizes(col_len, cols) * k_eff).sum()) * problem.count
     dims = ("k", col_dim, "n" if col_dim == "m" else "m")
     return _Tiles(cycles, dims, int(folds.max()), col_tiles, m_eff, k_kept, k_eff, issued)
 
 
-def map_problem(problem: Problem, spec: AcceleratorSpec) -> tuple[Mapping, np.ndarray]:
-    """The mapping of a matrix problem and its per-tile compute cycles in execution order."""
+def default_order(dataflow: str) -> str:
+    """The outer tile loop a dataflow uses unless told otherwise: ``is`` tiles ``m``."""
+    return "m_major" if dataflow == "is" else "n_major"
+
+
+def map_problem(
+    problem: Problem, spec: AcceleratorSpec, loop_order: str | None = None
+) -> tuple[Mapping, np.ndarray]:
+    """The mapping of a matrix problem and its per-tile compute cycles in execution order.
+    ``loop_order`` (``os`` only, one of ``LOOP_ORDERS``): default ``n_major``; ``ws``/``is``
+    have one order each (module docstring)."""
+    flow = spec.compute.dataflow.value
+    if loop_order is None or flow != "os":
+        loop_order = default_order(flow)
+    if loop_order not in LOOP_ORDERS:
+        raise ValueError(f"loop_order must be one of {', '.join(LOOP_ORDERS)}, not {loop_order!r}")
     if problem.b_pattern.mask is None:
-        return _map_cached(problem, spec)
-    return _map(problem, spec)
+        return _map_cached(problem, spec, loop_order)
+    return _map(problem, spec, loop_order)
 
 
 @lru_cache(maxsize=4096)
-def _map_cached(problem: Problem, spec: AcceleratorSpec) -> tuple[Mapping, np.ndarray]:
-    mapping, cycles = _map(problem, spec)
+def _map_cached(
+    problem: Problem, spec: AcceleratorSpec, loop_order: str
+) -> tuple[Mapping, np.ndarray]:
+    mapping, cycles = _map(problem, spec, loop_order)
     cycles.flags.writeable = False
     mapping.k_eff_per_tile.flags.writeable = False
     mapping.k_kept_per_tile.flags.writeable = False
     return mapping, cycles
 
 
-def _map(problem: Problem, spec: AcceleratorSpec) -> tuple[Mapping, np.ndarray]:
+def _map(problem: Problem, spec: AcceleratorSpec, loop_order: str) -> tuple[Mapping, np.ndarray]:
     ex = choose_exploit(problem, spec)
     kps = tile.k_per_step(spec.compute.multipliers_per_pe, ex.nm)
     flow = spec.compute.dataflow.value
     build = _tile_cycles_os if flow == "os" else _tile_cycles_stationary
-    t = build(problem, spec, ex, kps)
+    t = build(problem, spec, ex, kps, loop_order)
     issued = round(t.issued * ex.weight_keep) if ex.nm else t.issued
     mapping = Mapping(
         dataflow=flow,
@@ -293,5 +345,6 @@ def _map(problem: Problem, spec: AcceleratorSpec) -> tuple[Mapping, np.ndarray]:
         tiles=len(t.cycles),
         issued_macs=int(issued),
         exploit=ex,
+        loop_order=loop_order,
     )
     return mapping, t.cycles

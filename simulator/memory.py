@@ -5,9 +5,12 @@ Operands are named by their GEMM role (``Operand``): A = ``input`` (m x k), B = 
 (``spec.buffer_share_bytes``), halved when the buffer is double-buffered (one half fills while
 the other computes). Reuse follows the loop order of ``simulator.mapping``:
 
-* ``os`` (row tile i over ``n``, column tile j over ``m``): B's column panel (``k x rows``) is
-  fetched once per i if it fits, else per tile; A is fetched once if all of it fits, else once
-  per row tile; C written once per tile.
+* ``os`` (row tile i over ``n``, column tile j over ``m``), ``n_major`` (i outer): B's column
+  panel (``k x rows``) is fetched once per i if it fits, else per tile; A is fetched once if all
+  of it fits, else once per row tile. ``m_major`` (j outer) is the mirror image: A's panel
+  (``cols x k``) once per j if it fits, else per tile; B once if all of it fits, else once per
+  column tile. C is written once per tile. ``map_matrix`` picks the order moving fewer DRAM
+  bytes (ties: ``n_major``).
 * ``ws`` (column tile j, k fold f): each B element once (stationary); A's k chunk once if all of
   A fits, else per column tile; C's ``m x cols`` partial sums stay on chip if they fit, else
   spill (store at ``accumulator`` width after every fold but the last, reload before every fold
@@ -32,12 +35,20 @@ from accel.bitlayout import index_bits
 from accel.spec import AcceleratorSpec, Operand, precision_bits
 from simulator import tile
 from simulator.lower import Problem
-from simulator.mapping import Exploit, Mapping, split_sizes
+from simulator.mapping import (
+    LOOP_ORDERS,
+    Exploit,
+    Mapping,
+    map_problem,
+    os_tile_order,
+    split_sizes,
+)
 
 __all__ = [
     "Traffic",
     "b_chunk_bytes",
     "b_storage_rates",
+    "map_matrix",
     "matrix_traffic",
     "output_tile_fits",
     "stream_traffic",
@@ -134,19 +145,30 @@ def b_chunk_bytes(
     return values, np.zeros_like(values)
 
 
+def _os_reuse_bytes(p: Problem, mp: Mapping, spec: AcceleratorSpec) -> tuple[float, float]:
+    """Bytes of A and of B that must fit on chip to be reused: the outer operand's panel (once
+    per outer tile), all of the inner operand (once in all)."""
+    a_b, w_b = _bytes(spec, Operand.INPUT), _bytes(spec, Operand.WEIGHT)
+    if mp.loop_order == "n_major":
+        kept, channels = mp.k_kept_per_tile.max(keepdims=True), np.array([mp.rows])
+        tokens = mp.m_eff
+    else:
+        kept, channels = mp.k_kept_per_tile, split_sizes(p.n, mp.rows)
+        tokens = mp.cols
+    b_val, b_meta = b_chunk_bytes(mp.exploit, kept, channels, w_b)
+    return min(tokens, mp.m_eff) * p.k * a_b, float(b_val.sum() + b_meta.sum())
+
+
 def _os_parts(p: Problem, mp: Mapping, spec: AcceleratorSpec) -> _Parts:
     """Tile (i, j): ``r`` output channels (B columns) by ``c`` tokens (A rows)."""
     a_b, c_b, w_b = (_bytes(spec, o) for o in (Operand.INPUT, Operand.OUTPUT, Operand.WEIGHT))
     ex = mp.exploit
-    r = np.repeat(split_sizes(p.n, mp.rows), mp.col_tiles)
-    c = np.tile(split_sizes(mp.m_eff, mp.cols), mp.row_tiles)
-    kept = np.repeat(mp.k_kept_per_tile, mp.col_tiles)
-    ke = np.repeat(mp.k_eff_per_tile, mp.col_tiles)
-    first_j = np.tile(np.arange(mp.col_tiles) == 0, mp.row_tiles)
-    first_i = np.repeat(np.arange(mp.row_tiles) == 0, mp.col_tiles)
-    panel = b_chunk_bytes(ex, mp.k_kept_per_tile.max(keepdims=True), np.array([mp.rows]), w_b)
-    b_refetch = first_j | (not _fits(int(panel[0][0] + panel[1][0]), spec, Operand.WEIGHT))
-    a_refetch = first_i | (not _fits(mp.m_eff * p.k * a_b, spec, Operand.INPUT))
+    i, j = os_tile_order(mp)
+    r, c = split_sizes(p.n, mp.rows)[i], split_sizes(mp.m_eff, mp.cols)[j]
+    kept, ke = mp.k_kept_per_tile[i], mp.k_eff_per_tile[i]
+    a_reuse, b_reuse = _os_reuse_bytes(p, mp, spec)
+    b_refetch = (j == 0) | (not _fits(b_reuse, spec, Operand.WEIGHT))
+    a_refetch = (i == 0) | (not _fits(a_reuse, spec, Operand.INPUT))
     b_val, b_meta = b_chunk_bytes(ex, kept, r, w_b)
     fed_val, fed_meta = b_chunk_bytes(ex, ke, r, w_b)
     zero = np.zeros(len(r), dtype=np.int64)
@@ -235,6 +257,21 @@ def matrix_traffic(problem: Problem, mapping: Mapping, spec: AcceleratorSpec) ->
         sram_result=parts.result * count,
         metadata_bytes_fed=parts.meta_fed * count,
     )
+
+
+def map_matrix(problem: Problem, spec: AcceleratorSpec) -> tuple[Mapping, np.ndarray, Traffic]:
+    """``map_problem`` in the loop order that moves fewer DRAM bytes (``os``: either of
+    ``LOOP_ORDERS``, ties to the first; ``ws``/``is``: their one order), with its per-tile
+    compute cycles and traffic."""
+    orders = LOOP_ORDERS if spec.compute.dataflow.value == "os" else (None,)
+    best = None
+    for order in orders:
+        mapping, cycles = map_problem(problem, spec, order)
+        traffic = matrix_traffic(problem, mapping, spec)
+        moved = int(traffic.load.sum() + traffic.store.sum())
+        if best is None or moved < best[0]:
+            best = (moved, mapping, cycles, traffic)
+    return best[1], best[2], best[3]
 
 
 def output_tile_fits(problem: Problem, mapping: Mapping, spec: AcceleratorSpec) -> bool:

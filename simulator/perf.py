@@ -1,18 +1,30 @@
 """Analytical engine: a problem's time from its ``TileSchedule`` in closed form (numpy, no loop).
 
-DRAM transfers of ``b`` bytes take ``xfer(b) = 0 if b == 0 else latency + ceil(b / bw)`` cycles
-(``bw`` = ``dram_bytes_per_cycle``, ``latency`` = ``dram_latency_cycles``). With ``T`` tiles,
-compute ``C[t]``, loads ``L[t]``, stores ``S[t]`` (``L[T] = 0``, ``S[-1] = 0``):
+**DRAM timing, shared with the event engine (``simulator.events``).** A transfer of ``b`` bytes
+holds the one DRAM channel for ``ch(b) = ceil(b / bw)`` cycles (``bw`` =
+``dram_bytes_per_cycle``; ``ch(0) = 0``); the latency ``lat`` = ``dram_latency_cycles`` does
+not hold the channel. ``xfer(b) = 0 if b == 0 else lat + ch(b)``.
 
-* **double-buffered** (the loads of tile ``t+1`` and the stores of tile ``t-1`` share the one
-  DRAM channel while tile ``t`` computes; a step ends when both are done)::
+* **Double-buffered**: the DMA engine issues each request while the previous transfer streams
+  (it knows the next tile's transfer while the current one computes, and a free slot is
+  coming), so the latency is exposed once when the pipeline fills (the first tile's load lands
+  ``lat`` after it streamed) and once when it drains (the last store is acknowledged ``lat``
+  after it left); every other transfer's latency is hidden. The lock-step form, with ``T``
+  tiles, compute ``C[t]``, loads ``L[t]``, stores ``S[t]`` (``L[T] = 0``, ``S[-1] = 0``; the
+  load of tile ``t+1`` and the store of tile ``t-1`` share the channel while tile ``t``
+  computes, a step ending when both are done)::
 
-      cycles = xfer(L[0])                                        prologue
-             + sum_t max(C[t], xfer(L[t+1] + S[t-1]))            steady state
-             + xfer(S[T-1])                                      epilogue
+      cycles = xfer(L[0])                                        fill
+             + sum_t max(C[t], ch(L[t+1]) + ch(S[t-1]) - h[t])   steady state
+             + xfer(S[T-1])                                      drain
 
-  so a compute-bound problem takes exactly ``xfer(L[0]) + sum(C) + xfer(S[T-1])``;
-* **single-buffered**: ``cycles = sum_t xfer(L[t]) + C[t] + xfer(S[t])``.
+  where ``h[0] = lat`` if ``L[0] > 0`` (the load of tile 1 streams while tile 0's data is
+  still in flight), else 0, and ``h[t] = 0`` for ``t >= 1``; so a compute-bound problem takes
+  exactly ``xfer(L[0]) + sum(C) + xfer(S[T-1])``. The event
+  engine runs the same transfers without the step barrier (never slower, within a few percent
+  when memory-bound; ``simulator.events``).
+* **Single-buffered**: no request can be issued before its one slot frees, so every transfer
+  pays the latency: ``cycles = sum_t xfer(L[t]) + C[t] + xfer(S[t])``.
 
 ``stall_cycles = cycles - sum(C)``. A problem is labelled ``"memory"``-bound when its DRAM
 transfer time ``sum(L + S) / bw`` exceeds ``sum(C)``, else ``"compute"``-bound.
@@ -51,9 +63,12 @@ def transfer_cycles(nbytes: np.ndarray, bytes_per_cycle: float, latency: int) ->
 
 def _double_buffered(s: TileSchedule) -> int:
     bw, lat = s.dram_bytes_per_cycle, s.dram_latency_cycles
-    nxt_load = np.append(s.load_bytes[1:], 0)
-    prev_store = np.insert(s.store_bytes[:-1], 0, 0)
-    steady = np.maximum(s.compute_cycles, transfer_cycles(nxt_load + prev_store, bw, lat))
+    nxt_load = transfer_cycles(np.append(s.load_bytes[1:], 0), bw, 0)
+    prev_store = transfer_cycles(np.insert(s.store_bytes[:-1], 0, 0), bw, 0)
+    channel = nxt_load + prev_store
+    if s.load_bytes[0]:  # load 1 streams during load 0's latency (module docstring)
+        channel[0] = max(channel[0] - lat, 0)
+    steady = np.maximum(s.compute_cycles, channel)
     ends = transfer_cycles(np.array([s.load_bytes[0], s.store_bytes[-1]]), bw, lat)
     return int(steady.sum() + ends.sum())
 

@@ -3,8 +3,9 @@
 Interface for the event engine (``simulator/events.py``)
 --------------------------------------------------------
 ``plan(workload, spec) -> list[PlannedProblem]`` lowers the workload (``simulator.lower``), maps
-each problem (``simulator.mapping``) and sizes its transfers (``simulator.memory``). One
-``PlannedProblem`` per (layer, pass), in execution order, with:
+each problem (``simulator.mapping``) and sizes its transfers (``simulator.memory``), in the
+loop order moving fewer DRAM bytes (``simulator.memory.map_matrix``). One ``PlannedProblem``
+per (layer, pass), in execution order, with:
 
 * ``problem``: ``simulator.lower.Problem`` (``layer``, ``op``, ``pass_``, ``m``, ``n``, ``k``,
   ``count``, patterns),
@@ -49,11 +50,11 @@ from accel.bitlayout import index_bits
 from accel.spec import AcceleratorSpec, Operand
 from simulator.energy import PREGEN_OPS_PER_ELEMENT, ActionCounts, energy_pj
 from simulator.lower import Problem, lower
-from simulator.mapping import Exploit, Mapping, map_problem
+from simulator.mapping import Exploit, Mapping
 from simulator.memory import (
     Traffic,
     b_storage_rates,
-    matrix_traffic,
+    map_matrix,
     output_tile_fits,
     stream_traffic,
 )
@@ -131,8 +132,7 @@ def _metadata_counts(exploit: Exploit, traffic: Traffic, issued: int) -> dict[st
 
 
 def _plan_matrix(problem: Problem, spec: AcceleratorSpec) -> PlannedProblem:
-    mapping, cycles = map_problem(problem, spec)
-    traffic = matrix_traffic(problem, mapping, spec)
+    mapping, cycles, traffic = map_matrix(problem, spec)
     levels = dict(traffic.bytes_by_level())
     ex, issued = mapping.exploit, mapping.issued_macs
     operand_bytes = spec.precision.bytes_of(Operand.INPUT) + spec.precision.bytes_of(Operand.WEIGHT)

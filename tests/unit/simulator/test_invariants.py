@@ -44,7 +44,9 @@ def _layer(m, n, k, flow, pattern=None, **spec_kw):
 def test_nm_speedup_within_ideal_bound(m, n, k, flow, ratio, bw):
     # The ideal: dense cycles x N/M, i.e. speedup <= M/N, with buffers that hold everything.
     # (Not also cycles <= dense: for tiny k the padded groups plus metadata outweigh the dense
-    # weight and a memory-bound run is slower.)
+    # weight and a memory-bound run is slower.) Back-to-back tiles (tile.py) floor each later
+    # tile at ``rows`` cycles, for dense and sparse alike: ``max(ceil(s*n/m), R) * m/n >=
+    # max(s, R)``, so the floor only moves the sparse run further from the ideal.
     n_, m_ = ratio
     layer = _layer(m, n, k, flow, NM(n=n_, m=m_), ratio=ratio, bw=bw)
     assert layer.cycles * m_ >= layer.dense_cycles * n_

@@ -2,11 +2,15 @@
 
 Closed forms (``simulator/tile.py`` module docstring), ``R x C`` array, ``P`` multipliers/PE:
 
-* os: ``ceil(n/R) * ceil(m/C) * count`` tiles of ``ceil(k/P) + (R-1) + (C-1) + R`` cycles (rows
-  hold output channels ``n``, columns hold ``m``, as in the RTL and ``accel.functional.tiles_os``);
-* ws: ``ceil(n/C) * ceil(k/(R*P)) * count`` tiles of ``R + m + (R-1) + (C-1)`` cycles;
-* is: ``ceil(m/C) * ceil(k/(R*P)) * count`` tiles of ``R + n + (R-1) + (C-1)`` cycles.
+* os: ``ceil(n/R) * ceil(m/C) * count`` tiles streaming ``ceil(k/P)`` steps; a lone tile takes
+  ``steps + (R-1) + (C-1) + R`` cycles (rows hold output channels ``n``, columns hold ``m``, as
+  in the RTL and ``accel.functional.tiles_os``);
+* ws: ``ceil(n/C) * ceil(k/(R*P)) * count`` tiles streaming ``m``, a lone one
+  ``R + m + (R-1) + (C-1)`` cycles;
+* is: ``ceil(m/C) * ceil(k/(R*P)) * count`` tiles streaming ``n``, likewise.
 
+Back to back (tile.py docstring, "Back-to-back tiles"): the first tile pays its full latency,
+each later one ``max(stream, R)``, so a problem costs ``first + sum(max(stream, R))``.
 N:M mode replaces ``P`` by ``(P // n) * m`` reduction elements per step.
 """
 
@@ -18,7 +22,8 @@ import numpy as np
 import pytest
 
 from simulator.lower import Problem
-from simulator.mapping import map_problem
+from simulator.mapping import map_problem, os_tile_order
+from simulator.memory import map_matrix
 from simulator.results import Pass
 from simulator.run import simulate
 from tests.unit.simulator.conftest import gemm_workload, make_spec
@@ -28,12 +33,21 @@ R, C, P = 4, 8, 2
 SHAPES = [(16, 32, 64), (13, 7, 30), (1, 100, 9), (33, 17, 5)]  # (m, n, k); most do not divide
 
 
-def expected_tiles(flow: str, m: int, n: int, k: int, kps: int = P) -> tuple[int, int]:
-    """(tiles, cycles per tile), written out from tile.py's docstring."""
+def expected_tiles(flow: str, m: int, n: int, k: int, kps: int = P) -> tuple[int, int, int]:
+    """(tiles, first tile's cycles, each later tile's cycles), from tile.py's docstring."""
     if flow == "os":
-        return math.ceil(n / R) * math.ceil(m / C), math.ceil(k / kps) + (R - 1) + (C - 1) + R
+        steps = math.ceil(k / kps)
+        tiles = math.ceil(n / R) * math.ceil(m / C)
+        return tiles, steps + (R - 1) + (C - 1) + R, max(steps, R)
     cols, stream = (n, m) if flow == "ws" else (m, n)
-    return math.ceil(cols / C) * math.ceil(k / (R * kps)), R + stream + (R - 1) + (C - 1)
+    tiles = math.ceil(cols / C) * math.ceil(k / (R * kps))
+    return tiles, R + stream + (R - 1) + (C - 1), max(stream, R)
+
+
+def expected_cycles(flow: str, m: int, n: int, k: int, kps: int = P) -> np.ndarray:
+    """Per-tile cycles of a back-to-back sequence: ``[first, later, later, ...]``."""
+    tiles, first, later = expected_tiles(flow, m, n, k, kps)
+    return np.array([first] + [later] * (tiles - 1))
 
 
 def _problem(m: int, n: int, k: int, **kw) -> Problem:
@@ -45,9 +59,8 @@ def _problem(m: int, n: int, k: int, **kw) -> Problem:
 def test_dense_tile_cycles_match_closed_form(flow, shape):
     spec = make_spec(rows=R, cols=C, multipliers=P, dataflow=flow)
     mapping, cycles = map_problem(_problem(*shape), spec)
-    tiles, per_tile = expected_tiles(flow, *shape)
-    assert mapping.tiles == tiles
-    assert np.array_equal(cycles, np.full(tiles, per_tile))
+    assert mapping.tiles == expected_tiles(flow, *shape)[0]
+    assert np.array_equal(cycles, expected_cycles(flow, *shape))
 
 
 @pytest.mark.parametrize("flow", ["os", "ws", "is"])
@@ -57,9 +70,9 @@ def test_simulate_dense_gemm_cycles(flow, shape):
     # compute-bound problem is 1 (first load) + compute + 1 (last store) (perf docstring).
     spec = make_spec(rows=R, cols=C, multipliers=P, dataflow=flow)
     (layer,) = simulate(gemm_workload(*shape), spec).layers
-    tiles, per_tile = expected_tiles(flow, *shape)
-    assert layer.compute_cycles == tiles * per_tile
-    assert layer.cycles == tiles * per_tile + 2
+    compute = int(expected_cycles(flow, *shape).sum())
+    assert layer.compute_cycles == compute
+    assert layer.cycles == compute + 2
     assert layer.dense_cycles == layer.cycles
     m, n, k = shape
     assert layer.dense_macs == layer.effective_macs == m * n * k
@@ -80,35 +93,36 @@ def test_nm_mode_uses_k_per_step(flow, n_, m_):
     spec = make_spec(rows=R, cols=C, multipliers=P, dataflow=flow, nm=((n_, m_),))
     mapping, cycles = map_problem(_problem(13, 7, 200, b_pattern=NM(n=n_, m=m_)), spec)
     kps = (P // n_) * m_  # tile.k_per_step's docstring
-    tiles, per_tile = expected_tiles(flow, 13, 7, 200, kps)
     assert mapping.exploit.nm == (n_, m_)
     assert mapping.k_per_step == kps
-    assert np.array_equal(cycles, np.full(tiles, per_tile))
+    assert np.array_equal(cycles, expected_cycles(flow, 13, 7, 200, kps))
     assert mapping.issued_macs == round(13 * 7 * 200 * n_ / m_)
 
 
 def test_os_puts_output_channels_on_rows_on_a_non_square_array():
     # 16 x 32 array, n = 16 output channels, m = 64 tokens: rows hold n (1 row tile), columns
     # hold m (2 column tiles), as in the RTL; the transposed mapping would take 4 x 1 tiles.
-    # Per tile (tile.py): 64 steps + (16 - 1) + (32 - 1) + 16 drain.
+    # First tile (tile.py): 64 steps + (16 - 1) + (32 - 1) + 16 drain; the second, back to
+    # back, max(64, 16) = 64.
     spec = make_spec(rows=16, cols=32, multipliers=1)
     mapping, cycles = map_problem(_problem(64, 16, 64), spec)
     assert (mapping.row_dim, mapping.col_dim) == ("n", "m")
     assert (mapping.row_tiles, mapping.col_tiles) == (1, 2)
-    assert np.array_equal(cycles, [64 + 15 + 31 + 16] * 2)
+    assert np.array_equal(cycles, [64 + 15 + 31 + 16, 64])
 
 
 def test_os_tiles_are_row_tile_major():
     # Group skipping with a real mask along the array rows (output channels): row tile 0
     # (channels 0-3) keeps 4 K positions, row tile 1 all 12; m = 16 on 8 columns gives 2
     # column tiles per row tile: (i0,j0), (i0,j1), (i1,j0), (i1,j1) = short, short, long, long.
+    # Back to back (tile.py): the first pays 4 steps + skew, later ones max(steps, 4 rows).
     spec = make_spec(rows=4, cols=8, multipliers=1, group_size=4)
     mask = np.ones((12, 8), dtype=bool)
     mask[4:, :4] = False
     problem = _problem(16, 8, 12, b_pattern=Group(size=4, density=mask.mean(), mask=mask))
     _, cycles = map_problem(problem, spec)
     skew = (4 - 1) + (8 - 1) + 4
-    assert np.array_equal(cycles, [4 + skew, 4 + skew, 12 + skew, 12 + skew])
+    assert np.array_equal(cycles, [4 + skew, 4, 12, 12])
 
 
 def test_group_skipping_slowest_group_sets_tile_time():
@@ -179,7 +193,8 @@ def test_activation_gating_keeps_cycles_skipping_cuts_them():
     assert np.array_equal(gated_cycles, dense_cycles)
     assert gated.exploit.mac_keep_gated == 0.25
     skew = (R - 1) + (R - 1) + R
-    assert np.array_equal(skipped_cycles, np.full(4, 16 + skew))  # ceil(64 * 0.25) steps
+    # ceil(64 * 0.25) = 16 steps: the first tile adds the skew, later ones max(16, R) = 16
+    assert np.array_equal(skipped_cycles, [16 + skew, 16, 16, 16])
     assert skipped.issued_macs == 8 * 8 * 16
 
 
@@ -222,3 +237,54 @@ def test_os_tile_order_matches_the_functional_model():
     assert len(cycles) == mapping.tiles == len(jobs) == 6
     rows, cols = np.divmod(np.arange(mapping.tiles), mapping.col_tiles)
     assert [(j.row0, j.col0) for j in jobs] == list(zip(rows * 4, cols * 8, strict=True))
+
+
+def _os_order_case(order: str):
+    """A pruned ``W`` (n x k), ``X`` (k x m) and the simulator's mapping of ``Y = W·X`` on a
+    4 x 8 os array in ``order``."""
+    formats = pytest.importorskip("accel.formats")
+    rng = np.random.default_rng(1)
+    n, m, k = 10, 21, 16
+    w = formats.prune_nm(rng.integers(-8, 8, size=(n, k), dtype=np.int8), 2, 4)
+    x = rng.integers(-8, 8, size=(k, m), dtype=np.int8)
+    spec = make_spec(rows=4, cols=8, multipliers=2, nm=((2, 4),))
+    mapping, _ = map_problem(_problem(m, n, k, b_pattern=NM(n=2, m=4)), spec, order)
+    return formats.compress_nm(w, 2, 4), x, mapping
+
+
+@pytest.mark.parametrize("order", ["n_major", "m_major"])
+def test_os_loop_order_matches_the_functional_model(order):
+    # The simulator's os tile sequence must be the one accel.functional.tiles_os drives the
+    # RTL with in the same order: 3 row tiles x 3 column tiles, (row0, col0) per tile.
+    functional = pytest.importorskip("accel.functional")
+    w_nm, x, mapping = _os_order_case(order)
+    assert mapping.loop_order == order
+    jobs = list(functional.tiles_os(4, 8, w_nm, x, order=mapping.loop_order))
+    i, j = os_tile_order(mapping)
+    assert [(job.row0, job.col0) for job in jobs] == list(zip(i * 4, j * 8, strict=True))
+    if order == "m_major":  # column tile outer: the first three tiles share col0 = 0
+        assert [job.col0 for job in jobs[:3]] == [0, 0, 0]
+
+
+def _traffic_spec(buffer_bytes: int):
+    return make_spec(rows=4, cols=4, multipliers=1, buffer_bytes=buffer_bytes)
+
+
+def test_loop_order_chosen_by_dram_bytes():
+    # n = 8 channels (2 row tiles), m = 256 tokens (64 column tiles), k = 64, int8.
+    # n_major re-streams all of A (256 x 64 = 16 KiB, larger than a 2 KiB buffer half) per
+    # row tile: 2 x 16 KiB + W 512 B; m_major keeps each 4 x 64 A panel (256 B) and re-streams
+    # W (8 x 64 = 512 B, fits: once). m_major moves fewer bytes and is chosen.
+    problem = _problem(256, 8, 64)
+    mapping, _, traffic = map_matrix(problem, _traffic_spec(4096))
+    assert mapping.loop_order == "m_major"
+    assert dict(traffic.dram)["input"] == 256 * 64
+    assert dict(traffic.dram)["weight"] == 8 * 64
+    n_major, _ = map_problem(problem, _traffic_spec(4096), "n_major")
+    assert n_major.loop_order == "n_major"
+
+
+def test_loop_order_ties_go_to_n_major():
+    # Everything fits a 1 MiB buffer: both orders fetch each operand once.
+    mapping, _, _ = map_matrix(_problem(256, 8, 64), _traffic_spec(1 << 20))
+    assert mapping.loop_order == "n_major"

@@ -4,18 +4,20 @@
 from __future__ import annotations
 
 import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from accel.bitlayout import metadata_bytes_per_row
 from simulator.lower import Problem
 from simulator.mapping import map_problem
-from simulator.memory import matrix_traffic, stream_traffic
+from simulator.memory import map_matrix, matrix_traffic, stream_traffic
 from simulator.results import Pass
 from tests.unit.simulator.conftest import make_spec
 from workloads.sparsity import NM
 
 
-def _dram(problem: Problem, spec) -> dict[str, int]:
-    mapping, _ = map_problem(problem, spec)
+def _dram(problem: Problem, spec, order: str | None = None) -> dict[str, int]:
+    mapping, _ = map_problem(problem, spec, order)
     traffic = matrix_traffic(problem, mapping, spec)
     levels = dict(traffic.bytes_by_level())
     dram = {key.removeprefix("dram."): v for key, v in levels.items() if key.startswith("dram.")}
@@ -92,3 +94,31 @@ def test_stream_traffic_chunks_through_half_the_input_buffer():
     assert np.array_equal(sizes, [256, 256, 256, 232])
     assert np.array_equal(traffic.load, 2 * sizes) and np.array_equal(traffic.store, sizes)
     assert dict(traffic.dram) == {"input": 2000, "output": 1000}
+
+
+def test_os_m_major_reuses_input_panels_and_refetches_weights():
+    # 4 x 4 array, 1 KiB buffers (512 B usable, double-buffered), m = 16, n = 64, k = 64:
+    # 4 column tiles (m) outer, 16 row tiles (n) inner. A's panel 4 x 64 = 256 B fits: A read
+    # once (16 x 64); all of B (64 x 64 = 4 KiB) does not: B read once per column tile (4x).
+    spec = make_spec(buffer_bytes=1024)
+    dram = _dram(_problem(16, 64, 64), spec, "m_major")
+    assert (dram["input"], dram["weight"], dram["output"]) == (16 * 64, 4 * 64 * 64, 16 * 64)
+    # k = 256: A's panel 4 x 256 = 1 KiB no longer fits: every tile re-reads its panel, A is
+    # read once per row tile (16x)
+    dram = _dram(_problem(16, 64, 256), spec, "m_major")
+    assert (dram["input"], dram["weight"]) == (16 * 16 * 256, 4 * 256 * 64)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    m=st.integers(1, 200), n=st.integers(1, 200), k=st.integers(1, 200),
+    buffer=st.sampled_from([256, 1024, 8192, 1 << 20]),
+)  # fmt: skip
+def test_map_matrix_moves_the_fewest_bytes_ties_to_n_major(m, n, k, buffer):
+    spec = make_spec(buffer_bytes=buffer)
+    problem = _problem(m, n, k)
+    moved = {order: sum(_dram(problem, spec, order).values()) for order in ("n_major", "m_major")}
+    mapping, _, traffic = map_matrix(problem, spec)
+    assert int(traffic.load.sum() + traffic.store.sum()) == min(moved.values())
+    if moved["n_major"] <= moved["m_major"]:
+        assert mapping.loop_order == "n_major"

@@ -41,10 +41,18 @@ def test_compute_bound_is_prologue_compute_epilogue():
 
 
 def test_memory_bound_steps_wait_for_transfers():
-    # step 0: max(10, xfer(800 + 0) = 60); step 1: max(10, xfer(0 + 320) = 30); prologue
-    # xfer(800) = 60; epilogue xfer(320) = 30  ->  60 + 60 + 30 + 30 = 180
+    # perf docstring: fill xfer(800) = 10 + 50 = 60; step 0: max(10, ch(800) + ch(0) - 10)
+    # = 40 (load 1 streams during load 0's latency); step 1: max(10, ch(0) + ch(320)) = 20
+    # (latency hidden); drain xfer(320) = 10 + 20 = 30  ->  60 + 40 + 20 + 30 = 150
     t = analytical_timing(_schedule([10, 10], [800, 800], [320, 320]))
-    assert (t.cycles, t.stall_cycles, t.bound) == (180, 160, "memory")
+    assert (t.cycles, t.stall_cycles, t.bound) == (150, 130, "memory")
+
+
+def test_no_head_start_without_a_first_load():
+    # perf docstring: h[0] = 0 when L[0] = 0 (no latency in flight to stream under): fill 0;
+    # step 0: max(10, ch(800)) = 50; step 1: max(10, 0) = 10; drain 0  ->  60
+    t = analytical_timing(_schedule([10, 10], [0, 800], [0, 0]))
+    assert (t.cycles, t.bound) == (60, "memory")
 
 
 def test_single_buffered_is_serial():
@@ -132,11 +140,13 @@ def _by_name(result) -> dict[str, list]:
 @pytest.mark.parametrize(("m", "n", "k"), [(64, 64, 16), (16, 16, 512)])
 def test_fused_chain_costs_max_of_matrix_and_vector(m, n, k):
     # 4x4 os array, 1 multiplier, fast DRAM, 1 GiB buffers (compute bound, one stream chunk):
-    # GEMM = ceil(n/4) * ceil(m/4) tiles of k + 3 + 3 + 4 cycles, + 1 first load + 1 last store
-    # (tile.py, perf.py); bn (5 FLOPs/element) and relu (1) on 16 lanes, on chip: ceil(5mn/16)
+    # GEMM = ceil(n/4) * ceil(m/4) tiles back to back, the first k + 3 + 3 + 4 cycles, each
+    # later one max(k, 4) (tile.py), + 1 first load + 1 last store (perf.py); bn (5
+    # FLOPs/element) and relu (1) on 16 lanes, on chip: ceil(5mn/16)
     # and ceil(mn/16) cycles. Fused, the three cost max(GEMM, bn + relu) (simulator.run).
     spec = make_spec()
-    gemm = math.ceil(n / 4) * math.ceil(m / 4) * (k + 10) + 2
+    tiles = math.ceil(n / 4) * math.ceil(m / 4)
+    gemm = (k + 10) + (tiles - 1) * max(k, 4) + 2
     bn, relu = math.ceil(5 * m * n / 16), math.ceil(m * n / 16)
     fused = simulate(_chain(fused=True, m=m, n=n, k=k), spec)
     unfused = simulate(_chain(fused=False, m=m, n=n, k=k), spec)
