@@ -130,7 +130,7 @@ class NMTensor:
         return self._scatter(np.ones(self.values.shape, dtype=bool), np.bool_)
 
     def _scatter(self, slots: np.ndarray, dtype: type) -> np.ndarray:
-        dense = np.zeros((self.rows, self.padded_k), dtype=dtype)
+        dense: np.ndarray = np.zeros((self.rows, self.padded_k), dtype=dtype)
         cols = np.arange(self.groups)[None, :, None] * self.m + self.indices.astype(np.int64)
         np.put_along_axis(dense, cols.reshape(self.rows, -1), slots.reshape(self.rows, -1), 1)
         dense = dense[:, : self.shape[self.axis]]

@@ -288,21 +288,22 @@ def _matmul_csr(w: CSRTensor, x: np.ndarray) -> np.ndarray:
     return csr_gemm(w.values, w.col_idx, w.row_ptr, _pad_rows(x, w.shape[1]))
 
 
-_MATMUL: dict[type, Callable[[Weight, np.ndarray], np.ndarray]] = {
-    np.ndarray: lambda w, x: dense_gemm(w, _pad_rows(x, w.shape[1])),
-    NMTensor: _matmul_nm,
-    TransposableNM: lambda w, x: _matmul_nm(w.forward, x),
-    GroupTensor: _matmul_group,
-    BlockTensor: _matmul_block,
-    CSRTensor: _matmul_csr,
-}
-
-
 def matmul(w: Weight, x: np.ndarray) -> np.ndarray:
     """``W @ X`` with ``W`` in any format (its kernel), ``x`` int8 ``(K, cols)``: int32."""
-    run = next((fn for cls, fn in _MATMUL.items() if isinstance(w, cls)), None)
-    _require(run is not None, f"matmul: no kernel for a {type(w).__name__} weight")
-    return run(w, x)
+    match w:
+        case np.ndarray():
+            return dense_gemm(w, _pad_rows(x, w.shape[1]))
+        case NMTensor():
+            return _matmul_nm(w, x)
+        case TransposableNM():
+            return _matmul_nm(w.forward, x)
+        case GroupTensor():
+            return _matmul_group(w, x)
+        case BlockTensor():
+            return _matmul_block(w, x)
+        case CSRTensor():
+            return _matmul_csr(w, x)
+    raise ValueError(f"matmul: no kernel for a {type(w).__name__} weight")
 
 
 def forward(w: Weight, x: np.ndarray) -> np.ndarray:

@@ -41,7 +41,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from accel.configs import config_path
 from accel.energy import DEFAULT_ENERGY, ENERGY_ENTRY_NAMES, scale_energy
@@ -80,6 +80,8 @@ _OPERANDS = tuple(o.value for o in Operand)
 _AREA_UNITS = ("um2", "mm2", "cells")
 _SIZE_UNITS = {"B": 1, "KiB": 1024, "MiB": 1024**2, "GiB": 1024**3}
 _SIZE_RE = re.compile(r"^(\d+)\s*(B|KiB|MiB|GiB)$")
+
+_T = TypeVar("_T")
 
 
 def _describe(value: Any) -> str:
@@ -322,8 +324,7 @@ def _buffers(sec: _Section | None) -> tuple[tuple[str, BufferSpec], ...] | None:
     if sec is None:
         return None
     sec.allow((*_OPERANDS, "shared"))
-    built = [(name, _buffer(sec.section(name))) for name in _buffer_names(sec)]
-    return None if any(b is None for _, b in built) else tuple(built)
+    return _all_built([(name, _buffer(sec.section(name))) for name in _buffer_names(sec)])
 
 
 def _dram(sec: _Section | None) -> DramSpec | None:
@@ -379,7 +380,9 @@ def _energy(sec: _Section | None) -> EnergyTable | None:
              if name in sec.data}
     if technology_nm is None or None in given.values():
         return None
-    return replace(scale_energy(DEFAULT_ENERGY, technology_nm), **given)
+    # ``Any`` values: the keys (EnergyEntry fields of EnergyTable) are only known at run time.
+    entries: dict[str, Any] = given
+    return replace(scale_energy(DEFAULT_ENERGY, technology_nm), **entries)
 
 
 def _area_entry(sec: _Section | None) -> AreaEntry | None:
@@ -395,8 +398,13 @@ def _area_entry(sec: _Section | None) -> AreaEntry | None:
 def _area(sec: _Section | None) -> tuple[tuple[str, AreaEntry], ...] | None:
     if sec is None:
         return ()
-    built = [(str(name), _area_entry(sec.section(name))) for name in sec.data]
-    return None if any(a is None for _, a in built) else tuple(built)
+    return _all_built([(str(name), _area_entry(sec.section(name))) for name in sec.data])
+
+
+def _all_built(named: list[tuple[str, _T | None]]) -> tuple[tuple[str, _T], ...] | None:
+    """``named`` as a tuple if every part was built, else ``None`` (its problems are recorded)."""
+    built = tuple((name, part) for name, part in named if part is not None)
+    return built if len(built) == len(named) else None
 
 
 def _root(problems: Problems, data: Any) -> _Section:
@@ -418,19 +426,27 @@ def spec_from_mapping(data: Any, source: str) -> AcceleratorSpec:
     root = _root(problems, data)
     name, description = root.text("name"), root.text("description", "", empty_ok=True)
     compute = _compute(root.section("compute", required=True))
-    parts = {
-        "sparsity": _sparsity(root.section("sparsity"),
-                              compute.multipliers_per_pe if compute else None),
-        "buffers": _buffers(root.section("buffers", required=True)),
-        "dram": _dram(root.section("dram", required=True)),
-        "precision": _precision(root.section("precision")),
-        "vector": _vector(root.section("vector")),
-        "energy": _energy(root.section("energy")),
-        "area": _area(root.section("area")),
-    }
+    sparsity = _sparsity(root.section("sparsity"), compute.multipliers_per_pe if compute else None)
+    buffers = _buffers(root.section("buffers", required=True))
+    dram = _dram(root.section("dram", required=True))
+    precision = _precision(root.section("precision"))
+    vector = _vector(root.section("vector"))
+    energy = _energy(root.section("energy"))
+    area = _area(root.section("area"))
     problems.raise_if_any()
-    return AcceleratorSpec(name=name, description=description, compute=compute,
-                           source_path=source, **parts)
+    return AcceleratorSpec(
+        name=name, description=description, source_path=source, compute=_built(compute),
+        sparsity=_built(sparsity), buffers=_built(buffers), dram=_built(dram),
+        precision=_built(precision), vector=_built(vector), energy=_built(energy),
+        area=_built(area),
+    )
+
+
+def _built(part: _T | None) -> _T:
+    """A validated part once ``raise_if_any`` passed: a part is ``None`` only with a problem."""
+    if part is None:
+        raise AssertionError("a section validator returned None without recording a problem")
+    return part
 
 
 def load_spec(path_or_name: str | Path) -> AcceleratorSpec:

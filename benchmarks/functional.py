@@ -19,13 +19,14 @@ import statistics
 import time
 import tracemalloc
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numba
 import numpy as np
 from numba.core.dispatcher import Dispatcher
 
 from accel import functional, reference
-from accel.formats import compress_group, compress_nm
+from accel.formats import GroupTensor, NMTensor, compress_group, compress_nm
 from workloads.pruning import prune_group, prune_nm
 
 SPEEDUP_VS_INT32_TARGET = 100.0
@@ -57,25 +58,40 @@ def first_call(name: str, dispatcher: Dispatcher, fn: Callable[[], np.ndarray]) 
     return out
 
 
-def operands(size: int, seed: int) -> dict[str, object]:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Operands:
+    """One random int8 GEMM ``W @ X``: X, W pruned and compressed per sparse kernel, and W, X
+    as int32 and float32 for the dense baselines."""
+
+    x: np.ndarray
+    nm24: NMTensor
+    nm28: NMTensor
+    group: GroupTensor
+    w32: np.ndarray
+    x32: np.ndarray
+    w_f32: np.ndarray
+    x_f32: np.ndarray
+
+
+def operands(size: int, seed: int) -> Operands:
     rng = np.random.default_rng(seed)
     w = rng.integers(-128, 128, (size, size), dtype=np.int8)
     x = rng.integers(-128, 128, (size, size), dtype=np.int8)
-    return {
-        "x": x,
-        "nm24": compress_nm(prune_nm(w, 2, 4), 2, 4),
-        "nm28": compress_nm(prune_nm(w, 2, 8), 2, 8),
-        "group": compress_group(prune_group(w, 4, 0.5), 4),
-        "w32": w.astype(np.int32),
-        "x32": x.astype(np.int32),
-        "w_f32": w.astype(np.float32),
-        "x_f32": x.astype(np.float32),
-    }
+    return Operands(
+        x=x,
+        nm24=compress_nm(prune_nm(w, 2, 4), 2, 4),
+        nm28=compress_nm(prune_nm(w, 2, 8), 2, 8),
+        group=compress_group(prune_group(w, 4, 0.5), 4),
+        w32=w.astype(np.int32),
+        x32=x.astype(np.int32),
+        w_f32=w.astype(np.float32),
+        x_f32=x.astype(np.float32),
+    )
 
 
-def sparse_runs(ops: dict) -> dict[str, tuple[Dispatcher, Callable[[], np.ndarray]]]:
+def sparse_runs(ops: Operands) -> dict[str, tuple[Dispatcher, Callable[[], np.ndarray]]]:
     """Each sparse path: the numba dispatcher it ends in, and a call through the public API."""
-    x, nm24, nm28, group = ops["x"], ops["nm24"], ops["nm28"], ops["group"]
+    x, nm24, nm28, group = ops.x, ops.nm24, ops.nm28, ops.group
     return {
         "nm_gemm 2:4": (
             functional._nm_gemm,
@@ -106,7 +122,7 @@ def main() -> None:
     runs = sparse_runs(ops)
     outputs = {name: first_call(name, kernel, fn) for name, (kernel, fn) in runs.items()}
     tracemalloc.start()  # after the first calls: tracing slows numba's cache loading
-    nm24, x = ops["nm24"], ops["x"]
+    nm24, x = ops.nm24, ops.x
     ref_out = reference.nm_gemm(nm24.values, nm24.indices, x, 4)
     if not np.array_equal(ref_out, outputs["nm_gemm 2:4"]):
         raise SystemExit("nm_gemm 2:4 differs from its numpy reference")
@@ -115,8 +131,8 @@ def main() -> None:
     medians["reference nm_gemm 2:4"] = median_seconds(
         lambda: reference.nm_gemm(nm24.values, nm24.indices, x, 4), args.slow_repeats
     )
-    int32_s = median_seconds(lambda: ops["w32"] @ ops["x32"], args.slow_repeats)
-    blas_s = median_seconds(lambda: ops["w_f32"] @ ops["x_f32"], args.repeats)
+    int32_s = median_seconds(lambda: ops.w32 @ ops.x32, args.slow_repeats)
+    blas_s = median_seconds(lambda: ops.w_f32 @ ops.x_f32, args.repeats)
     medians["numpy int32 dense"], medians["float32 BLAS dense"] = int32_s, blas_s
     _, peak_bytes = tracemalloc.get_traced_memory()
     tracemalloc.stop()

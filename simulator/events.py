@@ -52,6 +52,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import simpy
+from simpy.events import EventPriority
 
 from simulator.perf import Timing, transfer_cycles
 from simulator.results import Pass, RunResult
@@ -118,7 +119,7 @@ class _Tiles:
         )
 
 
-_LATE = 2
+_LATE = EventPriority(2)
 """simpy event priority after URGENT (0) and NORMAL (1): same-time events run by priority first."""
 
 
@@ -184,18 +185,24 @@ class _Replay:
         self.next_load = self.next_store = 0  # next tile the loader / storer will move
         self.channel_busy = 0
 
+    @property
+    def now(self) -> int:
+        """The current cycle: simpy types time as ``int | float``, but every delay here is an
+        int, so it stays one."""
+        return int(self.env.now)
+
     def _record(self, track: str, name: str, start: int, dur: int, tile: int) -> None:
         if self.trace is not None and dur > 0:
             self.trace.complete(track, name, self.offset + start, dur, {"tile": tile})
 
     def _until(self, cycle: int) -> Generator:
-        if cycle > self.env.now:
-            yield self.env.timeout(cycle - self.env.now)
+        if cycle > self.now:
+            yield self.env.timeout(cycle - self.now)
 
     def _transfer(self, cycles: int, name: str, tile: int) -> Generator:
         with self.channel.request() as grant:
             yield grant
-            start = self.env.now
+            start = self.now
             yield self.env.timeout(cycles)
         self.channel_busy += cycles
         self._record("dram", name, start, cycles, tile)
@@ -215,7 +222,7 @@ class _Replay:
             self.next_load = i + 1
             if t.load[i]:
                 yield from self._transfer(t.load[i], "load", i)
-            self.arrive_at[i] = self.env.now + t.load_latency(i)
+            self.arrive_at[i] = self.now + t.load_latency(i)
             self.loaded.set(i)
 
     def _storer(self) -> Generator:
@@ -231,7 +238,7 @@ class _Replay:
             self.next_store = i + 1
             if t.store[i]:
                 yield from self._transfer(t.store[i], "store", i)
-            self.ack_at[i] = self.env.now + t.store_latency(i)
+            self.ack_at[i] = self.now + t.store_latency(i)
             self.stored.set(i)
 
     def _wait_inputs(self, i: int) -> Generator:
@@ -242,7 +249,7 @@ class _Replay:
             yield slot
 
     def _compute(self, i: int) -> Generator:
-        start = self.env.now
+        start = self.now
         yield self.env.timeout(self.t.compute[i])
         self._record(self.unit, "compute", start, self.t.compute[i], i)
         self.input_free.set(i)  # before ``computed``: the load asks before the store
@@ -258,7 +265,7 @@ class _Replay:
 
     def _fast_forward(self, i: int, j: int) -> Generator:
         """Run tiles ``i .. i+j-1`` as one event (exactness argument: ``replay`` docstring)."""
-        t, start = self.t, self.env.now
+        t, start = self.t, self.now
         self.next_load, self.next_store = i + j + 1, i + j - 1
         self.channel_busy += sum(t.load[i + 1 : i + j + 1]) + sum(t.store[i - 1 : i + j - 1])
         last_start = start + sum(t.compute[i : i + j - 1])
@@ -295,7 +302,7 @@ class _Replay:
         for process in (self._loader(), self._array(), self._storer()):
             self.env.process(process)
         self.env.run()
-        cycles = max(self.env.now, max(self.ack_at, default=0))
+        cycles = max(self.now, max(self.ack_at, default=0))
         compute = sum(self.t.compute)
         bound = "memory" if self.channel_busy > compute else "compute"
         return Timing(cycles=cycles, compute_cycles=compute, stall_cycles=cycles - compute,
@@ -400,7 +407,7 @@ def simulate_events(
     dense = [_cached_replay(p.dense, cache, trace)[0] if p.dense else t
              for p, t in zip(plans, own, strict=True)]  # fmt: skip
     timings, dense = overlap_fused(plans, own), overlap_fused(plans, dense)
-    if trace is not None:
+    if trace is not None and trace_path is not None:
         _write_trace(trace, plans, own, timings, [events for _, events in replays], trace_path)
     layers = [layer_result(*args, spec) for args in zip(plans, timings, dense, strict=True)]
     return run_result(workload, spec, layers, "event")

@@ -33,12 +33,13 @@ overlapping costs). Softmax, pooling and the optimizer always run standalone.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import TypedDict
 
 import numpy as np
 
 from simulator.results import Pass
 from workloads.layer import Layer, Phase, Workload
-from workloads.ops import Vector, VectorKind
+from workloads.ops import MatrixOp, Vector, VectorKind
 from workloads.sparsity import NM, Block, Dense, SparsityPattern, Unstructured
 
 __all__ = [
@@ -135,11 +136,21 @@ def _act_density(layer: Layer) -> float:
     return float(layer.act_sparsity.density)
 
 
-def _matrix_problems(layer: Layer, phase: Phase) -> list[Problem]:
-    dims = layer.op.gemm()
-    op = type(layer.op).__name__
+class _MatrixCommon(TypedDict):
+    """The ``Problem`` fields a matrix layer's passes share."""
+
+    layer: str
+    op: str
+    count: int
+    weight_pattern: SparsityPattern
+
+
+def _matrix_problems(layer: Layer, matrix_op: MatrixOp, phase: Phase) -> list[Problem]:
+    dims = matrix_op.gemm()
     w = layer.weight_sparsity
-    common = {"layer": layer.name, "op": op, "count": dims.count, "weight_pattern": w}
+    common = _MatrixCommon(
+        layer=layer.name, op=type(matrix_op).__name__, count=dims.count, weight_pattern=w
+    )
     fw = Problem(
         pass_=Pass.FW,
         m=dims.m,
@@ -166,9 +177,8 @@ def _matrix_problems(layer: Layer, phase: Phase) -> list[Problem]:
     return [fw, bw_data, bw_weight]
 
 
-def _vector_problems(layer: Layer, phase: Phase, fused_with: str) -> list[Problem]:
+def _vector_problems(layer: Layer, op: Vector, phase: Phase, fused_with: str) -> list[Problem]:
     """Forward vector work, and in training its backward at ``BACKWARD_VECTOR_FACTOR`` x."""
-    op: Vector = layer.op  # type: ignore[assignment]
     fw = Problem(
         layer=layer.name,
         op=op.kind.value,
@@ -189,7 +199,7 @@ def fusion_producers(workload: Workload) -> dict[str, str]:
     out: dict[str, str] = {}
     producer = ""  # the matrix layer the chain ending at the previous layer drains from
     for layer in workload.layers:
-        if not layer.is_vector:
+        if not isinstance(layer.op, Vector):
             producer = layer.name
         elif producer and layer.op.kind in FUSABLE_KINDS:
             out[layer.name] = producer
@@ -227,9 +237,9 @@ def _training_extras(layer: Layer) -> list[Problem]:
 def lower_layer(layer: Layer, phase: Phase, fused_with: str = "") -> list[Problem]:
     """Problems of one layer, in execution order (forward before backward); ``fused_with``:
     the matrix layer a vector layer is fused with (``fusion_producers``)."""
-    if layer.is_vector:
-        return _vector_problems(layer, phase, fused_with)
-    problems = _matrix_problems(layer, phase)
+    if isinstance(layer.op, Vector):
+        return _vector_problems(layer, layer.op, phase, fused_with)
+    problems = _matrix_problems(layer, layer.op, phase)
     if phase == Phase.TRAINING and layer.op.has_weight:
         problems += _training_extras(layer)
     return problems

@@ -264,14 +264,14 @@ def map_matrix(problem: Problem, spec: AcceleratorSpec) -> tuple[Mapping, np.nda
     ``LOOP_ORDERS``, ties to the first; ``ws``/``is``: their one order), with its per-tile
     compute cycles and traffic."""
     orders = LOOP_ORDERS if spec.compute.dataflow.value == "os" else (None,)
-    best = None
+    candidates = []
     for order in orders:
         mapping, cycles = map_problem(problem, spec, order)
         traffic = matrix_traffic(problem, mapping, spec)
         moved = int(traffic.load.sum() + traffic.store.sum())
-        if best is None or moved < best[0]:
-            best = (moved, mapping, cycles, traffic)
-    return best[1], best[2], best[3]
+        candidates.append((moved, mapping, cycles, traffic))
+    _, mapping, cycles, traffic = min(candidates, key=lambda c: c[0])  # min keeps the first tie
+    return mapping, cycles, traffic
 
 
 def output_tile_fits(problem: Problem, mapping: Mapping, spec: AcceleratorSpec) -> bool:

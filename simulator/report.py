@@ -35,8 +35,9 @@ _HEADER = (
 _RIGHT = {"M", "N", "K", "cycles", "stall %", "util %", "MACs", "speedup", "energy µJ"}
 
 
-def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
-    """Call ``write(tmp)`` on a temporary file next to ``path``, then rename it to ``path``.
+def atomic_write(path: str | Path, write: Callable[[Path], object]) -> Path:
+    """Call ``write(tmp)`` (its result is ignored) on a temporary file next to ``path``, then
+    rename it to ``path``.
 
     The rename is atomic on POSIX (same folder, same file system); on any error the temporary
     file is removed and ``path`` is left untouched. The temporary name carries the process id,

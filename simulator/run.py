@@ -43,6 +43,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TypedDict
 
 import numpy as np
 
@@ -114,7 +115,18 @@ def _schedule(spec: AcceleratorSpec, cycles: np.ndarray, traffic: Traffic) -> Ti
     )
 
 
-def _memory_counts(levels: dict[str, int]) -> dict[str, int]:
+class _MemoryCounts(TypedDict):
+    sram_read_bytes: int
+    sram_write_bytes: int
+    dram_bytes: int
+
+
+class _MetadataCounts(TypedDict, total=False):
+    metadata_indices: int
+    mux_selects: int
+
+
+def _memory_counts(levels: dict[str, int]) -> _MemoryCounts:
     dram = sum(v for key, v in levels.items() if key.startswith("dram."))
     return {
         "sram_read_bytes": levels["sram.read"],
@@ -123,7 +135,7 @@ def _memory_counts(levels: dict[str, int]) -> dict[str, int]:
     }
 
 
-def _metadata_counts(exploit: Exploit, traffic: Traffic, issued: int) -> dict[str, int]:
+def _metadata_counts(exploit: Exploit, traffic: Traffic, issued: int) -> _MetadataCounts:
     """Indices decoded from the metadata the array reads, and one mux select per issued MAC."""
     if not (exploit.nm or exploit.group_size):
         return {}
@@ -240,6 +252,8 @@ def _plan_one(
         return _plan_vector(problem, spec, on_chip)
     if problem.pregen_elements == 0:
         return _empty_plan(problem, spec)
+    if fw is None:
+        raise ValueError(f"{problem.layer}: pre-generation needs its forward pass's exploit")
     return _plan_pregen(problem, spec, fw)
 
 
@@ -351,10 +365,12 @@ def plan(workload: Workload, spec: AcceleratorSpec) -> list[PlannedProblem]:
         if problem.fused_with:
             producer = index[problem.fused_with, Pass.BW_DATA if problem.backward else Pass.FW]
             made = out[producer]
-            on_chip = output_tile_fits(made.problem, made.mapping, spec)
+            on_chip = made.mapping is not None and output_tile_fits(
+                made.problem, made.mapping, spec
+            )
             note = _fusion_note(problem, on_chip)
         planned = _shared_plan(problem, spec, exploit, on_chip, plans)
-        if problem.pass_ == Pass.FW:
+        if problem.pass_ == Pass.FW and planned.mapping is not None:
             fw[problem.layer] = planned.mapping.exploit
         out.append(_as_problem(planned, problem, producer, note))
     return out

@@ -38,7 +38,7 @@ All functions accept ints or numpy integer arrays (the analytical engine passes 
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import TypeVar, overload
 
 import numpy as np
 
@@ -56,7 +56,14 @@ __all__ = [
 IntLike = TypeVar("IntLike", int, np.ndarray)
 
 
-def ceil_div(a: IntLike, b: IntLike) -> IntLike:
+@overload
+def ceil_div(a: int, b: int) -> int: ...
+@overload
+def ceil_div(a: np.ndarray, b: int | np.ndarray) -> np.ndarray: ...
+@overload
+def ceil_div(a: int, b: np.ndarray) -> np.ndarray: ...
+def ceil_div(a: int | np.ndarray, b: int | np.ndarray) -> int | np.ndarray:
+    """``ceil(a / b)`` in integers; an array if either operand is one."""
     return -(-a // b)
 
 

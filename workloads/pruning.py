@@ -169,7 +169,7 @@ def transposable_nm_mask(dense: np.ndarray, n: int, m: int) -> np.ndarray:
     _check_nm_params(n, m)
     rows, k = dense.shape
     pr, pk = _ceil_div(rows, m) * m, _ceil_div(k, m) * m
-    blocks = _pad_to(_magnitude(dense), pr, pk).reshape(pr // m, m, pk // m, m)
+    blocks: np.ndarray = _pad_to(_magnitude(dense), pr, pk).reshape(pr // m, m, pk // m, m)
     blocks = blocks.transpose(0, 2, 1, 3).reshape(-1, m * m)
     order = np.argsort(-blocks, axis=1, kind="stable")
     keep = np.zeros(blocks.shape, dtype=bool)
