@@ -90,7 +90,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         raise ConfigError(["--trace needs --engine event (the analytical engine has no timeline)"])
     spec = load_spec(args.accel)
     workload = _load_workload(args)
-    result = simulate(workload, spec, engine=args.engine, trace_path=args.trace)
+    result = simulate(workload, spec, engine=args.engine, trace_path=args.trace,
+                      progress=sys.stderr.isatty())  # fmt: skip
     print(format_table(result))
     if args.json is not None:
         write_json(result, args.json)

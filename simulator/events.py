@@ -45,6 +45,7 @@ on timing). A problem is memory-bound when the channel was busy longer than the 
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Generator
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,6 +54,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import simpy
 from simpy.events import EventPriority
+from tqdm import tqdm
 
 from simulator.perf import Timing, transfer_cycles
 from simulator.results import Pass, RunResult
@@ -391,18 +393,24 @@ def _write_trace(
 
 
 def simulate_events(
-    workload: Workload, spec: AcceleratorSpec, *, trace_path: str | Path | None = None
+    workload: Workload,
+    spec: AcceleratorSpec,
+    *,
+    trace_path: str | Path | None = None,
+    progress: bool = False,
 ) -> RunResult:
-    """Run ``workload`` on ``spec`` with the event engine; optionally write a Perfetto trace.
-    Fused vector ops overlap their producer exactly as in the analytical engine
-    (``simulator.run.overlap_fused``)."""
+    """Run ``workload`` on ``spec`` with the event engine; optionally write a Perfetto trace
+    and show a progress bar (large models take seconds). Fused vector ops overlap their
+    producer exactly as in the analytical engine (``simulator.run.overlap_fused``)."""
     trace = None
     if trace_path is not None:
         trace = Trace(process_name=f"{workload.name} on {spec.name}",
                       freq_mhz=spec.compute.freq_mhz)  # fmt: skip
     plans = plan(workload, spec)  # kept alive: ``_cached_replay`` keys on schedule ids
     cache: dict[int, tuple[Timing, Trace | None]] = {}
-    replays = [_cached_replay(planned, cache, trace) for planned in plans]
+    bar = tqdm(plans, desc=f"event engine: {workload.name}", unit="problem", disable=not progress,
+               file=sys.stderr, leave=False)  # fmt: skip
+    replays = [_cached_replay(planned, cache, trace) for planned in bar]
     own = [timing for timing, _ in replays]
     dense = [_cached_replay(p.dense, cache, trace)[0] if p.dense else t
              for p, t in zip(plans, own, strict=True)]  # fmt: skip

@@ -490,15 +490,17 @@ def simulate(
     *,
     engine: str = "analytical",
     trace_path: str | Path | None = None,
+    progress: bool = False,
 ) -> RunResult:
     """Run ``workload`` on ``spec``. ``engine="event"`` replays the same plan in simpy and can
-    write a Perfetto trace to ``trace_path``; the analytical engine has no timeline."""
+    write a Perfetto trace to ``trace_path`` (and show a progress bar with ``progress``); the
+    analytical engine has no timeline and takes milliseconds."""
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}")
     if engine == "event":
         from simulator.events import simulate_events  # lazy: simpy only when asked for
 
-        return simulate_events(workload, spec, trace_path=trace_path)
+        return simulate_events(workload, spec, trace_path=trace_path, progress=progress)
     if trace_path is not None:
         raise ValueError("a trace needs engine='event' (the analytical engine has no timeline)")
     return _analytical(workload, spec)
