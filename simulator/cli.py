@@ -56,7 +56,7 @@ def _build_parser() -> argparse.ArgumentParser:
     rtl = sub.add_parser("rtl", help="RTL tools")
     rtl_sub = rtl.add_subparsers(dest="rtl_command", required=True)
     area = rtl_sub.add_parser("area", help="synthesize PEs with Yosys and print cell counts")
-    area.add_argument("--update", action="store_true", help="rewrite configs/rtl_area.yaml")
+    area.add_argument("--update", action="store_true", help="rewrite configs/area/rtl_area.yaml")
     return parser
 
 

@@ -1,0 +1,3 @@
+nm_delay.sv
+nm_pe.sv
+nm_pe_array.sv

@@ -1,0 +1,85 @@
+"""Static and negative checks of the RTL: Verilator lint on every parameter set the tests build,
+the RTL's own parameter checks, and a deliberately broken variant that the cocotb tests must
+catch (proof that they can fail)."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.rtl._sim import TOPLEVEL, Build, failures, missing_tools, require_tools, rtl_sources
+from tests.rtl.test_nm_pe_array import (
+    ARRAYS,
+    MODES,
+    SLOW_ARRAYS,
+    SLOW_MODES,
+    mode_params,
+    run_cocotb,
+)
+
+
+def _parameter_sets() -> list[dict[str, int]]:
+    sets = {}
+    for arrays, modes in ((ARRAYS, MODES), (SLOW_ARRAYS, SLOW_MODES)):
+        for rows, cols in arrays:
+            for mode in modes:
+                params = mode_params(rows, cols, mode, modes).as_verilog_parameters()
+                sets[Build("lint", params).key] = params
+    return list(sets.values())
+
+
+@pytest.mark.rtl
+@pytest.mark.parametrize("params", _parameter_sets(), ids=lambda p: Build("lint", p).key[5:])
+def test_verilator_lint_is_clean(params: dict[str, int]) -> None:
+    require_tools("verilator")
+    command = ["verilator", "--lint-only", "-Wall", "--top-module", TOPLEVEL,
+               *(f"-G{k}={v}" for k, v in params.items()), *map(str, rtl_sources())]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    messages = [line for line in (result.stdout + result.stderr).splitlines()
+                if line.startswith("%")]
+    assert result.returncode == 0 and not messages, "\n".join(messages)
+
+
+@pytest.mark.rtl
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"N": 4, "M": 4}, "N must be in [1, M), not N=4 M=4"),
+        ({"N": 2, "M": 6, "IDX_W": 3}, "M must be a power of two in [2, 16], not 6"),
+        ({"N": 2, "M": 32, "IDX_W": 5}, "M must be a power of two in [2, 16], not 32"),
+        ({"N": 2, "M": 4, "IDX_W": 3}, "IDX_W must be clog2(M)=2, not 3"),
+    ],
+)
+def test_rtl_rejects_illegal_parameters(
+    overrides: dict[str, int], message: str, tmp_path: Path
+) -> None:
+    """The ``initial`` block stops elaboration-time-legal but meaningless parameter sets."""
+    require_tools("icarus")
+    image = tmp_path / "bad.vvp"
+    params = [f"-P{TOPLEVEL}.{k}={v}" for k, v in overrides.items()]
+    subprocess.run(["iverilog", "-g2012", "-o", str(image), "-s", TOPLEVEL, *params,
+                    *map(str, rtl_sources())], check=True)
+    result = subprocess.run(["vvp", "-n", str(image)], capture_output=True, text=True,
+                            check=False)
+    assert result.returncode != 0
+    assert message in result.stdout + result.stderr
+
+
+@pytest.mark.rtl
+@pytest.mark.xdist_group("broken-variant")
+def test_broken_variant_is_caught(capsys: pytest.CaptureFixture[str]) -> None:
+    """``BROKEN_SWAP_IDX`` makes multiplier j read index field N-1-j: the random-tile test
+    must fail, with expected and actual values in its message."""
+    sim = next((s for s in ("icarus", "verilator") if missing_tools(s) is None), None)
+    if sim is None:
+        pytest.skip("no simulator")
+    with pytest.raises(SystemExit):
+        run_cocotb(sim, 2, 2, "2:4", MODES, 30, testcase="random_tiles_match_model",
+                   defines={"BROKEN_SWAP_IDX": 1})
+    build = Build(sim, mode_params(2, 2, "2:4").as_verilog_parameters(), {"BROKEN_SWAP_IDX": 1})
+    found = failures(build.directory / "2of4-random_tiles_match_model.results.xml")
+    with capsys.disabled():
+        print("\nbroken variant failure:", *found, sep="\n  ")
+    assert found and "elements differ" in found[0] and "expected" in found[0]
