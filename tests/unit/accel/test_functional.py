@@ -21,6 +21,7 @@ from accel.formats import (
     compress_transposable_nm,
 )
 from accel.numeric import requantize
+from tests.strategies import nm_params
 from workloads.pruning import (
     prune_block,
     prune_group,
@@ -28,8 +29,6 @@ from workloads.pruning import (
     prune_transposable_nm,
     prune_unstructured,
 )
-
-MS = (2, 4, 8, 16)
 
 
 def dense_oracle(w: np.ndarray, x: np.ndarray) -> np.ndarray:
@@ -54,10 +53,6 @@ def gemm_cases(draw, max_rows: int = 16, max_k: int = 48, max_cols: int = 10):
     return random_int8(rng, (rows, k), mode), random_int8(rng, (k, cols), mode), rng
 
 
-@st.composite
-def nm_params(draw) -> tuple[int, int]:
-    m = draw(st.sampled_from(MS))
-    return draw(st.integers(1, m - 1)), m
 
 
 def pad_k(x: np.ndarray, k: int) -> np.ndarray:

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.strategies import int8_matrices, nm_params
 from workloads.pruning import (
     block_mask,
     group_mask,
@@ -24,29 +25,10 @@ from workloads.pruning import (
 )
 from workloads.sparsity import NM, Block, Dense, Group, SparsityError, Unstructured
 
-MS = (2, 4, 8, 16)
 SEARCH = settings(max_examples=50, deadline=None)
 
 
-@st.composite
-def int8_matrices(draw, max_rows: int = 12, max_cols: int = 40) -> np.ndarray:
-    """Random int8 matrix (1-sized and ragged dims included); values full-range, only the
-    extremes -128/127 (and 0, so many ties), or mostly zeros."""
-    shape = (draw(st.integers(1, max_rows)), draw(st.integers(1, max_cols)))
-    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
-    mode = draw(st.sampled_from(["full", "extreme", "sparse"]))
-    if mode == "extreme":
-        return rng.choice(np.array([-128, 127, 0], np.int8), size=shape)
-    dense = rng.integers(-128, 128, size=shape, dtype=np.int8)
-    if mode == "sparse":
-        dense[rng.random(shape) < 0.7] = 0
-    return dense
 
-
-@st.composite
-def nm_params(draw) -> tuple[int, int]:
-    m = draw(st.sampled_from(MS))
-    return draw(st.integers(1, m - 1)), m
 
 
 def group_counts(mask: np.ndarray, m: int, axis: int) -> np.ndarray:
