@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import NamedTuple
 
 import numpy as np
@@ -264,7 +263,9 @@ def _tile_cycles_os(
     per_row = tile.ceil_div(k_eff, kps)
     spread = np.repeat if order == "n_major" else np.tile  # inner loop over m or n
     steps = spread(per_row, col_tiles)
-    cycles = tile.tile_costs("os", rows, cols, np.tile(steps, problem.count))
+    if problem.count > 1:
+        steps = np.tile(steps, problem.count)
+    cycles = tile.tile_costs("os", rows, cols, steps)
     issued = m_eff * int((split_sizes(problem.n, rows) * k_eff).sum()) * problem.count
     return _Tiles(cycles, ("n", "m", "k"), row_tiles, col_tiles, m_eff, k_kept, k_eff, issued)
 
@@ -310,15 +311,37 @@ def map_problem(
     return _map(problem, spec, loop_order)
 
 
-@lru_cache(maxsize=4096)
+MAP_CACHE_SIZE = 4096
+"""Mappings kept per spec (``_map_cached``); a spec's store is emptied at this size."""
+
+MAP_CACHE_SPECS = 4
+"""Specs whose mappings are kept (a design-space sweep visits many once each)."""
+
+_MapStore = dict[tuple[Problem, str], tuple[Mapping, np.ndarray]]
+_maps: dict[int, tuple[AcceleratorSpec, _MapStore]] = {}
+
+
 def _map_cached(
     problem: Problem, spec: AcceleratorSpec, loop_order: str
 ) -> tuple[Mapping, np.ndarray]:
-    mapping, cycles = _map(problem, spec, loop_order)
-    cycles.flags.writeable = False
-    mapping.k_eff_per_tile.flags.writeable = False
-    mapping.k_kept_per_tile.flags.writeable = False
-    return mapping, cycles
+    """``_map`` once per (problem, order) of one spec object, its arrays read-only. Keyed by
+    the spec's identity (the entry holds the spec, so its id cannot be reused): hashing a
+    spec is slow."""
+    hit = _maps.get(id(spec))
+    if hit is None or hit[0] is not spec:
+        if len(_maps) >= MAP_CACHE_SPECS:
+            _maps.clear()
+        hit = _maps[id(spec)] = (spec, {})
+    store, key = hit[1], (problem, loop_order)
+    if key not in store:
+        if len(store) >= MAP_CACHE_SIZE:
+            store.clear()
+        mapping, cycles = _map(problem, spec, loop_order)
+        cycles.flags.writeable = False
+        mapping.k_eff_per_tile.flags.writeable = False
+        mapping.k_kept_per_tile.flags.writeable = False
+        store[key] = mapping, cycles
+    return store[key]
 
 
 def _map(problem: Problem, spec: AcceleratorSpec, loop_order: str) -> tuple[Mapping, np.ndarray]:

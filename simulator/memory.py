@@ -40,7 +40,6 @@ from simulator.mapping import (
     Exploit,
     Mapping,
     map_problem,
-    os_tile_order,
     split_sizes,
 )
 
@@ -80,8 +79,37 @@ class Traffic:
         return tuple(levels.items())
 
 
+_SPEC_CONSTANTS_SIZE = 64
+"""Specs whose constants (``_constants``) are kept; emptied at this size."""
+
+_spec_constants: dict[int, tuple[AcceleratorSpec, dict[Operand, tuple[float, int]]]] = {}
+
+
+def _constants(spec: AcceleratorSpec, operand: Operand) -> tuple[float, int]:
+    """(bytes per element, buffer bytes it may fill at once) of ``operand``, once per spec
+    object (keyed by identity, the entry holding the spec so its id cannot be reused): the
+    ``AcceleratorSpec`` lookups are slow and these are read for every problem."""
+    hit = _spec_constants.get(id(spec))
+    if hit is None or hit[0] is not spec:
+        if len(_spec_constants) >= _SPEC_CONSTANTS_SIZE:
+            _spec_constants.clear()
+        hit = _spec_constants[id(spec)] = (spec, {})
+    table = hit[1]
+    if operand not in table:
+        table[operand] = (spec.precision.bytes_of(operand), _fit_bytes(spec, operand))
+    return table[operand]
+
+
+def _fit_bytes(spec: AcceleratorSpec, operand: Operand) -> int:
+    """``operand``'s buffer share, halved when double-buffered."""
+    share = spec.buffer_share_bytes(operand)
+    if spec.buffer_for(operand).double_buffered:
+        share //= 2
+    return share
+
+
 def _bytes(spec: AcceleratorSpec, operand: Operand) -> float:
-    return spec.precision.bytes_of(operand)
+    return _constants(spec, operand)[0]
 
 
 def _acc_bytes(spec: AcceleratorSpec) -> float:
@@ -99,26 +127,30 @@ def b_storage_rates(exploit: Exploit, value_bytes: float) -> tuple[float, float]
 
 
 def _fits(nbytes: float, spec: AcceleratorSpec, operand: Operand) -> bool:
-    share = spec.buffer_share_bytes(operand)
-    if spec.buffer_for(operand).double_buffered:
-        share //= 2
-    return nbytes <= share
+    return nbytes <= _constants(spec, operand)[1]
 
 
 def _ceil(x: np.ndarray | float) -> np.ndarray:
     return np.ceil(np.asarray(x, dtype=np.float64) - 1e-9).astype(np.int64)
 
 
+def _whole_bytes(elements: np.ndarray, bytes_each: float) -> np.ndarray:
+    """``_ceil(elements * bytes_each)`` of int64 ``elements``: whole-byte widths multiply in
+    integers (the same numbers, as float64 holds integers exactly up to 2**53 bytes)."""
+    if float(bytes_each).is_integer():
+        return elements * int(bytes_each)
+    return _ceil(elements * bytes_each)
+
+
 @dataclass(frozen=True, slots=True)
 class _Parts:
-    """Per-tile byte arrays of one count-instance, before tiling over ``count``."""
+    """Per-tile DRAM bytes of one count-instance, and its totals, before tiling over
+    ``count``: ``dram`` as in ``Traffic.dram``; ``feed``, ``result``, ``meta_fed`` as
+    ``Traffic``'s ``sram_feed``, ``sram_result``, ``metadata_bytes_fed``."""
 
-    a: np.ndarray
-    b_val: np.ndarray
-    b_meta: np.ndarray
-    psum_load: np.ndarray
-    psum_store: np.ndarray
-    c: np.ndarray
+    load: np.ndarray
+    store: np.ndarray
+    dram: dict[str, int]
     feed: int
     result: int
     meta_fed: int
@@ -137,53 +169,111 @@ def b_chunk_bytes(
         n, m = exploit.nm
         groups = tile.ceil_div(kept, m)
         meta_row = tile.ceil_div(groups * n * index_bits(m), 8)
-        return _ceil(cols * groups * n * value_bytes), cols * meta_row
-    values = _ceil(cols * kept * value_bytes)
+        return _whole_bytes(cols * groups * n, value_bytes), cols * meta_row
+    values = _whole_bytes(cols * kept, value_bytes)
     if exploit.group_size:
         positions = _ceil(kept / exploit.group_density)
         return values, tile.ceil_div(positions, 8) * tile.ceil_div(cols, exploit.group_size)
     return values, np.zeros_like(values)
 
 
-def _os_reuse_bytes(p: Problem, mp: Mapping, spec: AcceleratorSpec) -> tuple[float, float]:
-    """Bytes of A and of B that must fit on chip to be reused: the outer operand's panel (once
-    per outer tile), all of the inner operand (once in all)."""
-    a_b, w_b = _bytes(spec, Operand.INPUT), _bytes(spec, Operand.WEIGHT)
-    if mp.loop_order == "n_major":
-        kept, channels = mp.k_kept_per_tile.max(keepdims=True), np.array([mp.rows])
-        tokens = mp.m_eff
-    else:
-        kept, channels = mp.k_kept_per_tile, split_sizes(p.n, mp.rows)
-        tokens = mp.cols
-    b_val, b_meta = b_chunk_bytes(mp.exploit, kept, channels, w_b)
-    return min(tokens, mp.m_eff) * p.k * a_b, float(b_val.sum() + b_meta.sum())
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _OsBytes:
+    """What both ``os`` loop orders of one count-instance share: per row tile ``i``, its ``r``
+    output channels and the stored bytes of its B panel (``b_val``, ``b_meta``); per column
+    tile ``j``, its ``c`` tokens and the bytes of its A rows (``a``); and the sums of ``a``,
+    ``b_val`` and ``b_meta``."""
+
+    r: np.ndarray
+    c: np.ndarray
+    a: np.ndarray
+    b_val: np.ndarray
+    b_meta: np.ndarray
+    a_total: int
+    b_val_total: int
+    b_meta_total: int
 
 
-def _os_parts(p: Problem, mp: Mapping, spec: AcceleratorSpec) -> _Parts:
-    """Tile (i, j): ``r`` output channels (B columns) by ``c`` tokens (A rows)."""
-    a_b, c_b, w_b = (_bytes(spec, o) for o in (Operand.INPUT, Operand.OUTPUT, Operand.WEIGHT))
-    ex = mp.exploit
-    i, j = os_tile_order(mp)
-    r, c = split_sizes(p.n, mp.rows)[i], split_sizes(mp.m_eff, mp.cols)[j]
-    kept, ke = mp.k_kept_per_tile[i], mp.k_eff_per_tile[i]
-    a_reuse, b_reuse = _os_reuse_bytes(p, mp, spec)
-    b_refetch = (j == 0) | (not _fits(b_reuse, spec, Operand.WEIGHT))
-    a_refetch = (i == 0) | (not _fits(a_reuse, spec, Operand.INPUT))
-    b_val, b_meta = b_chunk_bytes(ex, kept, r, w_b)
-    fed_val, fed_meta = b_chunk_bytes(ex, ke, r, w_b)
-    zero = np.zeros(len(r), dtype=np.int64)
-    out = _ceil(r * c * c_b)
-    return _Parts(
-        a=_ceil(a_refetch * c * p.k * a_b),
-        b_val=b_refetch * b_val,
-        b_meta=b_refetch * b_meta,
-        psum_load=zero,
-        psum_store=zero,
-        c=out,
-        feed=int((_ceil(c * ke * a_b) + fed_val + fed_meta).sum()),
-        result=int(out.sum()),
-        meta_fed=int(fed_meta.sum()),
+def _os_bytes(p: Problem, mp: Mapping, spec: AcceleratorSpec) -> _OsBytes:
+    r, c = split_sizes(p.n, mp.rows), split_sizes(mp.m_eff, mp.cols)
+    b_val, b_meta = b_chunk_bytes(mp.exploit, mp.k_kept_per_tile, r, _bytes(spec, Operand.WEIGHT))
+    a = _whole_bytes(c * p.k, _bytes(spec, Operand.INPUT))
+    return _OsBytes(
+        r=r,
+        c=c,
+        a=a,
+        b_val=b_val,
+        b_meta=b_meta,
+        a_total=int(a.sum()),
+        b_val_total=int(b_val.sum()),
+        b_meta_total=int(b_meta.sum()),
     )
+
+
+def _os_refetch(
+    p: Problem, mp: Mapping, spec: AcceleratorSpec, ob: _OsBytes, order: str
+) -> tuple[bool, bool]:
+    """Whether A is fetched once per row tile and B once per column tile in loop ``order``
+    (else each once in all): the bytes that must fit on chip to be reused are the outer
+    operand's panel (once per outer tile) and all of the inner operand (once in all)."""
+    if order == "n_major":
+        kept, channels = mp.k_kept_per_tile.max(keepdims=True), np.array([mp.rows])
+        w_b = _bytes(spec, Operand.WEIGHT)
+        b_val, b_meta = b_chunk_bytes(mp.exploit, kept, channels, w_b)
+        b_reuse, tokens = float(b_val.sum() + b_meta.sum()), mp.m_eff
+    else:
+        b_reuse, tokens = float(ob.b_val_total + ob.b_meta_total), mp.cols
+    a_reuse = min(tokens, mp.m_eff) * p.k * _bytes(spec, Operand.INPUT)
+    return not _fits(a_reuse, spec, Operand.INPUT), not _fits(b_reuse, spec, Operand.WEIGHT)
+
+
+def _os_traffic(
+    p: Problem, mp: Mapping, spec: AcceleratorSpec, ob: _OsBytes, refetch: tuple[bool, bool]
+) -> Traffic:
+    """Tile (i, j): ``r`` output channels (B columns) by ``c`` tokens (A rows). Built as
+    (row tile, column tile) grids, then flattened in ``mp.loop_order``: B's panel is fetched
+    for the first column tile (every one if it must be refetched), A's rows for the first row
+    tile (likewise); ``refetch``: ``_os_refetch`` in ``mp.loop_order``. The totals are sums of
+    outer products: a vector's sum times the other's."""
+    c_b, w_b = _bytes(spec, Operand.OUTPUT), _bytes(spec, Operand.WEIGHT)
+    r, c = ob.r, ob.c
+    a_every, b_every = refetch
+    b_refetch = np.full(len(c), True) if b_every else np.arange(len(c)) == 0
+    a_refetch = np.full(len(r), True) if a_every else np.arange(len(r)) == 0
+    # B bytes fed to the array per column tile: the stored ones (``_k_eff`` returns the same
+    # array), unless activation skipping processes fewer K positions than B keeps
+    fed, fed_meta = ob.b_val_total + ob.b_meta_total, ob.b_meta_total
+    if mp.k_eff_per_tile is not mp.k_kept_per_tile:
+        fed_val, fed_meta_bytes = b_chunk_bytes(mp.exploit, mp.k_eff_per_tile, r, w_b)
+        fed, fed_meta = int((fed_val + fed_meta_bytes).sum()), int(fed_meta_bytes.sum())
+    out = _whole_bytes(np.multiply.outer(r, c), c_b)
+    b = ob.b_val + ob.b_meta
+    load = np.multiply.outer(a_refetch, ob.a) + np.multiply.outer(b, b_refetch)
+    flat = np.ravel if mp.loop_order == "n_major" else _ravel_transposed
+    a_fed = _whole_bytes(np.multiply.outer(mp.k_eff_per_tile, c), _bytes(spec, Operand.INPUT))
+    a_times, b_times = len(r) if a_every else 1, len(c) if b_every else 1
+    result = int(out.sum())
+    dram = {
+        "input": a_times * ob.a_total,
+        "weight": b_times * ob.b_val_total,
+        "metadata": b_times * ob.b_meta_total,
+        "psum": 0,
+        "output": result,
+    }
+    parts = _Parts(
+        load=flat(load),
+        store=flat(out),
+        dram=dram,
+        feed=int(a_fed.sum()) + len(c) * fed,
+        result=result,
+        meta_fed=len(c) * fed_meta,
+    )
+    return _traffic(parts, p.count)
+
+
+def _ravel_transposed(grid: np.ndarray) -> np.ndarray:
+    """``grid`` (row tile, column tile) in column-tile-outer order (``m_major``)."""
+    return grid.T.ravel()
 
 
 def _fold_index(folds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -222,13 +312,21 @@ def _stationary_parts(p: Problem, mp: Mapping, spec: AcceleratorSpec) -> _Parts:
     fed_val, fed_meta = b_chunk_bytes(ex, length, b_cols, w_b)
     psum = stream * cols * acc_b
     spill = not _fits(stream * mp.cols * acc_b, spec, Operand.OUTPUT)
+    a, b_val, b_meta = _ceil(a), b_refetch * b_val, b_refetch * b_meta
+    psum_load = _ceil(spill * ~first_f * psum)
+    psum_store = _ceil(spill * ~last_f * psum)
+    c = _ceil(last_f * stream * cols * c_b)
+    dram = {
+        "input": int(a.sum()),
+        "weight": int(b_val.sum()),
+        "metadata": int(b_meta.sum()),
+        "psum": int(psum_load.sum() + psum_store.sum()),
+        "output": int(c.sum()),
+    }
     return _Parts(
-        a=_ceil(a),
-        b_val=b_refetch * b_val,
-        b_meta=b_refetch * b_meta,
-        psum_load=_ceil(spill * ~first_f * psum),
-        psum_store=_ceil(spill * ~last_f * psum),
-        c=_ceil(last_f * stream * cols * c_b),
+        load=a + b_val + b_meta + psum_load,
+        store=c + psum_store,
+        dram=dram,
         feed=int((_ceil(a_fed + ~first_f * psum) + fed_val + fed_meta).sum()),
         result=int(_ceil(np.where(last_f, stream * cols * c_b, psum)).sum()),
         meta_fed=int(fed_meta.sum()),
@@ -237,22 +335,19 @@ def _stationary_parts(p: Problem, mp: Mapping, spec: AcceleratorSpec) -> _Parts:
 
 def matrix_traffic(problem: Problem, mapping: Mapping, spec: AcceleratorSpec) -> Traffic:
     """Per-tile DRAM transfers and per-level bytes of a mapped matrix problem (docstring)."""
-    build = _os_parts if mapping.dataflow == "os" else _stationary_parts
-    parts = build(problem, mapping, spec)
-    count = problem.count
-    load = parts.a + parts.b_val + parts.b_meta + parts.psum_load
-    store = parts.c + parts.psum_store
-    dram = {
-        "input": int(parts.a.sum()),
-        "weight": int(parts.b_val.sum()),
-        "metadata": int(parts.b_meta.sum()),
-        "psum": int(parts.psum_load.sum() + parts.psum_store.sum()),
-        "output": int(parts.c.sum()),
-    }
+    if mapping.dataflow == "os":
+        ob = _os_bytes(problem, mapping, spec)
+        refetch = _os_refetch(problem, mapping, spec, ob, mapping.loop_order)
+        return _os_traffic(problem, mapping, spec, ob, refetch)
+    return _traffic(_stationary_parts(problem, mapping, spec), problem.count)
+
+
+def _traffic(parts: _Parts, count: int) -> Traffic:
+    """``parts`` of one count-instance repeated ``count`` times."""
     return Traffic(
-        load=np.tile(load, count) if count > 1 else load,
-        store=np.tile(store, count) if count > 1 else store,
-        dram=tuple((key, value * count) for key, value in dram.items()),
+        load=np.tile(parts.load, count) if count > 1 else parts.load,
+        store=np.tile(parts.store, count) if count > 1 else parts.store,
+        dram=tuple((key, value * count) for key, value in parts.dram.items()),
         sram_feed=parts.feed * count,
         sram_result=parts.result * count,
         metadata_bytes_fed=parts.meta_fed * count,
@@ -262,16 +357,33 @@ def matrix_traffic(problem: Problem, mapping: Mapping, spec: AcceleratorSpec) ->
 def map_matrix(problem: Problem, spec: AcceleratorSpec) -> tuple[Mapping, np.ndarray, Traffic]:
     """``map_problem`` in the loop order that moves fewer DRAM bytes (``os``: either of
     ``LOOP_ORDERS``, ties to the first; ``ws``/``is``: their one order), with its per-tile
-    compute cycles and traffic."""
-    orders = LOOP_ORDERS if spec.compute.dataflow.value == "os" else (None,)
-    candidates = []
-    for order in orders:
+    compute cycles and traffic. The ``os`` orders are compared in closed form (``_os_order``)
+    and only the chosen one is tiled."""
+    if spec.compute.dataflow.value != "os":
+        mapping, cycles = map_problem(problem, spec)
+        return mapping, cycles, matrix_traffic(problem, mapping, spec)
+    mapping, cycles = map_problem(problem, spec, LOOP_ORDERS[0])
+    ob = _os_bytes(problem, mapping, spec)  # the same in either order
+    order, refetch = _os_order(problem, mapping, spec, ob)
+    if order != mapping.loop_order:
         mapping, cycles = map_problem(problem, spec, order)
-        traffic = matrix_traffic(problem, mapping, spec)
-        moved = int(traffic.load.sum() + traffic.store.sum())
-        candidates.append((moved, mapping, cycles, traffic))
-    _, mapping, cycles, traffic = min(candidates, key=lambda c: c[0])  # min keeps the first tie
-    return mapping, cycles, traffic
+    return mapping, cycles, _os_traffic(problem, mapping, spec, ob, refetch)
+
+
+def _os_order(
+    p: Problem, mp: Mapping, spec: AcceleratorSpec, ob: _OsBytes
+) -> tuple[str, tuple[bool, bool]]:
+    """The ``os`` loop order moving fewer DRAM bytes (ties: ``n_major``) and its
+    ``_os_refetch``, in closed form: C is written once per tile in both; A and B are fetched
+    once in all, or once per row / column tile when refetched, as ``_os_traffic`` counts them."""
+    a, b = ob.a_total, ob.b_val_total + ob.b_meta_total
+    moved = []
+    for order in LOOP_ORDERS:
+        a_every, b_every = _os_refetch(p, mp, spec, ob, order)
+        bytes_ = a * (len(ob.r) if a_every else 1) + b * (len(ob.c) if b_every else 1)
+        moved.append((bytes_ * p.count, order, (a_every, b_every)))
+    _, order, refetch = moved[1] if moved[1][0] < moved[0][0] else moved[0]
+    return order, refetch
 
 
 def output_tile_fits(problem: Problem, mapping: Mapping, spec: AcceleratorSpec) -> bool:
@@ -289,7 +401,7 @@ def stream_traffic(
     elements of each tile, and its traffic (everything read once from DRAM, written once)."""
     chunk = max(1, spec.buffer_share_bytes(Operand.INPUT) // 2 // max(1, math.ceil(in_bytes)))
     sizes = split_sizes(elements, min(chunk, elements))
-    load, store = _ceil(sizes * in_bytes), _ceil(sizes * out_bytes)
+    load, store = _whole_bytes(sizes, in_bytes), _whole_bytes(sizes, out_bytes)
     dram = (("input", int(load.sum())), ("output", int(store.sum())))
     traffic = Traffic(
         load=load,

@@ -32,6 +32,7 @@ transfer time ``sum(L + S) / bw`` exceeds ``sum(C)``, else ``"compute"``-bound.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -61,16 +62,27 @@ def transfer_cycles(nbytes: np.ndarray, bytes_per_cycle: float, latency: int) ->
     return np.where(nbytes > 0, cycles, 0)
 
 
+def _channel_cycles(nbytes: np.ndarray, bytes_per_cycle: float) -> np.ndarray:
+    """``ch(b)`` of every transfer (``transfer_cycles`` without latency: ``ch(0) = 0``)."""
+    return np.ceil(nbytes / bytes_per_cycle).astype(np.int64)
+
+
+def _xfer(nbytes: int, bytes_per_cycle: float, latency: int) -> int:
+    """``xfer(b)`` of one transfer (``transfer_cycles`` on a scalar)."""
+    return math.ceil(nbytes / bytes_per_cycle) + latency if nbytes > 0 else 0
+
+
 def _double_buffered(s: TileSchedule) -> int:
     bw, lat = s.dram_bytes_per_cycle, s.dram_latency_cycles
-    nxt_load = transfer_cycles(np.append(s.load_bytes[1:], 0), bw, 0)
-    prev_store = transfer_cycles(np.insert(s.store_bytes[:-1], 0, 0), bw, 0)
-    channel = nxt_load + prev_store
-    if s.load_bytes[0]:  # load 1 streams during load 0's latency (module docstring)
+    load, store = s.load_bytes, s.store_bytes
+    channel = np.zeros(len(load), dtype=np.int64)
+    channel[:-1] = _channel_cycles(load[1:], bw)  # next tile's load
+    channel[1:] += _channel_cycles(store[:-1], bw)  # previous tile's store
+    first_load, last_store = int(load[0]), int(store[-1])
+    if first_load:  # load 1 streams during load 0's latency (module docstring)
         channel[0] = max(channel[0] - lat, 0)
     steady = np.maximum(s.compute_cycles, channel)
-    ends = transfer_cycles(np.array([s.load_bytes[0], s.store_bytes[-1]]), bw, lat)
-    return int(steady.sum() + ends.sum())
+    return int(steady.sum()) + _xfer(first_load, bw, lat) + _xfer(last_store, bw, lat)
 
 
 def _single_buffered(s: TileSchedule) -> int:

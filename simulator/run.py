@@ -51,7 +51,7 @@ from accel.bitlayout import index_bits
 from accel.spec import AcceleratorSpec, Operand
 from simulator.energy import PREGEN_OPS_PER_ELEMENT, ActionCounts, energy_pj
 from simulator.lower import Problem, lower
-from simulator.mapping import Exploit, Mapping
+from simulator.mapping import Exploit, Mapping, choose_exploit
 from simulator.memory import (
     Traffic,
     b_storage_rates,
@@ -264,15 +264,44 @@ def _skips_weight(exploit: Exploit) -> bool:
 def _plan_with_dense(
     problem: Problem, spec: AcceleratorSpec, fw: Exploit | None, on_chip: bool
 ) -> PlannedProblem:
-    planned = _with_energy(_plan_one(problem, spec, fw, on_chip), spec)
-    dense_problem = problem.dense()
-    if dense_problem == problem:
-        return planned
-    return replace(planned, dense=_with_energy(_plan_one(dense_problem, spec, fw), spec))
+    planned = _plan_one(problem, spec, fw, on_chip)
+    dense_problem, dense = problem.dense(), None
+    if dense_problem != problem:
+        if _same_as_dense(planned, dense_problem, spec):
+            twin = _as_problem(planned, dense_problem, None, "")
+        else:
+            twin = _plan_one(dense_problem, spec, fw)
+        dense = _with_energy(twin, spec, None)
+    return _with_energy(planned, spec, dense)
 
 
-def _with_energy(planned: PlannedProblem, spec: AcceleratorSpec) -> PlannedProblem:
-    return replace(planned, energy_pj=energy_pj(planned.counts, spec.energy))
+def _same_as_dense(planned: PlannedProblem, dense: Problem, spec: AcceleratorSpec) -> bool:
+    """Whether ``dense`` (``planned``'s problem made dense) would get the same plan: a matrix
+    plan depends on its problem only through its dims and ``mapping.choose_exploit`` (and
+    a real mask), so the same exploit means the same plan (e.g. a weight-gradient pass the
+    spec runs dense anyway); its ``schedule`` object is then shared too."""
+    p, mapping = planned.problem, planned.mapping
+    if mapping is None or p.b_pattern.mask is not None:
+        return False
+    return choose_exploit(dense, spec) == mapping.exploit
+
+
+def _with_energy(
+    planned: PlannedProblem, spec: AcceleratorSpec, dense: PlannedProblem | None
+) -> PlannedProblem:
+    """``planned`` with its energy and its dense baseline (built directly: ``replace`` is
+    slow)."""
+    return PlannedProblem(
+        problem=planned.problem,
+        mapping=planned.mapping,
+        schedule=planned.schedule,
+        counts=planned.counts,
+        bytes_by_level=planned.bytes_by_level,
+        notes=planned.notes,
+        dense=dense,
+        producer=planned.producer,
+        energy_pj=energy_pj(planned.counts, spec.energy),
+    )
 
 
 PLAN_CACHE_SIZE = 8192
