@@ -25,11 +25,14 @@ from pathlib import Path
 
 import yaml
 
+from accel.spec import AreaEntry
+
 __all__ = [
     "AREA_TABLE",
     "DESIGNS",
     "AreaDesign",
     "AreaResult",
+    "area_table",
     "main",
     "synthesize",
     "synthesize_area",
@@ -162,6 +165,22 @@ def format_table(results: Sequence[AreaResult]) -> str:
         lines.append(f"| {r.design.name} | {params} | {r.cells} | {r.flip_flops} | "
                      f"{r.cells / base:.2f}x |")
     return "\n".join(lines)
+
+
+def area_table() -> dict[str, AreaEntry]:
+    """The committed table as ``AreaEntry`` (cells) per design name, for area/energy models
+    and for a spec's ``area:`` section; each entry names the file and Yosys run it comes from."""
+    text = AREA_TABLE.read_text()
+    version = text.splitlines()[1].removeprefix("# ").split(" generic")[0]
+    return {
+        row["name"]: AreaEntry(
+            value=float(row["cells"]),
+            unit="cells",
+            source=f"{version} `{SYNTH_COMMAND.format(top=row['top'])}` of rtl/ "
+            f"({row['description']}), configs/area/rtl_area.yaml",
+        )
+        for row in yaml.safe_load(text)["designs"]
+    }
 
 
 def main(argv: Sequence[str] | None = None) -> int:
