@@ -14,8 +14,7 @@ keeps (plus the documented padding), never the dense tensor.
 * ``CSRTensor``: unstructured CSR.
 
 Compressors take a dense array that already satisfies the pattern and raise ``FormatError``
-otherwise; magnitude pruning (``workloads.pruning``) makes one. ``prune_nm`` is re-exported
-here for the importers that still take it from this module.
+otherwise; magnitude pruning (``workloads.pruning``) makes one.
 """
 
 from __future__ import annotations
@@ -34,7 +33,6 @@ from workloads.pruning import (
     _grouped,
     _row_groups,
     _tiles,
-    prune_nm,
 )
 
 __all__ = [
@@ -52,7 +50,6 @@ __all__ = [
     "compress_group",
     "compress_nm",
     "compress_transposable_nm",
-    "prune_nm",
 ]
 
 PTR_BITS = 32

@@ -21,12 +21,14 @@ import math
 import numpy as np
 import pytest
 
+from accel import formats, functional
 from simulator.lower import Problem
 from simulator.mapping import map_problem, os_tile_order
 from simulator.memory import map_matrix
 from simulator.results import Pass
 from simulator.run import simulate
 from tests.unit.simulator.conftest import gemm_workload, make_spec
+from workloads.pruning import prune_nm
 from workloads.sparsity import NM, Group, Unstructured
 
 R, C, P = 4, 8, 2
@@ -225,11 +227,9 @@ def test_os_tile_order_matches_the_functional_model():
     # accel.functional.tiles_os is what the RTL is driven with: W (n x k) rows on array rows,
     # X (k x m) columns on array columns, row tile major. The simulator's os tiles (and their
     # count) must come in the same (n, m) order: 3 row tiles x 2 column tiles on 4 x 8.
-    functional = pytest.importorskip("accel.functional")
-    formats = pytest.importorskip("accel.formats")
     rng = np.random.default_rng(0)
     n, m, k = 10, 13, 16
-    w = formats.prune_nm(rng.integers(-8, 8, size=(n, k), dtype=np.int8), 2, 4)
+    w = prune_nm(rng.integers(-8, 8, size=(n, k), dtype=np.int8), 2, 4)
     x = rng.integers(-8, 8, size=(k, m), dtype=np.int8)
     jobs = list(functional.tiles_os(4, 8, formats.compress_nm(w, 2, 4), x))
     spec = make_spec(rows=4, cols=8, multipliers=2, nm=((2, 4),))
@@ -242,10 +242,9 @@ def test_os_tile_order_matches_the_functional_model():
 def _os_order_case(order: str):
     """A pruned ``W`` (n x k), ``X`` (k x m) and the simulator's mapping of ``Y = W·X`` on a
     4 x 8 os array in ``order``."""
-    formats = pytest.importorskip("accel.formats")
     rng = np.random.default_rng(1)
     n, m, k = 10, 21, 16
-    w = formats.prune_nm(rng.integers(-8, 8, size=(n, k), dtype=np.int8), 2, 4)
+    w = prune_nm(rng.integers(-8, 8, size=(n, k), dtype=np.int8), 2, 4)
     x = rng.integers(-8, 8, size=(k, m), dtype=np.int8)
     spec = make_spec(rows=4, cols=8, multipliers=2, nm=((2, 4),))
     mapping, _ = map_problem(_problem(m, n, k, b_pattern=NM(n=2, m=4)), spec, order)
@@ -256,7 +255,6 @@ def _os_order_case(order: str):
 def test_os_loop_order_matches_the_functional_model(order):
     # The simulator's os tile sequence must be the one accel.functional.tiles_os drives the
     # RTL with in the same order: 3 row tiles x 3 column tiles, (row0, col0) per tile.
-    functional = pytest.importorskip("accel.functional")
     w_nm, x, mapping = _os_order_case(order)
     assert mapping.loop_order == order
     jobs = list(functional.tiles_os(4, 8, w_nm, x, order=mapping.loop_order))

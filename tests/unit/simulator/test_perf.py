@@ -4,7 +4,6 @@ speed targets of the issue (loose bounds here; the benchmark owns the exact numb
 from __future__ import annotations
 
 import math
-import time
 
 import numpy as np
 import pytest
@@ -71,33 +70,6 @@ def test_slow_dram_makes_a_gemm_memory_bound():
     assert fast.bound == "compute" and slow.bound == "memory"
     assert slow.compute_cycles == fast.compute_cycles
     assert slow.cycles > fast.cycles and slow.stall_cycles == slow.cycles - slow.compute_cycles
-
-
-def _best_ms(fn, repeats: int = 5) -> float:
-    fn()
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
-    return best * 1e3
-
-
-def test_gemm_1024_cube_is_fast():
-    # issue target < 2 ms on the reference 2-core machine; 10x slack for a loaded CI runner
-    spec = make_spec(rows=32, cols=32)
-    workload = gemm_workload(1024, 1024, 1024)
-    assert _best_ms(lambda: simulate(workload, spec)) < 20
-
-
-@pytest.mark.parametrize("phase", ["inference", "training"])
-def test_resnet50_is_fast(phase):
-    # issue targets: < 20 ms inference, < 60 ms training; 5x slack for a loaded CI runner
-    registry = pytest.importorskip("workloads.registry")
-    workload = registry.get_workload("resnet50").with_phase(phase)
-    spec = make_spec(rows=32, cols=32, multipliers=2, nm=((2, 8),), transposable=True)
-    limit = 100 if phase == "inference" else 300
-    assert _best_ms(lambda: simulate(workload, spec), repeats=2) < limit
 
 
 def test_plan_is_what_simulate_times():
