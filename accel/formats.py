@@ -70,10 +70,6 @@ def _check_int8_2d(dense: np.ndarray, what: str) -> None:
         raise FormatError(f"{what}: needs a 2-D int8 array, not {got}")
 
 
-def _count_bits(count: int) -> int:
-    """Bits to store an index into ``count`` positions (at least 1)."""
-    return max(1, (count - 1).bit_length())
-
 
 # ---------------------------------------------------------------------------------------------
 # N:M
@@ -303,7 +299,7 @@ class GroupTensor:
 
     @property
     def metadata_bytes(self) -> int:
-        bits = self.col_idx.size * _count_bits(self.shape[1]) + (self.groups + 1) * PTR_BITS
+        bits = self.col_idx.size * index_bits(max(self.shape[1], 2)) + (self.groups + 1) * PTR_BITS
         return _ceil_div(bits, 8)
 
     def decompress(self) -> np.ndarray:
@@ -399,7 +395,7 @@ class BlockTensor:
     @property
     def metadata_bytes(self) -> int:
         grid_rows, grid_cols = self.grid
-        bits = self.block_col.size * _count_bits(grid_cols) + (grid_rows + 1) * PTR_BITS
+        bits = self.block_col.size * index_bits(max(grid_cols, 2)) + (grid_rows + 1) * PTR_BITS
         return _ceil_div(bits, 8)
 
     def decompress(self) -> np.ndarray:
@@ -465,7 +461,8 @@ class CSRTensor:
 
     @property
     def metadata_bytes(self) -> int:
-        bits = self.col_idx.size * _count_bits(self.shape[1]) + (self.shape[0] + 1) * PTR_BITS
+        col_bits = index_bits(max(self.shape[1], 2))  # one column still takes a 1-bit index
+        bits = self.col_idx.size * col_bits + (self.shape[0] + 1) * PTR_BITS
         return _ceil_div(bits, 8)
 
     def decompress(self) -> np.ndarray:
