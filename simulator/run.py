@@ -181,6 +181,24 @@ def _on_chip(traffic: Traffic) -> Traffic:
     return replace(traffic, load=nothing, store=nothing, dram=())
 
 
+def _stream_planned(
+    problem: Problem,
+    schedule: TileSchedule,
+    traffic: Traffic,
+    *,
+    notes: tuple[str, ...] = (),
+    vector_flops: int = 0,
+    pregen_elements: int = 0,
+) -> PlannedProblem:
+    """A streamed (non-array) problem's plan: its work plus the memory actions of ``traffic``."""
+    levels = dict(traffic.bytes_by_level())
+    counts = ActionCounts(
+        vector_flops=vector_flops, pregen_elements=pregen_elements, **_memory_counts(levels)
+    )
+    return PlannedProblem(problem=problem, mapping=None, schedule=schedule, counts=counts,
+                          bytes_by_level=tuple(levels.items()), notes=notes)  # fmt: skip
+
+
 def _plan_vector(problem: Problem, spec: AcceleratorSpec, on_chip: bool) -> PlannedProblem:
     if problem.op == VectorKind.OPTIMIZER.value:
         w = spec.precision.bytes_of(Operand.WEIGHT)
@@ -192,15 +210,7 @@ def _plan_vector(problem: Problem, spec: AcceleratorSpec, on_chip: bool) -> Plan
     if on_chip:
         traffic = _on_chip(traffic)
         schedule = replace(schedule, load_bytes=traffic.load, store_bytes=traffic.store)
-    levels = dict(traffic.bytes_by_level())
-    counts = ActionCounts(vector_flops=problem.vector_flops, **_memory_counts(levels))
-    return PlannedProblem(
-        problem=problem,
-        mapping=None,
-        schedule=schedule,
-        counts=counts,
-        bytes_by_level=tuple(levels.items()),
-    )
+    return _stream_planned(problem, schedule, traffic, vector_flops=problem.vector_flops)
 
 
 def _plan_pregen(problem: Problem, spec: AcceleratorSpec, exploit: Exploit) -> PlannedProblem:
@@ -214,15 +224,8 @@ def _plan_pregen(problem: Problem, spec: AcceleratorSpec, exploit: Exploit) -> P
         note = "no pregen unit: pre-generation on the vector unit"
     io = (w, sum(b_storage_rates(exploit, w)))
     schedule, traffic = _plan_stream(problem, spec, per_element, io)
-    levels = dict(traffic.bytes_by_level())
-    counts = ActionCounts(pregen_elements=problem.pregen_elements, **_memory_counts(levels))
-    return PlannedProblem(
-        problem=problem,
-        mapping=None,
-        schedule=schedule,
-        counts=counts,
-        bytes_by_level=tuple(levels.items()),
-        notes=(note,),
+    return _stream_planned(
+        problem, schedule, traffic, notes=(note,), pregen_elements=problem.pregen_elements
     )
 
 
