@@ -23,22 +23,13 @@ from pathlib import Path
 
 import pytest
 
-from accel.energy import DEFAULT_ENERGY
 from accel.loader import load_spec
-from accel.spec import (
-    AcceleratorSpec,
-    BufferSpec,
-    ComputeSpec,
-    DramSpec,
-    NMSupport,
-    PrecisionSpec,
-    SparsitySupport,
-    VectorUnitSpec,
-)
+from accel.spec import AcceleratorSpec
 from simulator.results import LayerResult, RunResult
 from simulator.run import plan, simulate
 from simulator.schedule import TileSchedule
 from simulator.trace import TRACKS
+from tests.unit.simulator.conftest import make_spec
 from workloads.layer import Layer, Phase, Workload
 from workloads.ops import Conv2d, Linear, Vector, VectorKind
 from workloads.registry import get_workload
@@ -49,22 +40,11 @@ LATENCY_CYCLES = 10
 
 def _spec(dram_gb_per_s: float, *, double_buffered: bool = True) -> AcceleratorSpec:
     """16x16 output-stationary array at 200 MHz, 2 multipliers per PE, 2:8 and 2:4 skipping."""
-    buffer = BufferSpec(size_bytes=1 << 20, read_bytes_per_cycle=64, write_bytes_per_cycle=64,
-                        double_buffered=double_buffered)  # fmt: skip
-    return AcceleratorSpec(
-        name="agree",
-        compute=ComputeSpec(rows=16, cols=16, multipliers_per_pe=2, freq_mhz=200.0),
-        sparsity=SparsitySupport(
-            nm=(NMSupport(n=2, m=8), NMSupport(n=2, m=4)),
-            transposable=True,
-            pregen_elements_per_cycle=64,
-        ),
-        buffers=tuple((op, buffer) for op in ("weight", "input", "output")),
-        dram=DramSpec(bandwidth_gb_per_s=dram_gb_per_s, latency_cycles=LATENCY_CYCLES),
-        precision=PrecisionSpec(),
-        energy=DEFAULT_ENERGY,
-        vector=VectorUnitSpec(lanes=16),
-    )
+    return make_spec(
+        rows=16, cols=16, multipliers=2, nm=((2, 8), (2, 4)), transposable=True,
+        pregen_elements_per_cycle=64, buffer_bytes=1 << 20, dram_gb_per_s=dram_gb_per_s,
+        latency_cycles=LATENCY_CYCLES, double_buffered=double_buffered, lanes=16, name="agree",
+    )  # fmt: skip
 
 
 def _workload(phase: Phase) -> Workload:
