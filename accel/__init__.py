@@ -7,9 +7,9 @@ twin ``accel.reference``) so that reading a spec never pays numba's import time;
 the RTL testbenches import them by name.
 """
 
-from accel.configs import config_dir, config_path, list_configs
-from accel.energy import DEFAULT_ENERGY, scale_energy, sram_pj_per_byte
-from accel.formats import (
+from sparsim.accel.configs import config_dir, config_path, list_configs
+from sparsim.accel.energy import DEFAULT_ENERGY, scale_energy, sram_pj_per_byte
+from sparsim.accel.formats import (
     BlockTensor,
     CSRTensor,
     FormatError,
@@ -22,9 +22,9 @@ from accel.formats import (
     compress_nm,
     compress_transposable_nm,
 )
-from accel.loader import load_spec, spec_from_mapping
-from accel.rtl_params import RtlParams, rtl_params
-from accel.spec import (
+from sparsim.accel.loader import load_spec, spec_from_mapping
+from sparsim.accel.rtl_params import RtlParams, rtl_params
+from sparsim.accel.spec import (
     AcceleratorSpec,
     AreaEntry,
     BufferSpec,

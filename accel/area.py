@@ -24,8 +24,7 @@ from importlib.resources import files
 from pathlib import Path
 
 import yaml
-
-from accel.spec import AreaEntry
+from sparsim.accel.spec import AreaEntry
 
 __all__ = [
     "AREA_TABLE",
@@ -38,7 +37,7 @@ __all__ = [
     "synthesize_area",
 ]
 
-AREA_TABLE = Path(str(files("sparsim_configs"))) / "area" / "rtl_area.yaml"
+AREA_TABLE = Path(str(files("sparsim.configs"))) / "area" / "rtl_area.yaml"
 SYNTH_COMMAND = "synth -flatten -top {top}"
 
 
@@ -88,7 +87,7 @@ DESIGNS = (
 
 
 def _rtl_sources() -> list[Path]:
-    rtl = Path(str(files("sparsim_rtl")))
+    rtl = Path(str(files("sparsim.rtl")))
     return [rtl / name for name in (rtl / "files.f").read_text().split()]
 
 

@@ -1,6 +1,6 @@
 """The accelerator YAMLs shipped with sparsim, found by name.
 
-The top-level ``configs/`` folder installs as the package ``sparsim_configs`` (see
+The top-level ``configs/`` folder installs as the package ``sparsim.configs`` (see
 pyproject.toml), so ``importlib.resources`` finds it in editable and regular installs alike.
 Only top-level ``*.yaml`` files are accelerator configs; a config's name is its file stem.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 from importlib.resources import files
 from pathlib import Path
 
-from workloads.yamlio import ConfigError
+from sparsim.workloads.yamlio import ConfigError
 
 __all__ = ["config_dir", "config_path", "list_configs"]
 
@@ -19,7 +19,7 @@ _SUFFIXES = (".yaml", ".yml")
 
 def config_dir() -> Path:
     """Folder holding the shipped accelerator YAMLs."""
-    return Path(str(files("sparsim_configs")))
+    return Path(str(files("sparsim.configs")))
 
 
 def list_configs() -> list[str]:

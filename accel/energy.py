@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 from dataclasses import fields, replace
 
-from accel.spec import EnergyEntry, EnergyTable
+from sparsim.accel.spec import EnergyEntry, EnergyTable
 
 __all__ = ["DEFAULT_ENERGY", "ENERGY_ENTRY_NAMES", "scale_energy", "sram_pj_per_byte"]
 

@@ -22,9 +22,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-
-from accel.bitlayout import VALUE_BITS, index_bits, metadata_bytes_per_row
-from workloads.pruning import (
+from sparsim.accel.bitlayout import VALUE_BITS, index_bits, metadata_bytes_per_row
+from sparsim.workloads.pruning import (
     _ceil_div,
     _check_axis,
     _check_block_shape,

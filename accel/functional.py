@@ -16,9 +16,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
-
-from accel._jit import kernel, parallel_kernel, prange, threads_for
-from accel.formats import (
+from sparsim.accel._jit import kernel, parallel_kernel, prange, threads_for
+from sparsim.accel.formats import (
     BlockTensor,
     CSRTensor,
     GroupTensor,

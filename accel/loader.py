@@ -43,9 +43,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
-from accel.configs import config_path
-from accel.energy import DEFAULT_ENERGY, ENERGY_ENTRY_NAMES, scale_energy
-from accel.spec import (
+from sparsim.accel.configs import config_path
+from sparsim.accel.energy import DEFAULT_ENERGY, ENERGY_ENTRY_NAMES, scale_energy
+from sparsim.accel.spec import (
     ACTIVATION_MODES,
     DATAFLOWS,
     PRECISIONS,
@@ -65,8 +65,8 @@ from accel.spec import (
     VectorUnitSpec,
     precision_bits,
 )
-from workloads.sparsity import AXES
-from workloads.yamlio import Problems, load_yaml, yaml_path
+from sparsim.workloads.sparsity import AXES
+from sparsim.workloads.yamlio import Problems, load_yaml, yaml_path
 
 __all__ = ["load_spec", "spec_from_mapping"]
 

@@ -13,9 +13,8 @@ Orientation: weight ``(rows, K)``, activations ``(K, cols)``, result ``(rows, co
 from __future__ import annotations
 
 import numpy as np
-
-from accel.formats import NMTensor
-from accel.numeric import wrap_int32
+from sparsim.accel.formats import NMTensor
+from sparsim.accel.numeric import wrap_int32
 
 __all__ = [
     "assert_int_equal",

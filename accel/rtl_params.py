@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from accel.bitlayout import VALUE_BITS, index_bits
-from accel.spec import AcceleratorSpec, precision_bits
+from sparsim.accel.bitlayout import VALUE_BITS, index_bits
+from sparsim.accel.spec import AcceleratorSpec, precision_bits
 
 __all__ = ["RtlParams", "rtl_params"]
 

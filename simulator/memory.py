@@ -30,12 +30,11 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-
-from accel.bitlayout import index_bits
-from accel.spec import AcceleratorSpec, Operand, precision_bits
-from simulator import tile
-from simulator.lower import Problem
-from simulator.mapping import (
+from sparsim.accel.bitlayout import index_bits
+from sparsim.accel.spec import AcceleratorSpec, Operand, precision_bits
+from sparsim.simulator import tile
+from sparsim.simulator.lower import Problem
+from sparsim.simulator.mapping import (
     LOOP_ORDERS,
     Exploit,
     Mapping,

@@ -36,8 +36,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-
-from simulator.schedule import TileSchedule
+from sparsim.simulator.schedule import TileSchedule
 
 __all__ = ["Timing", "analytical_timing", "transfer_cycles"]
 

@@ -13,12 +13,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-
-from simulator.report import atomic_write
-from simulator.results import ENERGY_COMPONENTS, Pass, RunResult
+from sparsim.simulator.report import atomic_write
+from sparsim.simulator.results import ENERGY_COMPONENTS, Pass, RunResult
 
 if TYPE_CHECKING:
-    from accel.spec import AcceleratorSpec
+    from sparsim.accel.spec import AcceleratorSpec
 
 __all__ = [
     "RooflineData",

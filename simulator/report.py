@@ -14,10 +14,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from simulator.results import ENERGY_COMPONENTS, LayerResult, RunResult
+from sparsim.simulator.results import ENERGY_COMPONENTS, LayerResult, RunResult
 
 if TYPE_CHECKING:
-    from accel.spec import AcceleratorSpec
+    from sparsim.accel.spec import AcceleratorSpec
 
 __all__ = [
     "atomic_write",
@@ -167,7 +167,7 @@ def write_outputs(
     The roofline needs the accelerator's roofs, so it is drawn only when ``spec`` is given.
     """
     # Imported here: matplotlib costs ~0.5 s to import and text-only callers never need it.
-    from simulator.plots import write_plots
+    from sparsim.simulator.plots import write_plots
 
     out_dir = Path(out_dir)
     paths = [write_csv(run, out_dir / "results.csv"), write_json(run, out_dir / "results.json")]

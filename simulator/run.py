@@ -46,24 +46,23 @@ from pathlib import Path
 from typing import TypedDict
 
 import numpy as np
-
-from accel.bitlayout import index_bits
-from accel.spec import AcceleratorSpec, Operand
-from simulator.energy import PREGEN_OPS_PER_ELEMENT, ActionCounts, energy_pj
-from simulator.lower import Problem, lower
-from simulator.mapping import Exploit, Mapping, choose_exploit
-from simulator.memory import (
+from sparsim.accel.bitlayout import index_bits
+from sparsim.accel.spec import AcceleratorSpec, Operand
+from sparsim.simulator.energy import PREGEN_OPS_PER_ELEMENT, ActionCounts, energy_pj
+from sparsim.simulator.lower import Problem, lower
+from sparsim.simulator.mapping import Exploit, Mapping, choose_exploit
+from sparsim.simulator.memory import (
     Traffic,
     b_storage_rates,
     map_matrix,
     output_tile_fits,
     stream_traffic,
 )
-from simulator.perf import Timing, analytical_timing
-from simulator.results import LayerResult, Pass, RunResult
-from simulator.schedule import TileSchedule
-from workloads.layer import Workload
-from workloads.ops import VectorKind
+from sparsim.simulator.perf import Timing, analytical_timing
+from sparsim.simulator.results import LayerResult, Pass, RunResult
+from sparsim.simulator.schedule import TileSchedule
+from sparsim.workloads.layer import Workload
+from sparsim.workloads.ops import VectorKind
 
 __all__ = [
     "ENGINES",
@@ -530,7 +529,7 @@ def simulate(
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}")
     if engine == "event":
-        from simulator.events import simulate_events  # lazy: simpy only when asked for
+        from sparsim.simulator.events import simulate_events  # lazy: simpy only when asked for
 
         return simulate_events(workload, spec, trace_path=trace_path, progress=progress)
     if trace_path is not None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from simulator.report import atomic_write
+from sparsim.simulator.report import atomic_write
 
 __all__ = ["TRACKS", "Trace"]
 

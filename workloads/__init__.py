@@ -1,10 +1,20 @@
 """What runs: the operator IR, sparsity patterns, the model zoo and workload files."""
 
-from workloads.layer import DTYPES, Layer, Phase, Workload
-from workloads.ops import Conv2d, Gemm, GemmDims, Linear, MatMul, MatrixOp, Op, Vector, VectorKind
-from workloads.pruning import mask_for, prune
-from workloads.registry import ZOO, get_workload, list_models
-from workloads.sparsity import (
+from sparsim.workloads.layer import DTYPES, Layer, Phase, Workload
+from sparsim.workloads.ops import (
+    Conv2d,
+    Gemm,
+    GemmDims,
+    Linear,
+    MatMul,
+    MatrixOp,
+    Op,
+    Vector,
+    VectorKind,
+)
+from sparsim.workloads.pruning import mask_for, prune
+from sparsim.workloads.registry import ZOO, get_workload, list_models
+from sparsim.workloads.sparsity import (
     AXES,
     NM,
     Block,
@@ -15,8 +25,8 @@ from workloads.sparsity import (
     Unstructured,
     parse_sparsity,
 )
-from workloads.yaml_workload import load_workload_yaml
-from workloads.yamlio import ConfigError, Problems, load_yaml, yaml_path
+from sparsim.workloads.yaml_workload import load_workload_yaml
+from sparsim.workloads.yamlio import ConfigError, Problems, load_yaml, yaml_path
 
 __all__ = [
     "AXES",

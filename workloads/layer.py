@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
-from workloads.ops import Op, Vector
-from workloads.sparsity import Dense, SparsityPattern
+from sparsim.workloads.ops import Op, Vector
+from sparsim.workloads.sparsity import Dense, SparsityPattern
 
 __all__ = ["DTYPES", "Layer", "Phase", "Workload"]
 

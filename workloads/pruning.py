@@ -14,8 +14,7 @@ A density keeps ``round(density * candidates)`` candidates, at least one. Bad pa
 from __future__ import annotations
 
 import numpy as np
-
-from workloads.sparsity import (
+from sparsim.workloads.sparsity import (
     NM,
     Block,
     Dense,

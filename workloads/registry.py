@@ -7,10 +7,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from workloads import zoo
-from workloads.layer import Workload
-from workloads.yaml_workload import load_workload_yaml
-from workloads.yamlio import ConfigError
+from sparsim.workloads import zoo
+from sparsim.workloads.layer import Workload
+from sparsim.workloads.yaml_workload import load_workload_yaml
+from sparsim.workloads.yamlio import ConfigError
 
 __all__ = ["ZOO", "get_workload", "list_models"]
 

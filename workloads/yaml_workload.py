@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from workloads.layer import DTYPES, Layer, Phase, Workload
-from workloads.ops import Conv2d, Gemm, Linear, MatMul, Op, Vector, VectorKind
-from workloads.sparsity import parse_sparsity
-from workloads.yamlio import Problems, load_yaml, yaml_path
+from sparsim.workloads.layer import DTYPES, Layer, Phase, Workload
+from sparsim.workloads.ops import Conv2d, Gemm, Linear, MatMul, Op, Vector, VectorKind
+from sparsim.workloads.sparsity import parse_sparsity
+from sparsim.workloads.yamlio import Problems, load_yaml, yaml_path
 
 __all__ = ["load_workload_yaml"]
 

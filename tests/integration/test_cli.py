@@ -7,8 +7,7 @@ import subprocess
 import sys
 
 import pytest
-
-from simulator.cli import main
+from sparsim.simulator.cli import main
 
 
 def test_list_shows_configs_and_models(capsys: pytest.CaptureFixture[str]) -> None:
@@ -79,7 +78,7 @@ def test_bad_yaml_config_has_no_traceback(tmp_path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("name: x\ncompute: {rows: 4, cols: 4, dataflow: diagonal}\n")
     proc = subprocess.run(
-        [sys.executable, "-m", "simulator.cli", "run", "--accel", str(bad)],
+        [sys.executable, "-m", "sparsim.simulator.cli", "run", "--accel", str(bad)],
         capture_output=True, text=True, check=False, cwd=tmp_path,
     )
     assert proc.returncode == 2

@@ -22,18 +22,18 @@ import math
 from pathlib import Path
 
 import pytest
+from sparsim.accel.loader import load_spec
+from sparsim.accel.spec import AcceleratorSpec
+from sparsim.simulator.results import LayerResult, RunResult
+from sparsim.simulator.run import plan, simulate
+from sparsim.simulator.schedule import TileSchedule
+from sparsim.simulator.trace import TRACKS
+from sparsim.workloads.layer import Layer, Phase, Workload
+from sparsim.workloads.ops import Conv2d, Linear, Vector, VectorKind
+from sparsim.workloads.registry import get_workload
+from sparsim.workloads.sparsity import NM
 
-from accel.loader import load_spec
-from accel.spec import AcceleratorSpec
-from simulator.results import LayerResult, RunResult
-from simulator.run import plan, simulate
-from simulator.schedule import TileSchedule
-from simulator.trace import TRACKS
 from tests.unit.simulator.conftest import make_spec
-from workloads.layer import Layer, Phase, Workload
-from workloads.ops import Conv2d, Linear, Vector, VectorKind
-from workloads.registry import get_workload
-from workloads.sparsity import NM
 
 LATENCY_CYCLES = 10
 

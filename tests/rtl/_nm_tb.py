@@ -23,14 +23,13 @@ from dataclasses import dataclass, field
 import numpy as np
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, FallingEdge, ReadOnly, RisingEdge
-
-from accel import reference
-from accel.bitlayout import pack_group_indices, pack_group_values
-from accel.formats import compress_nm
-from accel.functional import TileJob, tiles_os
-from accel.rtl_params import RtlParams
-from simulator.tile import k_steps
-from workloads.pruning import prune_nm
+from sparsim.accel import reference
+from sparsim.accel.bitlayout import pack_group_indices, pack_group_values
+from sparsim.accel.formats import compress_nm
+from sparsim.accel.functional import TileJob, tiles_os
+from sparsim.accel.rtl_params import RtlParams
+from sparsim.simulator.tile import k_steps
+from sparsim.workloads.pruning import prune_nm
 
 CLOCK_NS = 10
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 import yaml
-
-from accel.area import AREA_TABLE, DESIGNS, synthesize_area, to_yaml
+from sparsim.accel.area import AREA_TABLE, DESIGNS, synthesize_area, to_yaml
 
 
 def _committed() -> dict[str, dict]:

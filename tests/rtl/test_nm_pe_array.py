@@ -18,12 +18,11 @@ from dataclasses import asdict, replace
 import cocotb
 import numpy as np
 import pytest
-
-from accel.bitlayout import pack_group_indices, pack_group_values
-from accel.energy import DEFAULT_ENERGY
-from accel.numeric import wrap_int32
-from accel.rtl_params import RtlParams, rtl_params
-from accel.spec import (
+from sparsim.accel.bitlayout import pack_group_indices, pack_group_values
+from sparsim.accel.energy import DEFAULT_ENERGY
+from sparsim.accel.numeric import wrap_int32
+from sparsim.accel.rtl_params import RtlParams, rtl_params
+from sparsim.accel.spec import (
     AcceleratorSpec,
     BufferSpec,
     ComputeSpec,
@@ -32,7 +31,8 @@ from accel.spec import (
     PrecisionSpec,
     SparsitySupport,
 )
-from simulator.tile import k_per_step, k_steps, os_tile_cycles
+from sparsim.simulator.tile import k_per_step, k_steps, os_tile_cycles
+
 from tests.rtl._nm_tb import ArrayBench, Idle, Reset, Step, Tile, gemm_tiles, random_tiles
 from tests.rtl._sim import SIMULATORS, Build, require_tools, run
 

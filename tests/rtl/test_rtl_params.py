@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
+from sparsim.accel.loader import load_spec
+from sparsim.accel.rtl_params import RtlParams, rtl_params
+from sparsim.accel.spec import SparsitySupport
 
-from accel.loader import load_spec
-from accel.rtl_params import RtlParams, rtl_params
-from accel.spec import SparsitySupport
 from tests.rtl.test_nm_pe_array import array_spec
 
 

@@ -4,10 +4,9 @@ MACs count matrix ops only (conv, linear, attention matmuls); vector work is sep
 """
 
 import pytest
-
-from workloads import zoo
-from workloads.layer import Workload
-from workloads.ops import Vector
+from sparsim.workloads import zoo
+from sparsim.workloads.layer import Workload
+from sparsim.workloads.ops import Vector
 
 # (model, published multiply-accumulates at 224x224, batch 1)
 _PUBLISHED_MACS = [

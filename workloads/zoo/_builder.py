@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from workloads.layer import Layer, Workload
-from workloads.ops import Conv2d, Linear, MatMul, Op, Vector, VectorKind
+from sparsim.workloads.layer import Layer, Workload
+from sparsim.workloads.ops import Conv2d, Linear, MatMul, Op, Vector, VectorKind
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,8 +8,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from workloads.ops import VectorKind
-from workloads.zoo._builder import Builder
+from sparsim.workloads.ops import VectorKind
+from sparsim.workloads.zoo._builder import Builder
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

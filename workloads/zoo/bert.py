@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from workloads.layer import Workload
-from workloads.ops import VectorKind
-from workloads.zoo._builder import Builder
-from workloads.zoo._transformer import TransformerShape, blocks, check_length, norm
+from sparsim.workloads.layer import Workload
+from sparsim.workloads.ops import VectorKind
+from sparsim.workloads.zoo._builder import Builder
+from sparsim.workloads.zoo._transformer import TransformerShape, blocks, check_length, norm
 
 __all__ = ["BERT_BASE", "bert_base"]
 

@@ -3,9 +3,9 @@ against a KV cache. RMSNorm, SwiGLU, rotary embeddings, no biases, untied output
 
 from __future__ import annotations
 
-from workloads.layer import Workload
-from workloads.zoo._builder import Builder
-from workloads.zoo._transformer import TransformerShape, blocks, check_length, norm
+from sparsim.workloads.layer import Workload
+from sparsim.workloads.zoo._builder import Builder
+from sparsim.workloads.zoo._transformer import TransformerShape, blocks, check_length, norm
 
 __all__ = ["LLAMA2_7B", "llama2_7b", "llama2_7b_decode"]
 

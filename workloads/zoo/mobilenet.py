@@ -5,8 +5,8 @@ Every convolution is followed by BatchNorm; ReLU (v1) or ReLU6 (v2) is an activa
 
 from __future__ import annotations
 
-from workloads.layer import Workload
-from workloads.zoo._builder import Builder, Feature
+from sparsim.workloads.layer import Workload
+from sparsim.workloads.zoo._builder import Builder, Feature
 
 __all__ = ["mobilenet_v1", "mobilenet_v2"]
 

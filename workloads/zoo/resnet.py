@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from workloads.layer import Workload
-from workloads.zoo._builder import Builder, Feature
+from sparsim.workloads.layer import Workload
+from sparsim.workloads.zoo._builder import Builder, Feature
 
 __all__ = ["resnet18", "resnet50"]
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from workloads.layer import Workload
-from workloads.ops import VectorKind
-from workloads.zoo._builder import Builder, Feature
+from sparsim.workloads.layer import Workload
+from sparsim.workloads.ops import VectorKind
+from sparsim.workloads.zoo._builder import Builder, Feature
 
 __all__ = ["vgg16"]
 

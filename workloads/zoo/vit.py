@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from workloads.layer import Workload
-from workloads.ops import VectorKind
-from workloads.zoo._builder import Builder, Feature
-from workloads.zoo._transformer import TransformerShape, blocks, norm
+from sparsim.workloads.layer import Workload
+from sparsim.workloads.ops import VectorKind
+from sparsim.workloads.zoo._builder import Builder, Feature
+from sparsim.workloads.zoo._transformer import TransformerShape, blocks, norm
 
 __all__ = ["VIT_B16", "vit_b16"]
 

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import yaml
-
-from accel.area import AREA_TABLE, DESIGNS, area_table
+from sparsim.accel.area import AREA_TABLE, DESIGNS, area_table
 
 
 def test_one_entry_per_design_in_cells_with_its_source() -> None:

@@ -5,11 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from accel.configs import config_dir, config_path, list_configs
-from accel.loader import load_spec
-from accel.spec import ActivationMode, Dataflow, Operand
-from workloads.yamlio import ConfigError
+from sparsim.accel.configs import config_dir, config_path, list_configs
+from sparsim.accel.loader import load_spec
+from sparsim.accel.spec import ActivationMode, Dataflow, Operand
+from sparsim.workloads.yamlio import ConfigError
 
 _SHIPPED = ["dense_os_32x32", "dense_ws_128x128", "mobile_npu", "sat"]
 

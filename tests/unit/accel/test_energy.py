@@ -5,8 +5,7 @@ from __future__ import annotations
 import math
 
 import pytest
-
-from accel.energy import DEFAULT_ENERGY, ENERGY_ENTRY_NAMES, scale_energy, sram_pj_per_byte
+from sparsim.accel.energy import DEFAULT_ENERGY, ENERGY_ENTRY_NAMES, scale_energy, sram_pj_per_byte
 
 # Golden values typed from M. Horowitz, "Computing's energy problem (and what we can do about
 # it)", ISSCC 2014, 45 nm (pJ per operation / per 64-bit access).

@@ -9,9 +9,8 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
-from accel import bitlayout
-from accel.formats import (
+from sparsim.accel import bitlayout
+from sparsim.accel.formats import (
     FormatError,
     NMTensor,
     check_nm,
@@ -22,14 +21,15 @@ from accel.formats import (
     compress_nm,
     compress_transposable_nm,
 )
-from tests.strategies import int8_matrices, nm_params
-from workloads.pruning import (
+from sparsim.workloads.pruning import (
     prune_block,
     prune_group,
     prune_nm,
     prune_transposable_nm,
     prune_unstructured,
 )
+
+from tests.strategies import int8_matrices, nm_params
 
 # --------------------------------------------------------------------------------------------
 # N:M

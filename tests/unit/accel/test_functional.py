@@ -8,11 +8,10 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
-from accel import functional as F
-from accel import reference as R
-from accel._jit import PARALLEL_MIN_MACS
-from accel.formats import (
+from sparsim.accel import functional as F
+from sparsim.accel import reference as R
+from sparsim.accel._jit import PARALLEL_MIN_MACS
+from sparsim.accel.formats import (
     FormatError,
     compress_block,
     compress_csr,
@@ -20,15 +19,16 @@ from accel.formats import (
     compress_nm,
     compress_transposable_nm,
 )
-from accel.numeric import requantize
-from tests.strategies import nm_params
-from workloads.pruning import (
+from sparsim.accel.numeric import requantize
+from sparsim.workloads.pruning import (
     prune_block,
     prune_group,
     prune_nm,
     prune_transposable_nm,
     prune_unstructured,
 )
+
+from tests.strategies import nm_params
 
 
 def dense_oracle(w: np.ndarray, x: np.ndarray) -> np.ndarray:

@@ -9,11 +9,10 @@ from typing import Any
 
 import pytest
 import yaml
-
-from accel.energy import DEFAULT_ENERGY
-from accel.loader import load_spec, spec_from_mapping
-from accel.spec import ActivationMode, Dataflow, Operand
-from workloads.yamlio import ConfigError
+from sparsim.accel.energy import DEFAULT_ENERGY
+from sparsim.accel.loader import load_spec, spec_from_mapping
+from sparsim.accel.spec import ActivationMode, Dataflow, Operand
+from sparsim.workloads.yamlio import ConfigError
 
 _BUFFER = {"size_bytes": 4096, "read_bytes_per_cycle": 8, "write_bytes_per_cycle": 8}
 _GOOD: dict[str, Any] = {

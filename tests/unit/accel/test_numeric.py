@@ -6,8 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
-from accel.numeric import INT8_MAX, INT8_MIN, requantize, wrap_int32
+from sparsim.accel.numeric import INT8_MAX, INT8_MIN, requantize, wrap_int32
 
 INT32 = st.integers(-(2**31), 2**31 - 1)
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from accel.energy import DEFAULT_ENERGY
-from accel.spec import (
+from sparsim.accel.energy import DEFAULT_ENERGY
+from sparsim.accel.spec import (
     AcceleratorSpec,
     ActivationMode,
     BufferSpec,
@@ -15,8 +15,8 @@ from accel.spec import (
     SparsitySupport,
     VectorUnitSpec,
 )
-from workloads.layer import Layer, Phase, Workload
-from workloads.ops import Gemm
+from sparsim.workloads.layer import Layer, Phase, Workload
+from sparsim.workloads.ops import Gemm
 
 BIG_BUFFER_BYTES = 1 << 30
 FAST_DRAM_GB_PER_S = 1e6  # 5e6 bytes per cycle at 200 MHz: transfers take 1 cycle + latency

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import pytest
+from sparsim.accel.energy import DEFAULT_ENERGY as E
+from sparsim.simulator.energy import PREGEN_OPS_PER_ELEMENT, ActionCounts, energy_pj
+from sparsim.simulator.results import ENERGY_COMPONENTS, Pass
+from sparsim.simulator.run import simulate
+from sparsim.workloads.layer import Phase
+from sparsim.workloads.sparsity import NM, Dense, Unstructured
 
-from accel.energy import DEFAULT_ENERGY as E
-from simulator.energy import PREGEN_OPS_PER_ELEMENT, ActionCounts, energy_pj
-from simulator.results import ENERGY_COMPONENTS, Pass
-from simulator.run import simulate
 from tests.unit.simulator.conftest import gemm_workload, make_spec
-from workloads.layer import Phase
-from workloads.sparsity import NM, Dense, Unstructured
 
 
 def test_energy_is_counts_times_table():

@@ -13,11 +13,10 @@ from pathlib import Path
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from simulator.events import replay
-from simulator.perf import analytical_timing
-from simulator.schedule import TileSchedule
-from simulator.trace import TRACKS, Trace
+from sparsim.simulator.events import replay
+from sparsim.simulator.perf import analytical_timing
+from sparsim.simulator.schedule import TileSchedule
+from sparsim.simulator.trace import TRACKS, Trace
 
 
 def _schedule(c, ld, st_, *, bw=16.0, lat=10, double=True) -> TileSchedule:

@@ -7,15 +7,15 @@ from dataclasses import replace
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sparsim.accel.bitlayout import metadata_bytes_per_row
+from sparsim.accel.energy import DEFAULT_ENERGY
+from sparsim.simulator.results import Pass
+from sparsim.simulator.run import simulate
+from sparsim.workloads.layer import Layer, Phase, Workload
+from sparsim.workloads.ops import Linear
+from sparsim.workloads.sparsity import NM, Block, Group, Unstructured
 
-from accel.bitlayout import metadata_bytes_per_row
-from accel.energy import DEFAULT_ENERGY
-from simulator.results import Pass
-from simulator.run import simulate
 from tests.unit.simulator.conftest import gemm_workload, make_spec
-from workloads.layer import Layer, Phase, Workload
-from workloads.ops import Linear
-from workloads.sparsity import NM, Block, Group, Unstructured
 
 dims = st.integers(min_value=1, max_value=300)
 flows = st.sampled_from(["os", "ws", "is"])

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import numpy as np
-
-from simulator.lower import BACKWARD_VECTOR_FACTOR, fusion_producers, lower, transpose_pattern
-from simulator.results import Pass
-from workloads.layer import Layer, Phase, Workload
-from workloads.ops import Conv2d, Linear, MatMul, Vector, VectorKind
-from workloads.sparsity import NM, Block, Dense, Group, Unstructured
+from sparsim.simulator.lower import (
+    BACKWARD_VECTOR_FACTOR,
+    fusion_producers,
+    lower,
+    transpose_pattern,
+)
+from sparsim.simulator.results import Pass
+from sparsim.workloads.layer import Layer, Phase, Workload
+from sparsim.workloads.ops import Conv2d, Linear, MatMul, Vector, VectorKind
+from sparsim.workloads.sparsity import NM, Block, Dense, Group, Unstructured
 
 
 def _workload(*layers: Layer, phase: Phase = Phase.INFERENCE) -> Workload:

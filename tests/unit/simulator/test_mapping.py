@@ -20,16 +20,16 @@ import math
 
 import numpy as np
 import pytest
+from sparsim.accel import formats, functional
+from sparsim.simulator.lower import Problem
+from sparsim.simulator.mapping import map_problem, os_tile_order
+from sparsim.simulator.memory import map_matrix
+from sparsim.simulator.results import Pass
+from sparsim.simulator.run import simulate
+from sparsim.workloads.pruning import prune_nm
+from sparsim.workloads.sparsity import NM, Group, Unstructured
 
-from accel import formats, functional
-from simulator.lower import Problem
-from simulator.mapping import map_problem, os_tile_order
-from simulator.memory import map_matrix
-from simulator.results import Pass
-from simulator.run import simulate
 from tests.unit.simulator.conftest import gemm_workload, make_spec
-from workloads.pruning import prune_nm
-from workloads.sparsity import NM, Group, Unstructured
 
 R, C, P = 4, 8, 2
 SHAPES = [(16, 32, 64), (13, 7, 30), (1, 100, 9), (33, 17, 5)]  # (m, n, k); most do not divide

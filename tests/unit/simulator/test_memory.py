@@ -6,14 +6,14 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sparsim.accel.bitlayout import metadata_bytes_per_row
+from sparsim.simulator.lower import Problem
+from sparsim.simulator.mapping import map_problem
+from sparsim.simulator.memory import map_matrix, matrix_traffic, stream_traffic
+from sparsim.simulator.results import Pass
+from sparsim.workloads.sparsity import NM
 
-from accel.bitlayout import metadata_bytes_per_row
-from simulator.lower import Problem
-from simulator.mapping import map_problem
-from simulator.memory import map_matrix, matrix_traffic, stream_traffic
-from simulator.results import Pass
 from tests.unit.simulator.conftest import make_spec
-from workloads.sparsity import NM
 
 
 def _dram(problem: Problem, spec, order: str | None = None) -> dict[str, int]:

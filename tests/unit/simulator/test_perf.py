@@ -7,14 +7,14 @@ import math
 
 import numpy as np
 import pytest
+from sparsim.simulator.perf import analytical_timing, transfer_cycles
+from sparsim.simulator.run import layer_result, plan, simulate
+from sparsim.simulator.schedule import TileSchedule
+from sparsim.workloads.layer import Layer, Phase, Workload
+from sparsim.workloads.ops import Gemm, Vector, VectorKind
+from sparsim.workloads.sparsity import NM
 
-from simulator.perf import analytical_timing, transfer_cycles
-from simulator.run import layer_result, plan, simulate
-from simulator.schedule import TileSchedule
 from tests.unit.simulator.conftest import gemm_workload, make_spec
-from workloads.layer import Layer, Phase, Workload
-from workloads.ops import Gemm, Vector, VectorKind
-from workloads.sparsity import NM
 
 
 def _schedule(c, ld, st, *, bw=16.0, lat=10, double=True) -> TileSchedule:

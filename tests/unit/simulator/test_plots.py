@@ -6,9 +6,8 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-
-from accel.energy import DEFAULT_ENERGY
-from accel.spec import (
+from sparsim.accel.energy import DEFAULT_ENERGY
+from sparsim.accel.spec import (
     AcceleratorSpec,
     BufferSpec,
     ComputeSpec,
@@ -16,9 +15,9 @@ from accel.spec import (
     PrecisionSpec,
     SparsitySupport,
 )
-from simulator.plots import roofline_data, write_plots
-from simulator.report import write_outputs
-from simulator.results import LayerResult, Pass, RunResult
+from sparsim.simulator.plots import roofline_data, write_plots
+from sparsim.simulator.report import write_outputs
+from sparsim.simulator.results import LayerResult, Pass, RunResult
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"  # PNG specification (RFC 2083), section 3.1
 

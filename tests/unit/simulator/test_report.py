@@ -10,9 +10,8 @@ import json
 from pathlib import Path
 
 import pytest
-
-from simulator.report import atomic_write, csv_rows, format_table, write_csv, write_json
-from simulator.results import LayerResult, Pass, RunResult
+from sparsim.simulator.report import atomic_write, csv_rows, format_table, write_csv, write_json
+from sparsim.simulator.results import LayerResult, Pass, RunResult
 
 
 def _layer(name: str, pass_: Pass, **kw) -> LayerResult:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from simulator import tile
+from sparsim.simulator import tile
 
 
 @pytest.mark.parametrize(

@@ -1,10 +1,9 @@
 """Layer and Workload: validation, totals and the pruning/phase helpers."""
 
 import pytest
-
-from workloads.layer import Layer, Phase, Workload
-from workloads.ops import Gemm, Linear, MatMul, Vector, VectorKind
-from workloads.sparsity import NM, Dense, Unstructured
+from sparsim.workloads.layer import Layer, Phase, Workload
+from sparsim.workloads.ops import Gemm, Linear, MatMul, Vector, VectorKind
+from sparsim.workloads.sparsity import NM, Dense, Unstructured
 
 
 def _workload(**kwargs) -> Workload:

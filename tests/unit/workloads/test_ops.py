@@ -6,8 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
-from workloads.ops import Conv2d, Gemm, GemmDims, Linear, MatMul, Vector, VectorKind
+from sparsim.workloads.ops import Conv2d, Gemm, GemmDims, Linear, MatMul, Vector, VectorKind
 
 
 def _direct_conv_macs(conv: Conv2d) -> tuple[int, int, int]:

@@ -7,9 +7,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from tests.strategies import int8_matrices, nm_params
-from workloads.pruning import (
+from sparsim.workloads.pruning import (
     block_mask,
     group_mask,
     mask_for,
@@ -23,7 +21,9 @@ from workloads.pruning import (
     transposable_nm_mask,
     unstructured_mask,
 )
-from workloads.sparsity import NM, Block, Dense, Group, SparsityError, Unstructured
+from sparsim.workloads.sparsity import NM, Block, Dense, Group, SparsityError, Unstructured
+
+from tests.strategies import int8_matrices, nm_params
 
 SEARCH = settings(max_examples=50, deadline=None)
 

@@ -3,11 +3,11 @@
 from importlib import resources
 
 import pytest
+from sparsim.workloads import zoo
+from sparsim.workloads.registry import ZOO, get_workload, list_models
+from sparsim.workloads.yamlio import ConfigError
 
-import workloads
-from workloads import zoo
-from workloads.registry import ZOO, get_workload, list_models
-from workloads.yamlio import ConfigError
+from sparsim import workloads
 
 _MODELS = [
     "bert_base",
@@ -24,7 +24,7 @@ _MODELS = [
 
 
 def _example_path() -> str:
-    return str(resources.files("sparsim_configs") / "workloads" / "example_layers.yaml")
+    return str(resources.files("sparsim.configs") / "workloads" / "example_layers.yaml")
 
 
 def test_list_models() -> None:

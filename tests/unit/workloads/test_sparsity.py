@@ -2,8 +2,15 @@
 
 import numpy as np
 import pytest
-
-from workloads.sparsity import NM, Block, Dense, Group, SparsityError, Unstructured, parse_sparsity
+from sparsim.workloads.sparsity import (
+    NM,
+    Block,
+    Dense,
+    Group,
+    SparsityError,
+    Unstructured,
+    parse_sparsity,
+)
 
 
 @pytest.mark.parametrize(

@@ -5,12 +5,11 @@ from importlib import resources
 from pathlib import Path
 
 import pytest
-
-from workloads.layer import Phase
-from workloads.ops import Conv2d, Gemm, Linear, MatMul, Vector, VectorKind
-from workloads.sparsity import NM, Dense, Unstructured
-from workloads.yaml_workload import load_workload_yaml
-from workloads.yamlio import ConfigError
+from sparsim.workloads.layer import Phase
+from sparsim.workloads.ops import Conv2d, Gemm, Linear, MatMul, Vector, VectorKind
+from sparsim.workloads.sparsity import NM, Dense, Unstructured
+from sparsim.workloads.yaml_workload import load_workload_yaml
+from sparsim.workloads.yamlio import ConfigError
 
 _GOOD_LAYER = "  - name: fc1\n    gemm: {m: 4, n: 8, k: 16}\n"
 
@@ -35,7 +34,7 @@ def _layers(body: str) -> str:
 
 
 def test_example_loads() -> None:
-    path = resources.files("sparsim_configs") / "workloads" / "example_layers.yaml"
+    path = resources.files("sparsim.configs") / "workloads" / "example_layers.yaml"
     w = load_workload_yaml(str(path))
     assert (w.name, w.phase, w.batch) == ("example_layers", Phase.INFERENCE, 1)
     layers = {layer.name: layer for layer in w.layers}

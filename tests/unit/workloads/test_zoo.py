@@ -3,10 +3,9 @@
 from collections import Counter
 
 import pytest
-
-from workloads import zoo
-from workloads.layer import Workload
-from workloads.ops import Conv2d, Linear, MatMul, Vector, VectorKind
+from sparsim.workloads import zoo
+from sparsim.workloads.layer import Workload
+from sparsim.workloads.ops import Conv2d, Linear, MatMul, Vector, VectorKind
 
 
 def _ops(w: Workload, cls: type) -> list:
