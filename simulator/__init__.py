@@ -5,15 +5,15 @@ from sparsim.simulator.energy import ActionCounts, energy_pj
 from sparsim.simulator.lower import Problem, lower
 from sparsim.simulator.mapping import Exploit, Mapping, map_problem
 from sparsim.simulator.perf import Timing, analytical_timing
-from sparsim.simulator.results import ENERGY_COMPONENTS, LayerResult, Pass, RunResult
-from sparsim.simulator.run import (
+from sparsim.simulator.plan import (
     PlannedProblem,
     layer_result,
     overlap_fused,
     plan,
     run_result,
-    simulate,
 )
+from sparsim.simulator.results import ENERGY_COMPONENTS, LayerResult, Pass, RunResult
+from sparsim.simulator.run import simulate
 from sparsim.simulator.schedule import TileSchedule
 
 __all__ = [

@@ -55,8 +55,8 @@ import numpy as np
 import simpy
 from simpy.events import EventPriority
 from sparsim.simulator.perf import Timing, transfer_cycles
+from sparsim.simulator.plan import PlannedProblem, layer_result, overlap_fused, plan, run_result
 from sparsim.simulator.results import Pass, RunResult
-from sparsim.simulator.run import PlannedProblem, layer_result, overlap_fused, plan, run_result
 from sparsim.simulator.schedule import TileSchedule
 from sparsim.simulator.trace import Trace
 from tqdm import tqdm
@@ -361,7 +361,7 @@ def _cached_replay(
 
 def _starts(plans: list[PlannedProblem], own: list[Timing], timings: list[Timing]) -> list[int]:
     """Start cycle of each problem: back to back, except that a fused vector op starts with its
-    producer, after the fused ops before it in the chain (``simulator.run`` fusion)."""
+    producer, after the fused ops before it in the chain (``simulator.plan`` fusion)."""
     starts, now = [], 0
     chain_end: dict[int, int] = {}  # producer index -> cycle its last fused op ends
     for i, planned in enumerate(plans):
@@ -400,7 +400,7 @@ def simulate_events(
 ) -> RunResult:
     """Run ``workload`` on ``spec`` with the event engine; optionally write a Perfetto trace
     and show a progress bar (large models take seconds). Fused vector ops overlap their
-    producer exactly as in the analytical engine (``simulator.run.overlap_fused``)."""
+    producer exactly as in the analytical engine (``simulator.plan.overlap_fused``)."""
     trace = None
     if trace_path is not None:
         trace = Trace(process_name=f"{workload.name} on {spec.name}",

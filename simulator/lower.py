@@ -20,13 +20,13 @@ it). Vector work becomes ``VECTOR`` problems (training: a forward one and a ``ba
 costing ``BACKWARD_VECTOR_FACTOR`` times it, plus an optimizer update over each weighted layer's
 weights); training with a sparse weight adds a
 ``PREGEN`` problem per weighted layer (re-pruning and compressing the updated dense weights),
-which ``simulator.run.plan`` keeps only when the spec actually exploits that weight pattern.
+which ``simulator.plan.plan`` keeps only when the spec actually exploits that weight pattern.
 
 **Fusion.** Accelerators apply element-wise post-ops to outputs as they drain from the array. A
 vector layer of a ``FUSABLE_KINDS`` kind that directly follows a matrix layer in workload order,
 or follows such a fused vector layer (a chain: conv → bn → relu → add), is *fused* with that
 matrix layer: its problems carry ``fused_with = <matrix layer name>``; the forward one overlaps
-the producer's ``FW`` pass, the backward one its ``BW_DATA`` pass (``simulator.run`` says what
+the producer's ``FW`` pass, the backward one its ``BW_DATA`` pass (``simulator.plan`` says what
 overlapping costs). Softmax, pooling and the optimizer always run standalone.
 """
 

@@ -45,7 +45,7 @@ __all__ = ["Timing", "analytical_timing", "transfer_cycles"]
 class Timing:
     """How long one problem took: total, busy compute, waiting on memory; what bounds it.
     ``overlapped_cycles``: for a fused vector op, the cycles of its own that ran hidden under
-    its producer's (``simulator.run.overlap_fused``); ``cycles`` are only those it adds."""
+    its producer's (``simulator.plan.overlap_fused``); ``cycles`` are only those it adds."""
 
     cycles: int
     compute_cycles: int

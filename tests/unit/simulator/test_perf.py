@@ -8,7 +8,8 @@ import math
 import numpy as np
 import pytest
 from sparsim.simulator.perf import analytical_timing, transfer_cycles
-from sparsim.simulator.run import layer_result, plan, simulate
+from sparsim.simulator.plan import layer_result, plan
+from sparsim.simulator.run import simulate
 from sparsim.simulator.schedule import TileSchedule
 from sparsim.workloads.layer import Layer, Phase, Workload
 from sparsim.workloads.ops import Gemm, Vector, VectorKind

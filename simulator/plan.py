@@ -1,0 +1,485 @@
+"""``plan``: the hand-off both engines share (``simulator.run.simulate`` is the entry point).
+
+Interface for the event engine (``simulator/events.py``)
+--------------------------------------------------------
+``plan(workload, spec) -> list[PlannedProblem]`` lowers the workload (``simulator.lower``), maps
+each problem (``simulator.mapping``) and sizes its transfers (``simulator.memory``), in the
+loop order moving fewer DRAM bytes (``simulator.memory.map_matrix``). One ``PlannedProblem``
+per (layer, pass), in execution order, with:
+
+* ``problem``: ``simulator.lower.Problem`` (``layer``, ``op``, ``pass_``, ``m``, ``n``, ``k``,
+  ``count``, patterns),
+* ``mapping``: ``simulator.mapping.Mapping`` (dataflow, folds, ``k_per_step``, notes),
+* ``schedule``: ``simulator.schedule.TileSchedule`` — per-tile ``compute_cycles``,
+  ``load_bytes``, ``store_bytes`` in execution order (replay exactly this),
+* ``counts``: ``simulator.energy.ActionCounts`` (timing-independent action counts),
+* ``bytes_by_level``: ``tuple[tuple[str, int], ...]`` for ``LayerResult.bytes_by_level``,
+* ``notes``: what was exploited, fell back to dense or assumed (``LayerResult.notes``),
+* ``dense``: the same ``PlannedProblem`` for the problem run dense on the same spec
+  (``dense.dense is None``), or ``None`` when the problem is already dense (its own baseline),
+* ``producer``: for a fused vector op (``simulator.lower`` fusion), the index in this list of
+  the matrix pass it is fused with (its layer's ``FW``, or ``BW_DATA`` for backward work).
+
+Fusion: a fused vector op reads its producer's output tiles from the output buffer as they
+drain, so when one output tile fits the output buffer share (``memory.output_tile_fits``) its
+input and output never travel to DRAM (else they do, and its note says so). Its cycles overlap
+the producer's: a producer taking ``P`` cycles with fused ops taking ``V1, V2, ...`` on their
+own (one vector unit, so they run one after the other) costs ``max(P, V1 + V2 + ...)``; each
+op reports only the cycles it adds, ``max(P, V1..Vi) - max(P, V1..Vi-1)``
+(``overlap_fused``), the rest as ``Timing.overlapped_cycles``. Dense baselines overlap with the
+producer's dense time the same way.
+
+An engine turns a schedule into a ``simulator.perf.Timing(cycles, compute_cycles,
+stall_cycles, bound)``; ``layer_result(planned, timing, dense_timing, spec)`` builds the
+``LayerResult`` (energy, utilization, notes) identically for both engines, and
+``run_result(workload, spec, layers, engine, notes=())`` gathers them. The analytical timing is
+``simulator.perf.analytical_timing(schedule)`` — its closed form (the double-buffered pipeline)
+is documented in ``simulator.perf``; an event engine must match it exactly when compute-bound.
+The event engine may time ``planned.dense.schedule`` itself or call ``analytical_timing`` on it;
+both engines then apply ``overlap_fused`` to their timings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import TypedDict
+
+import numpy as np
+from sparsim.accel.bitlayout import index_bits
+from sparsim.accel.spec import AcceleratorSpec, Operand
+from sparsim.simulator.energy import PREGEN_OPS_PER_ELEMENT, ActionCounts, energy_pj
+from sparsim.simulator.lower import Problem, lower
+from sparsim.simulator.mapping import Exploit, Mapping, choose_exploit
+from sparsim.simulator.memory import (
+    Traffic,
+    b_storage_rates,
+    map_matrix,
+    output_tile_fits,
+    stream_traffic,
+)
+from sparsim.simulator.perf import Timing
+from sparsim.simulator.results import LayerResult, Pass, RunResult
+from sparsim.simulator.schedule import TileSchedule
+from sparsim.workloads.layer import Workload
+from sparsim.workloads.ops import VectorKind
+
+__all__ = [
+    "PlannedProblem",
+    "layer_result",
+    "overlap_fused",
+    "plan",
+    "run_result",
+]
+
+OPTIMIZER_BYTES_IN, OPTIMIZER_BYTES_OUT = 3, 2
+"""Optimizer update (SGD with momentum) per weight: reads weight, gradient and momentum, writes
+weight and momentum, each at the weight precision."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PlannedProblem:
+    """One (layer, pass) ready for an engine (module docstring). ``mapping`` is ``None`` for
+    vector and pre-generation work; ``dense`` is ``None`` when the problem is already dense;
+    ``producer``: index of the matrix plan a fused vector op overlaps (module docstring);
+    ``energy_pj``: ``energy.energy_pj`` of ``counts``, computed once per shared plan."""
+
+    problem: Problem
+    mapping: Mapping | None
+    schedule: TileSchedule
+    counts: ActionCounts
+    bytes_by_level: tuple[tuple[str, int], ...]
+    notes: tuple[str, ...] = ()
+    dense: PlannedProblem | None = None
+    producer: int | None = None
+    energy_pj: tuple[tuple[str, float], ...] = ()
+
+    @property
+    def issued_macs(self) -> int:
+        return self.mapping.issued_macs if self.mapping else 0
+
+
+def _schedule(spec: AcceleratorSpec, cycles: np.ndarray, traffic: Traffic) -> TileSchedule:
+    return TileSchedule(
+        compute_cycles=cycles,
+        load_bytes=traffic.load,
+        store_bytes=traffic.store,
+        dram_bytes_per_cycle=spec.dram.bytes_per_cycle(spec.compute.freq_mhz),
+        dram_latency_cycles=spec.dram.latency_cycles,
+        double_buffered=all(buf.double_buffered for _, buf in spec.buffers),
+    )
+
+
+class _MemoryCounts(TypedDict):
+    sram_read_bytes: int
+    sram_write_bytes: int
+    dram_bytes: int
+
+
+class _MetadataCounts(TypedDict, total=False):
+    metadata_indices: int
+    mux_selects: int
+
+
+def _memory_counts(levels: dict[str, int]) -> _MemoryCounts:
+    dram = sum(v for key, v in levels.items() if key.startswith("dram."))
+    return {
+        "sram_read_bytes": levels["sram.read"],
+        "sram_write_bytes": levels["sram.write"],
+        "dram_bytes": dram,
+    }
+
+
+def _metadata_counts(exploit: Exploit, traffic: Traffic, issued: int) -> _MetadataCounts:
+    """Indices decoded from the metadata the array reads, and one mux select per issued MAC."""
+    if not (exploit.nm or exploit.group_size):
+        return {}
+    bits = index_bits(exploit.nm[1]) if exploit.nm else 1
+    return {"metadata_indices": traffic.metadata_bytes_fed * 8 // bits, "mux_selects": issued}
+
+
+def _plan_matrix(problem: Problem, spec: AcceleratorSpec) -> PlannedProblem:
+    mapping, cycles, traffic = map_matrix(problem, spec)
+    levels = dict(traffic.bytes_by_level())
+    ex, issued = mapping.exploit, mapping.issued_macs
+    operand_bytes = spec.precision.bytes_of(Operand.INPUT) + spec.precision.bytes_of(Operand.WEIGHT)
+    counts = ActionCounts(
+        macs=round(issued * ex.mac_keep_gated),
+        mac_precision=spec.precision.weight,
+        rf_bytes=round(issued * operand_bytes),
+        **_memory_counts(levels),
+        **_metadata_counts(ex, traffic, issued),
+    )
+    return PlannedProblem(
+        problem=problem,
+        mapping=mapping,
+        schedule=_schedule(spec, cycles, traffic),
+        counts=counts,
+        bytes_by_level=tuple(levels.items()),
+        notes=ex.notes,
+    )
+
+
+def _plan_stream(
+    problem: Problem, spec: AcceleratorSpec, ops_per_element: float, io: tuple[float, float]
+) -> tuple[TileSchedule, Traffic]:
+    """Element-wise work: ``ops_per_element`` vector ops (or pregen-unit slots) per element."""
+    elements = problem.vector_elements or problem.pregen_elements
+    sizes, traffic = stream_traffic(elements, io[0], io[1], spec)
+    cycles = np.ceil(sizes * ops_per_element).astype(np.int64)
+    return _schedule(spec, cycles, traffic), traffic
+
+
+def _on_chip(traffic: Traffic) -> Traffic:
+    """The same buffer reads and writes with no DRAM transfer (a fused op's tiles stay)."""
+    nothing = np.zeros_like(traffic.load)
+    return replace(traffic, load=nothing, store=nothing, dram=())
+
+
+def _stream_planned(
+    problem: Problem,
+    schedule: TileSchedule,
+    traffic: Traffic,
+    *,
+    notes: tuple[str, ...] = (),
+    vector_flops: int = 0,
+    pregen_elements: int = 0,
+) -> PlannedProblem:
+    """A streamed (non-array) problem's plan: its work plus the memory actions of ``traffic``."""
+    levels = dict(traffic.bytes_by_level())
+    counts = ActionCounts(
+        vector_flops=vector_flops, pregen_elements=pregen_elements, **_memory_counts(levels)
+    )
+    return PlannedProblem(problem=problem, mapping=None, schedule=schedule, counts=counts,
+                          bytes_by_level=tuple(levels.items()), notes=notes)  # fmt: skip
+
+
+def _plan_vector(problem: Problem, spec: AcceleratorSpec, on_chip: bool) -> PlannedProblem:
+    if problem.op == VectorKind.OPTIMIZER.value:
+        w = spec.precision.bytes_of(Operand.WEIGHT)
+        io = (OPTIMIZER_BYTES_IN * w, OPTIMIZER_BYTES_OUT * w)
+    else:
+        io = (spec.precision.bytes_of(Operand.INPUT), spec.precision.bytes_of(Operand.OUTPUT))
+    flops_per_element = problem.vector_flops / problem.vector_elements
+    schedule, traffic = _plan_stream(problem, spec, flops_per_element / spec.vector.lanes, io)
+    if on_chip:
+        traffic = _on_chip(traffic)
+        schedule = replace(schedule, load_bytes=traffic.load, store_bytes=traffic.store)
+    return _stream_planned(problem, schedule, traffic, vector_flops=problem.vector_flops)
+
+
+def _plan_pregen(problem: Problem, spec: AcceleratorSpec, exploit: Exploit) -> PlannedProblem:
+    """Re-prune and compress the updated dense weights into the format the FW pass reads."""
+    w = spec.precision.bytes_of(Operand.WEIGHT)
+    rate = spec.sparsity.pregen_elements_per_cycle
+    if rate:
+        per_element, note = 1 / rate, f"pregen unit at {rate} elements/cycle"
+    else:
+        per_element = PREGEN_OPS_PER_ELEMENT / spec.vector.lanes
+        note = "no pregen unit: pre-generation on the vector unit"
+    io = (w, sum(b_storage_rates(exploit, w)))
+    schedule, traffic = _plan_stream(problem, spec, per_element, io)
+    return _stream_planned(
+        problem, schedule, traffic, notes=(note,), pregen_elements=problem.pregen_elements
+    )
+
+
+def _empty_plan(problem: Problem, spec: AcceleratorSpec) -> PlannedProblem:
+    """No work: the dense baseline of a pre-generation pass."""
+    nothing = np.zeros(0, dtype=np.int64)
+    traffic = Traffic(
+        load=nothing, store=nothing, dram=(), sram_feed=0, sram_result=0, metadata_bytes_fed=0
+    )
+    return PlannedProblem(
+        problem=problem,
+        mapping=None,
+        schedule=_schedule(spec, nothing, traffic),
+        counts=ActionCounts(),
+        bytes_by_level=(),
+    )
+
+
+def _plan_one(
+    problem: Problem, spec: AcceleratorSpec, fw: Exploit | None, on_chip: bool = False
+) -> PlannedProblem:
+    """``fw``: the forward pass's exploit (pre-generation only); ``on_chip``: a fused vector
+    op whose data stays in the output buffer."""
+    if problem.is_matrix:
+        return _plan_matrix(problem, spec)
+    if problem.pass_ == Pass.VECTOR:
+        return _plan_vector(problem, spec, on_chip)
+    if problem.pregen_elements == 0:
+        return _empty_plan(problem, spec)
+    if fw is None:
+        raise ValueError(f"{problem.layer}: pre-generation needs its forward pass's exploit")
+    return _plan_pregen(problem, spec, fw)
+
+
+def _skips_weight(exploit: Exploit) -> bool:
+    return bool(exploit.nm or exploit.group_size)
+
+
+def _plan_with_dense(
+    problem: Problem, spec: AcceleratorSpec, fw: Exploit | None, on_chip: bool
+) -> PlannedProblem:
+    planned = _plan_one(problem, spec, fw, on_chip)
+    dense_problem, dense = problem.dense(), None
+    if dense_problem != problem:
+        if _same_as_dense(planned, dense_problem, spec):
+            twin = _as_problem(planned, dense_problem, None, "")
+        else:
+            twin = _plan_one(dense_problem, spec, fw)
+        dense = _with_energy(twin, spec, None)
+    return _with_energy(planned, spec, dense)
+
+
+def _same_as_dense(planned: PlannedProblem, dense: Problem, spec: AcceleratorSpec) -> bool:
+    """Whether ``dense`` (``planned``'s problem made dense) would get the same plan: a matrix
+    plan depends on its problem only through its dims and ``mapping.choose_exploit`` (and
+    a real mask), so the same exploit means the same plan (e.g. a weight-gradient pass the
+    spec runs dense anyway); its ``schedule`` object is then shared too."""
+    p, mapping = planned.problem, planned.mapping
+    if mapping is None or p.b_pattern.mask is not None:
+        return False
+    return choose_exploit(dense, spec) == mapping.exploit
+
+
+def _with_energy(
+    planned: PlannedProblem, spec: AcceleratorSpec, dense: PlannedProblem | None
+) -> PlannedProblem:
+    """``planned`` with its energy and its dense baseline (built directly: ``replace`` is
+    slow)."""
+    return PlannedProblem(
+        problem=planned.problem,
+        mapping=planned.mapping,
+        schedule=planned.schedule,
+        counts=planned.counts,
+        bytes_by_level=planned.bytes_by_level,
+        notes=planned.notes,
+        dense=dense,
+        producer=planned.producer,
+        energy_pj=energy_pj(planned.counts, spec.energy),
+    )
+
+
+PLAN_CACHE_SIZE = 8192
+"""Plans kept per spec across calls (``_shared_plan``); a cache is emptied at this size."""
+
+PLAN_CACHE_SPECS = 4
+"""Specs whose plans are kept (a design-space sweep visits many once each: bounded memory)."""
+
+_plans: dict[AcceleratorSpec, dict[tuple, PlannedProblem]] = {}
+
+
+def _shape_key(problem: Problem) -> tuple | None:
+    """``problem``'s fields but its names, to share plans between same-shape layers and calls;
+    ``None`` when a real mask makes it unique (masks do not take part in pattern equality)."""
+    p = problem
+    if p.b_pattern.mask is not None or not (p.is_matrix or p.vector_elements or p.pregen_elements):
+        return None
+    return (p.op, p.pass_, p.m, p.n, p.k, p.count, p.b_pattern, p.a_density, p.weight_density,
+            p.vector_elements, p.vector_flops, p.pregen_elements, p.weight_pattern,
+            p.backward)  # fmt: skip
+
+
+def _shared_plan(
+    problem: Problem,
+    spec: AcceleratorSpec,
+    fw: Exploit | None,
+    on_chip: bool,
+    plans: dict[tuple, PlannedProblem],
+) -> PlannedProblem:
+    """The plan of ``problem``: made once per shape, fusion state and forward exploit in
+    ``plans`` (``spec``'s cache), then shared by same-shape layers and later calls (plans are
+    immutable; only ``problem`` differs)."""
+    shape = _shape_key(problem)
+    if shape is None:
+        return _plan_with_dense(problem, spec, fw, on_chip)
+    key = (shape, on_chip, fw)
+    if key not in plans:
+        if len(plans) >= PLAN_CACHE_SIZE:
+            plans.clear()
+        plans[key] = _plan_with_dense(replace(problem, layer="", fused_with=""), spec, fw, on_chip)
+    return plans[key]
+
+
+def _spec_plans(spec: AcceleratorSpec) -> dict[tuple, PlannedProblem]:
+    """``spec``'s plan cache (hashing a spec is slow: done once per ``plan`` call)."""
+    if spec not in _plans and len(_plans) >= PLAN_CACHE_SPECS:
+        _plans.clear()
+    return _plans.setdefault(spec, {})
+
+
+def _as_problem(
+    planned: PlannedProblem, problem: Problem, producer: int | None, note: str
+) -> PlannedProblem:
+    """A shared plan relabelled for ``problem`` (built directly: ``replace`` is slow)."""
+    return PlannedProblem(
+        problem=problem,
+        mapping=planned.mapping,
+        schedule=planned.schedule,
+        counts=planned.counts,
+        bytes_by_level=planned.bytes_by_level,
+        notes=(*planned.notes, note) if note else planned.notes,
+        dense=planned.dense,
+        producer=producer,
+        energy_pj=planned.energy_pj,
+    )
+
+
+def _fusion_note(problem: Problem, on_chip: bool) -> str:
+    note = f"fused with {problem.fused_with}"
+    return note if on_chip else f"{note}; its output tile exceeds the output buffer: via DRAM"
+
+
+def plan(workload: Workload, spec: AcceleratorSpec) -> list[PlannedProblem]:
+    """Every (layer, pass) of ``workload`` mapped onto ``spec``, with its dense baseline.
+
+    Pre-generation passes are kept only for layers whose forward pass reads a compressed
+    weight (the spec exploits the pattern); otherwise there is nothing to re-compress.
+    Fused vector ops point at their producer (module docstring). Same-shape problems share
+    one plan (only ``problem``, ``notes`` and ``producer`` differ)."""
+    fw: dict[str, Exploit] = {}
+    plans = _spec_plans(spec)
+    index: dict[tuple[str, Pass], int] = {}
+    out: list[PlannedProblem] = []
+    for problem in lower(workload):
+        exploit = fw.get(problem.layer) if problem.pass_ == Pass.PREGEN else None
+        if exploit is not None and not _skips_weight(exploit):
+            continue
+        index[problem.layer, problem.pass_] = len(out)
+        producer, on_chip, note = None, False, ""
+        if problem.fused_with:
+            producer = index[problem.fused_with, Pass.BW_DATA if problem.backward else Pass.FW]
+            made = out[producer]
+            on_chip = made.mapping is not None and output_tile_fits(
+                made.problem, made.mapping, spec
+            )
+            note = _fusion_note(problem, on_chip)
+        planned = _shared_plan(problem, spec, exploit, on_chip, plans)
+        if problem.pass_ == Pass.FW and planned.mapping is not None:
+            fw[problem.layer] = planned.mapping.exploit
+        out.append(_as_problem(planned, problem, producer, note))
+    return out
+
+
+def overlap_fused(plans: list[PlannedProblem], timings: list[Timing]) -> list[Timing]:
+    """``timings`` (one per plan, each timed on its own) with every fused vector op reduced to
+    the cycles it adds beyond its producer's: a producer of ``P`` cycles and its fused ops
+    ``V1, V2, ...`` cost ``max(P, V1 + V2 + ...)`` together (module docstring)."""
+    out = list(timings)
+    chained: dict[int, int] = {}  # producer index -> own cycles of its fused ops so far
+    for i, planned in enumerate(plans):
+        if planned.producer is None:
+            continue
+        own, producer = timings[i], timings[planned.producer].cycles
+        before = chained.get(planned.producer, 0)
+        chained[planned.producer] = before + own.cycles
+        added = max(producer, before + own.cycles) - max(producer, before)
+        compute = min(own.compute_cycles, added)
+        out[i] = Timing(
+            cycles=added,
+            compute_cycles=compute,
+            stall_cycles=added - compute,
+            bound=own.bound,
+            overlapped_cycles=own.cycles - added,
+        )
+    return out
+
+
+def _utilization(planned: PlannedProblem, timing: Timing, spec: AcceleratorSpec) -> float:
+    if planned.mapping is not None:
+        busy, peak = planned.mapping.issued_macs, spec.compute.peak_macs_per_cycle
+    else:
+        busy, peak = planned.counts.vector_flops, spec.vector.lanes
+    cycles = timing.cycles + timing.overlapped_cycles
+    return busy / (cycles * peak) if cycles else 0.0
+
+
+def layer_result(
+    planned: PlannedProblem, timing: Timing, dense_timing: Timing, spec: AcceleratorSpec
+) -> LayerResult:
+    """The ``LayerResult`` of one planned problem given the engine's timings (sparse, dense)."""
+    p = planned.problem
+    dense = planned.dense or planned
+    energy = planned.energy_pj
+    dense_energy = sum(v for _, v in dense.energy_pj)
+    return LayerResult(
+        layer=p.layer,
+        op=p.op,
+        pass_=p.pass_,
+        m=p.m,
+        n=p.n,
+        k=p.k,
+        count=p.count,
+        cycles=timing.cycles,
+        compute_cycles=timing.compute_cycles,
+        stall_cycles=timing.stall_cycles,
+        dense_cycles=dense_timing.cycles,
+        utilization=_utilization(planned, timing, spec),
+        dense_macs=p.dense_macs,
+        effective_macs=planned.issued_macs,
+        energy_pj=energy,
+        dense_energy_pj=dense_energy,
+        bytes_by_level=planned.bytes_by_level,
+        bound=timing.bound,
+        notes=planned.notes,
+    )
+
+
+def run_result(
+    workload: Workload,
+    spec: AcceleratorSpec,
+    layers: list[LayerResult],
+    engine: str,
+    notes: tuple[str, ...] = (),
+) -> RunResult:
+    """Gather one engine's layer results into a ``RunResult``."""
+    return RunResult(
+        workload=workload.name,
+        accel=spec.name,
+        phase=workload.phase.value,
+        engine=engine,
+        freq_mhz=spec.compute.freq_mhz,
+        layers=tuple(layers),
+        notes=notes,
+    )
