@@ -24,8 +24,8 @@ from pathlib import Path
 import pytest
 from sparsim.accel.loader import load_spec
 from sparsim.accel.spec import AcceleratorSpec
-from sparsim.simulator.results import LayerResult, RunResult
 from sparsim.simulator.plan import plan
+from sparsim.simulator.results import LayerResult, RunResult
 from sparsim.simulator.run import simulate
 from sparsim.simulator.schedule import TileSchedule
 from sparsim.simulator.trace import TRACKS
