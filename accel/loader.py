@@ -35,10 +35,6 @@ bad value, what is allowed>``. Schema (units live in the key names)::
 
 from __future__ import annotations
 
-import difflib
-import math
-import re
-from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
@@ -65,152 +61,23 @@ from sparsim.accel.spec import (
     VectorUnitSpec,
     precision_bits,
 )
+from sparsim.workloads._schema import Section as _Section
+from sparsim.workloads._schema import all_built as _all_built
+from sparsim.workloads._schema import items as _items
+from sparsim.workloads._schema import root as schema_root
 from sparsim.workloads.sparsity import AXES
 from sparsim.workloads.yamlio import Problems, load_yaml, yaml_path
 
 __all__ = ["load_spec", "spec_from_mapping"]
 
-_REQUIRED = object()
 _TOP_KEYS = (
     "name", "description", "compute", "sparsity", "buffers", "dram", "precision", "vector",
     "energy", "area",
 )
-_KEY_LIST = ", ".join(_TOP_KEYS)
 _OPERANDS = tuple(o.value for o in Operand)
 _AREA_UNITS = ("um2", "mm2", "cells")
-_SIZE_UNITS = {"B": 1, "KiB": 1024, "MiB": 1024**2, "GiB": 1024**3}
-_SIZE_RE = re.compile(r"^(\d+)\s*(B|KiB|MiB|GiB)$")
 
 _T = TypeVar("_T")
-
-
-def _describe(value: Any) -> str:
-    """A bad value as the user wrote it, with its YAML type."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return f"{str(value).lower()} (a bool)"
-    if isinstance(value, Mapping):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list"
-    kind = {str: "a string", int: "an int", float: "a float"}.get(type(value), type(value).__name__)
-    return f"{value!r} ({kind})"
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value: Any) -> bool:
-    return (_is_int(value) or isinstance(value, float)) and math.isfinite(value)
-
-
-class _Section:
-    """Typed reads from one YAML mapping. A problem is recorded with its YAML path and the read
-    returns ``None``, so validation goes on and every problem is reported."""
-
-    def __init__(self, problems: Problems, data: Mapping, parts: tuple[str | int, ...]) -> None:
-        self.problems = problems
-        self.data = data
-        self.parts = parts
-
-    def add(self, key: str | int | None, message: str) -> None:
-        where = yaml_path(*self.parts) if key is None else yaml_path(*self.parts, key)
-        self.problems.add(where, message)
-
-    def allow(self, allowed: Iterable[str]) -> None:
-        """Report unknown keys, naming the allowed ones and a near miss."""
-        allowed = sorted(allowed)
-        for key in self.data:
-            if key in allowed:
-                continue
-            close = difflib.get_close_matches(str(key), allowed, n=1)
-            hint = f"did you mean {close[0]!r}? " if close else ""
-            self.add(str(key), f"unknown key; {hint}allowed keys are {', '.join(allowed)}")
-
-    def _read(self, key: str, default: Any, ok: Callable[[Any], bool], expected: str) -> Any:
-        """The value at ``key`` if ``ok``; ``default`` if absent (``_REQUIRED``: a problem)."""
-        if key not in self.data:
-            if default is _REQUIRED:
-                self.add(key, "required key is missing")
-                return None
-            return default
-        value = self.data[key]
-        if ok(value):
-            return value
-        self.add(key, f"must be {expected}, not {_describe(value)}")
-        return None
-
-    def _in_range(self, key: str, value: Any, ok: bool, allowed: str) -> Any:
-        if value is None or key not in self.data or ok:
-            return value
-        self.add(key, f"must be {allowed}, not {value}")
-        return None
-
-    def integer(
-        self, key: str, default: Any = _REQUIRED, *, lo: int = 0, hi: int | None = None
-    ) -> Any:
-        value = self._read(key, default, _is_int, "an integer")
-        ok = value is not None and value >= lo and (hi is None or value <= hi)
-        return self._in_range(key, value, ok, f">= {lo}" if hi is None else f"in {lo}..{hi}")
-
-    def number(self, key: str, default: Any = _REQUIRED, *, positive: bool) -> Any:
-        hint = " (PyYAML reads 1e3 as a string; write 1.0e3)" if self._float_text(key) else ""
-        value = self._read(key, default, _is_number, f"a number{hint}")
-        ok = value is not None and (value > 0 if positive else value >= 0)
-        return self._in_range(key, value, ok, "> 0" if positive else ">= 0")
-
-    def _float_text(self, key: str) -> bool:
-        try:
-            return isinstance(self.data.get(key), str) and math.isfinite(float(self.data[key]))
-        except ValueError:
-            return False
-
-    def size(self, key: str) -> Any:
-        """Bytes as an int >= 1 or a string like ``"256KiB"``."""
-        value = self.data.get(key)
-        if isinstance(value, str) and (match := _SIZE_RE.match(value.strip())):
-            return int(match[1]) * _SIZE_UNITS[match[2]]
-        units = ", ".join(_SIZE_UNITS)
-        expected = f"a positive integer number of bytes or a size like '256KiB' (units {units})"
-        value = self._read(key, _REQUIRED, _is_int, expected)
-        return self._in_range(key, value, value is not None and value >= 1, ">= 1")
-
-    def boolean(self, key: str, default: bool) -> Any:
-        return self._read(key, default, lambda v: isinstance(v, bool), "true or false")
-
-    def text(self, key: str, default: Any = _REQUIRED, *, empty_ok: bool = False) -> Any:
-        def ok(v: Any) -> bool:
-            return isinstance(v, str) and (empty_ok or v.strip() != "")
-
-        return self._read(key, default, ok, "a string" if empty_ok else "a non-empty string")
-
-    def choice(self, key: str, allowed: Iterable[str], default: Any = _REQUIRED) -> Any:
-        allowed = tuple(allowed)
-        return self._read(key, default, lambda v: v in allowed, f"one of {', '.join(allowed)}")
-
-    def section(self, key: str | int, required: bool = False) -> _Section | None:
-        """The nested mapping at ``key`` (``None`` if absent and optional, or malformed)."""
-        if key not in self.data:
-            if required:
-                self.add(key, "required key is missing")
-            return None
-        value = self.data[key]
-        if isinstance(value, Mapping):
-            return _Section(self.problems, value, (*self.parts, key))
-        self.add(key, f"must be a mapping, not {_describe(value)}")
-        return None
-
-
-def _items(parent: _Section, key: str) -> list[_Section | None]:
-    """Each entry of the list at ``key`` as a section (``None`` for a non-mapping entry)."""
-    value = parent.data.get(key, [])
-    if not isinstance(value, list):
-        parent.add(key, f"must be a list of mappings, not {_describe(value)}")
-        return []
-    listed = _Section(parent.problems, dict(enumerate(value)), (*parent.parts, key))
-    return [listed.section(i) for i in range(len(value))]
 
 
 def _compute(sec: _Section | None) -> ComputeSpec | None:
@@ -401,29 +268,11 @@ def _area(sec: _Section | None) -> tuple[tuple[str, AreaEntry], ...] | None:
     return _all_built([(str(name), _area_entry(sec.section(name))) for name in sec.data])
 
 
-def _all_built(named: list[tuple[str, _T | None]]) -> tuple[tuple[str, _T], ...] | None:
-    """``named`` as a tuple if every part was built, else ``None`` (its problems are recorded)."""
-    built = tuple((name, part) for name, part in named if part is not None)
-    return built if len(built) == len(named) else None
-
-
-def _root(problems: Problems, data: Any) -> _Section:
-    """The top-level mapping; an empty file or a non-mapping raises at once."""
-    if data is None:
-        problems.add("<root>", f"the file is empty; expected a mapping with keys {_KEY_LIST}")
-    elif not isinstance(data, Mapping):
-        problems.add("<root>", f"must be a mapping with keys {_KEY_LIST}, not {_describe(data)}")
-    problems.raise_if_any()
-    root = _Section(problems, data, ())
-    root.allow(_TOP_KEYS)
-    return root
-
-
 def spec_from_mapping(data: Any, source: str) -> AcceleratorSpec:
     """Validate parsed YAML ``data`` (read from ``source``, named in every error line) and
     build the spec; raise one ``ConfigError`` listing every problem."""
     problems = Problems(source)
-    root = _root(problems, data)
+    root = schema_root(problems, data, _TOP_KEYS)
     name, description = root.text("name"), root.text("description", "", empty_ok=True)
     compute = _compute(root.section("compute", required=True))
     sparsity = _sparsity(root.section("sparsity"), compute.multipliers_per_pe if compute else None)

@@ -7,7 +7,7 @@ line as ``<file>: <yaml.path>: <what is wrong>``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -81,15 +81,6 @@ class Problems:
 
     def add(self, path: str, message: str) -> None:
         self.lines.append(f"{self.source}: {path}: {message}")
-
-    def unknown_keys(self, path: str, mapping: Mapping, allowed: Iterable[str]) -> None:
-        allowed = sorted(allowed)
-        for key in mapping:
-            if key not in allowed:
-                self.add(
-                    yaml_path(path, str(key)) if path != "<root>" else str(key),
-                    f"unknown key; allowed keys are {', '.join(allowed)}",
-                )
 
     def raise_if_any(self) -> None:
         if self.lines:

@@ -85,75 +85,88 @@ def test_minimal_file_defaults(tmp_path: Path) -> None:
         (
             "name: w\nlayer:\n" + _GOOD_LAYER,
             [
-                "layer: unknown key; allowed keys are batch, layers, name, phase",
-                "layers: missing required key",
+                "layer: unknown key; did you mean 'layers'? allowed keys are batch, layers, name, "
+                "phase",
+                "layers: required key is missing",
             ],
         ),
         (
             _layers("  - name: c\n    gemm: {m: 4, n: 8, k: 16, kk: 2}\n"),
-            ["layers[0].gemm.kk: unknown key; allowed keys are has_weight, k, m, n"],
+            [
+                "layers[0].gemm.kk: unknown key; did you mean 'k'? allowed keys are has_weight, "
+                "k, m, n"
+            ],
         ),
         # missing keys
-        ("layers:\n" + _GOOD_LAYER, ["name: missing required key"]),
-        (_layers("  - gemm: {m: 4, n: 8, k: 16}\n"), ["layers[0].name: missing required key"]),
+        ("layers:\n" + _GOOD_LAYER, ["name: required key is missing"]),
+        (_layers("  - gemm: {m: 4, n: 8, k: 16}\n"), ["layers[0].name: required key is missing"]),
         (
             _layers("  - name: c\n    conv2d: {in_channels: 3, height: 8, width: 8}\n"),
-            ["layers[0].conv2d.out_channels: missing required key"],
+            ["layers[0].conv2d.out_channels: required key is missing"],
         ),
         # wrong types
         (
             _layers("  - name: g\n    gemm: {m: four, n: 8, k: 16}\n"),
-            ["layers[0].gemm.m: must be an int >= 1, not 'four'"],
+            ["layers[0].gemm.m: must be an integer, not 'four' (a string)"],
         ),
         (
             _layers("  - name: g\n    gemm: {m: true, n: 8, k: 16}\n"),
-            ["layers[0].gemm.m: must be an int >= 1, not True"],
+            ["layers[0].gemm.m: must be an integer, not true (a bool)"],
         ),
         (
             _layers(
                 "  - name: l\n    linear: {tokens: 1, in_features: 2, out_features: 3, bias: 1}\n"
             ),
-            ["layers[0].linear.bias: must be true or false, not 1"],
+            ["layers[0].linear.bias: must be true or false, not 1 (an int)"],
         ),
-        ("name: w\nbatch: 0\nlayers:\n" + _GOOD_LAYER, ["batch: must be an int >= 1, not 0"]),
+        ("name: w\nbatch: 0\nlayers:\n" + _GOOD_LAYER, ["batch: must be >= 1, not 0"]),
         (
             "name: w\nphase: serving\nlayers:\n" + _GOOD_LAYER,
-            ["phase: must be one of inference, training, not 'serving'"],
+            ["phase: must be one of inference, training, not 'serving' (a string)"],
         ),
         (
             "name: w\nlayers: {fc1: 1}\n",
-            ["layers: must be a non-empty list of layers, not {'fc1': 1}"],
+            ["layers: must be a list of mappings, not a mapping"],
         ),
-        ("name: w\nlayers: []\n", ["layers: must be a non-empty list of layers, not []"]),
-        ("- name: w\n", ["<root>: must be a mapping, not list"]),
-        (_layers("  - fc1\n"), ["layers[0]: must be a mapping, not str"]),
+        (
+            "name: w\nlayers: []\n",
+            ["layers: must be a non-empty list of mappings, not an empty list"],
+        ),
+        (
+            "- name: w\n",
+            ["<root>: must be a mapping with keys name, phase, batch, layers, not a list"],
+        ),
+        (_layers("  - fc1\n"), ["layers[0]: must be a mapping, not 'fc1' (a string)"]),
         (
             _layers(
                 "  - name: c\n    conv2d: {in_channels: 3, out_channels: 4, height: 8, width: 8,"
                 " stride: [1, 2, 3]}\n"
             ),
-            ["layers[0].conv2d.stride: must be an int or a list of two ints >= 1, not [1, 2, 3]"],
+            ["layers[0].conv2d.stride: must be an int or a list of two ints >= 1, not a list"],
         ),
         (
             _layers(
                 "  - name: c\n    conv2d: {in_channels: 3, out_channels: 4, height: 8, width: 8,"
                 " padding: -1}\n"
             ),
-            ["layers[0].conv2d.padding: must be an int or a list of two ints >= 0, not -1"],
+            [
+                "layers[0].conv2d.padding: must be an int or a list of two ints >= 0, "
+                "not -1 (an int)"
+            ],
         ),
         (
             _layers("  - name: v\n    vector: {kind: gelu, elements: 8}\n"),
             [
                 "layers[0].vector.kind: must be one of elementwise, pool, norm, softmax, "
                 "activation, "
-                "optimizer, not 'gelu'"
+                "optimizer, not 'gelu' (a string)"
             ],
         ),
         (
             _layers(_GOOD_LAYER + "    weight_dtype: int3\n"),
             [
                 "layers[0].weight_dtype: must be one of int4, int8, int16, int32, fp16, bf16, "
-                "fp32, not 'int3'"
+                "fp32, not 'int3' (a string)"
             ],
         ),
         # op keys
@@ -185,7 +198,10 @@ def test_minimal_file_defaults(tmp_path: Path) -> None:
         ),
         (
             _layers(_GOOD_LAYER + "    act_sparsity: 0.5\n"),
-            ["layers[0].act_sparsity: must be a string such as 2:8 or unstructured:50%, not 0.5"],
+            [
+                "layers[0].act_sparsity: must be a string such as 2:8 or unstructured:50%, "
+                "not 0.5 (a float)"
+            ],
         ),
         (
             _layers(_GOOD_LAYER + "    act_sparsity: 'unstructured:100%'\n"),
@@ -253,6 +269,6 @@ def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
 def test_error_message_format_names_the_file(tmp_path: Path) -> None:
     path = _write(tmp_path, _layers("  - name: g\n    gemm: {m: 4, n: 8, k: 0}\n"))
     with pytest.raises(
-        ConfigError, match=re.escape(f"{path}: layers[0].gemm.k: must be an int >= 1")
+        ConfigError, match=re.escape(f"{path}: layers[0].gemm.k: must be >= 1, not 0")
     ):
         load_workload_yaml(path)
