@@ -9,9 +9,18 @@ else and keep the dtype; ``mask_for`` / ``prune`` dispatch on a pattern. Scores 
 (L1 norms for groups and blocks); ties go to the lower position, so every mask is deterministic.
 A density keeps ``round(density * candidates)`` candidates, at least one. Bad parameters raise
 ``SparsityError``.
+
+Network-level generators take ``{layer name: weight}`` mappings: global magnitude pruning with a
+per-layer floor, random masks at uniform or ERK per-layer densities (seeded), and a channel
+permutation that clusters similar output channels before group pruning (its consumer's input
+channels are permuted the same way, so the network computes the same function).
 """
 
 from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 import numpy as np
 from sparsim.workloads.sparsity import (
@@ -26,17 +35,24 @@ from sparsim.workloads.sparsity import (
 )
 
 __all__ = [
+    "TransposableReport",
     "block_mask",
+    "channel_permutation",
+    "erk_densities",
+    "global_unstructured_masks",
     "group_mask",
     "mask_for",
     "nm_mask",
+    "permute_channels",
     "prune",
     "prune_block",
     "prune_group",
     "prune_nm",
     "prune_transposable_nm",
     "prune_unstructured",
+    "random_masks",
     "transposable_nm_mask",
+    "transposable_nm_report",
     "unstructured_mask",
 ]
 
@@ -266,3 +282,174 @@ def mask_for(dense: np.ndarray, pattern: SparsityPattern) -> np.ndarray:
 def prune(dense: np.ndarray, pattern: SparsityPattern) -> np.ndarray:
     """``dense`` with everything outside ``mask_for(dense, pattern)`` zeroed, same dtype."""
     return _apply(dense, mask_for(dense, pattern))
+
+
+# ---------------------------------------------------------------------------------------------
+# transposable N:M against one-directional N:M
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TransposableReport:
+    """Fraction of a weight's total magnitude each mask keeps (1.0 = all of it)."""
+
+    transposable_kept: float
+    one_way_kept: float
+
+    @property
+    def relative(self) -> float:
+        """Magnitude the transposable mask keeps per unit the one-directional one keeps."""
+        return self.transposable_kept / self.one_way_kept if self.one_way_kept else 1.0
+
+
+def _kept_fraction(dense: np.ndarray, mask: np.ndarray) -> float:
+    mag = _magnitude(dense)
+    total = float(mag.sum())
+    return float(mag[mask].sum()) / total if total else 1.0
+
+
+def transposable_nm_report(dense: np.ndarray, n: int, m: int) -> TransposableReport:
+    """How much magnitude N:M along both axes keeps against N:M along K only (SAT reports the
+    bidirectional mask costs little accuracy; this is the tensor-level measure of that cost)."""
+    both = transposable_nm_mask(dense, n, m)
+    return TransposableReport(
+        transposable_kept=_kept_fraction(dense, both),
+        one_way_kept=_kept_fraction(dense, nm_mask(dense, n, m, 1)),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# channel permutation for group sparsity
+
+
+def _profiles(dense: np.ndarray) -> np.ndarray:
+    """Unit-L2 magnitude profile of every row (a zero row stays zero)."""
+    mag = _magnitude(np.asarray(dense).reshape(dense.shape[0], -1))
+    norm = np.linalg.norm(mag, axis=1, keepdims=True)
+    return np.divide(mag, norm, out=np.zeros_like(mag), where=norm > 0)
+
+
+def channel_permutation(dense: np.ndarray, size: int) -> np.ndarray:
+    """Order of the output channels (axis 0) that puts similar channels in the same group of
+    ``size``: greedily, the unplaced channel with the largest L1 norm seeds a group and takes
+    the ``size - 1`` unplaced channels whose magnitude profiles are most cosine-similar to it
+    (ties: lower index). ``dense[perm]`` is then group-pruned; ``permute_channels`` applies the
+    same order to the consumer."""
+    _check_group_size(size)
+    if not isinstance(dense, np.ndarray) or dense.ndim < 2:
+        raise SparsityError("channel_permutation: needs a weight with output channels on axis 0")
+    prof, l1 = _profiles(dense), _magnitude(dense.reshape(dense.shape[0], -1)).sum(axis=1)
+    free = np.ones(dense.shape[0], dtype=bool)
+    order: list[int] = []
+    while free.any():
+        idx = np.flatnonzero(free)
+        seed = int(idx[np.argmax(l1[idx])])
+        sim = prof[idx] @ prof[seed]
+        sim[idx == seed] = np.inf
+        chosen = idx[np.argsort(-sim, kind="stable")[:size]]
+        order.extend(int(c) for c in chosen)
+        free[chosen] = False
+    return np.array(order, dtype=np.int64)
+
+
+def permute_channels(
+    producer: np.ndarray, consumer: np.ndarray, perm: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """``producer``'s output channels (axis 0) and ``consumer``'s input channels (axis 1) in
+    order ``perm``: ``consumer(act(producer x))`` is unchanged for any per-channel ``act``
+    (bias, folded BatchNorm and requantization scales must be permuted with ``perm`` too)."""
+    perm = np.asarray(perm)
+    c = producer.shape[0]
+    if perm.shape != (c,) or not np.array_equal(np.sort(perm), np.arange(c)):
+        raise SparsityError(f"permute_channels: perm must be a permutation of {c} channels")
+    if consumer.ndim < 2 or consumer.shape[1] != c:
+        raise SparsityError(
+            f"permute_channels: the consumer's axis 1 must hold the producer's {c} channels, "
+            f"not shape {consumer.shape}"
+        )
+    return np.take(producer, perm, axis=0), np.take(consumer, perm, axis=1)
+
+
+# ---------------------------------------------------------------------------------------------
+# network-level unstructured: global magnitude, random (uniform or ERK)
+
+
+def _check_weights(weights: Mapping[str, np.ndarray]) -> None:
+    if not weights:
+        raise SparsityError("needs at least one named weight")
+
+
+def global_unstructured_masks(
+    weights: Mapping[str, np.ndarray], density: float, floor: float = 0.0
+) -> dict[str, np.ndarray]:
+    """One magnitude threshold over every weight: keep the ``density`` fraction of all elements,
+    every layer keeping at least its own top ``floor`` fraction (so no layer is pruned away).
+    Ties go to the earlier layer, then the lower position."""
+    _check_weights(weights)
+    _check_density(density, "global unstructured")
+    if not 0.0 <= floor <= 1.0:
+        raise SparsityError(f"global unstructured: floor must be in [0, 1], not {floor!r}")
+    masks = {name: np.zeros(w.shape, dtype=bool) for name, w in weights.items()}
+    for name, w in weights.items():
+        if floor > 0:
+            masks[name] = unstructured_mask(w.reshape(w.shape[0], -1), floor).reshape(w.shape)
+    scores = np.concatenate([_magnitude(w).ravel() for w in weights.values()])
+    taken = np.concatenate([masks[name].ravel() for name in weights])
+    budget = max(0, round(density * scores.size) - int(taken.sum()))
+    scores[taken] = -1.0
+    top = np.argsort(-scores, kind="stable")[:budget]
+    taken[top] = True
+    return _split(taken, weights)
+
+
+def _split(flat: np.ndarray, weights: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    out, start = {}, 0
+    for name, w in weights.items():
+        out[name] = flat[start : start + w.size].reshape(w.shape)
+        start += w.size
+    return out
+
+
+def erk_densities(shapes: Mapping[str, tuple[int, ...]], density: float) -> dict[str, float]:
+    """Erdős–Rényi-kernel per-layer densities (Evci et al. 2020, RigL): density proportional to
+    ``sum(shape) / prod(shape)``, scaled so the kept elements total ``density`` of all; a layer
+    that would exceed 1 is kept dense and the rest rescaled."""
+    _check_density(density, "erk")
+    if not shapes:
+        raise SparsityError("erk: needs at least one named weight")
+    size = {name: math.prod(s) for name, s in shapes.items()}
+    raw = {name: sum(s) / size[name] for name, s in shapes.items()}
+    dense: set[str] = set()
+    while True:
+        budget = density * sum(size.values()) - sum(size[n] for n in dense)
+        free = [n for n in shapes if n not in dense]
+        eps = budget / sum(raw[n] * size[n] for n in free) if free else 0.0
+        over = [n for n in free if eps * raw[n] > 1.0]
+        if not over:
+            break
+        dense.update(over)
+    return {n: 1.0 if n in dense else eps * raw[n] for n in shapes}
+
+
+def random_masks(
+    shapes: Mapping[str, tuple[int, ...]], density: float, *, distribution: str = "uniform",
+    seed: int = 0,
+) -> dict[str, np.ndarray]:
+    """Random keep-masks, each layer keeping exactly ``round(d * size)`` (at least one) at its
+    density ``d``: ``density`` for every layer (``uniform``) or ``erk_densities``. Layer ``i``
+    draws from ``numpy.random.default_rng([seed, i])``: the same seed gives the same masks."""
+    if distribution not in ("uniform", "erk"):
+        raise SparsityError(
+            f"random masks: distribution must be uniform or erk, not {distribution!r}"
+        )
+    _check_density(density, "random")
+    per_layer = (
+        erk_densities(shapes, density) if distribution == "erk" else dict.fromkeys(shapes, density)
+    )
+    out = {}
+    for i, (name, shape) in enumerate(shapes.items()):
+        size = math.prod(shape)
+        flat = np.zeros(size, dtype=bool)
+        chosen = np.random.default_rng([seed, i]).permutation(size)
+        flat[chosen[: _keep_count(per_layer[name], size)]] = True
+        out[name] = flat.reshape(shape)
+    return out
