@@ -252,11 +252,22 @@ def lower_layer(layer: Layer, phase: Phase, fused_with: str = "") -> list[Proble
     return problems
 
 
+def _folded(layer: Layer, phase: Phase) -> bool:
+    """BatchNorm folded into its producer's weights at inference (``Vector.folds_at_inference``)."""
+    return phase == Phase.INFERENCE and isinstance(layer.op, Vector) and layer.op.folds_at_inference
+
+
 def lower(workload: Workload) -> list[Problem]:
-    """All problems of a workload in its phase (inference: FW only; training: 3 passes)."""
+    """All problems of a workload in its phase (inference: FW only, folded BatchNorm dropped;
+    training: 3 passes)."""
     fused = fusion_producers(workload)
     phase = workload.phase
-    return [p for ly in workload.layers for p in lower_layer(ly, phase, fused.get(ly.name, ""))]
+    return [
+        p
+        for ly in workload.layers
+        if not _folded(ly, phase)
+        for p in lower_layer(ly, phase, fused.get(ly.name, ""))
+    ]
 
 
 def mask_density(pattern: SparsityPattern) -> float:

@@ -213,11 +213,16 @@ DEFAULT_FLOPS_PER_ELEMENT: dict[VectorKind, int] = {
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Vector:
-    """Vector work over ``elements`` input elements (``flops_per_element`` each)."""
+    """Vector work over ``elements`` input elements (``flops_per_element`` each).
+
+    ``folds_at_inference``: an affine per-channel op right after a matrix op (BatchNorm) that
+    deployments fold into that op's weights and bias; lowering drops it at inference and keeps
+    it in training, where its statistics are still updated."""
 
     kind: VectorKind
     elements: int
     flops_per_element: int = 0  # 0 = the kind's default
+    folds_at_inference: bool = False
     has_weight: bool = False
 
     def __post_init__(self) -> None:

@@ -79,8 +79,10 @@ class Builder:
         return Feature(out_channels, op.out_height, op.out_width)
 
     def batchnorm(self, name: str, x: Feature) -> None:
-        """BatchNorm: learnable scale and shift per channel (running statistics are buffers)."""
-        self.vector(name, VectorKind.NORM, self.batch * x.elements)
+        """BatchNorm: learnable scale and shift per channel (running statistics are buffers);
+        folded into the conv before it at inference."""
+        op = Vector(kind=VectorKind.NORM, elements=self.batch * x.elements, folds_at_inference=True)
+        self.add(name, op)
         self.extra_weight_elements += 2 * x.channels
 
     def activation(self, name: str, elements: int) -> None:
