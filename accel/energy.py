@@ -1,4 +1,4 @@
-"""Default energy table and the technology-scaling rule.
+"""Default energy table, the SRAM size rule, DRAM energy by technology, and technology scaling.
 
 ``DEFAULT_ENERGY`` is at 45 nm, built from M. Horowitz, "Computing's energy problem (and what we
 can do about it)", ISSCC 2014 (45 nm, 0.9 V): int8 add 0.03 pJ, int8 mult 0.2 pJ, int32 add
@@ -6,11 +6,34 @@ can do about it)", ISSCC 2014 (45 nm, 0.9 V): int8 add 0.03 pJ, int8 mult 0.2 pJ
 read 10 pJ (8 KB), 20 pJ (32 KB), 100 pJ (1 MB); DRAM 1.3-2.6 nJ per 64-bit access. Entries the
 paper does not give are estimates consistent with it and their source starts with "assumed".
 
+SRAM size rule (``sram_size_factor``, a *calibration*): a least-squares line through Horowitz's
+three points in log(size)-log(energy) has slope ``SRAM_SIZE_EXPONENT`` = 0.4726 (worked by hand:
+with u = log2(KB) = 3, 5, 10 and v = log2(pJ) = 3.322, 4.322, 6.644, slope = Σ(u-ū)(v-v̄) /
+Σ(u-ū)² = 12.288 / 26). Energy per byte is the table's 32 KB price times
+``(size / 32 KiB) ** SRAM_SIZE_EXPONENT``: ≈ size^0.5, as bit and word lines (and, in a banked
+array, the H-tree to the banks) grow with the square root of capacity. Outside 8 KB-1 MB the
+line is extrapolated (a 16 MiB buffer pays 13.7x a 64 KiB one per byte). Port width: Horowitz
+gives 64-bit accesses only; a wider port is taken as parallel 64-bit accesses to the same array,
+so the energy per byte does not depend on it (CACTI makes wide words somewhat cheaper per byte;
+not modelled). Reads and writes share the rule.
+
+DRAM energy by technology (``DRAM_PJ_PER_BIT``, pJ per bit moved, device and interface): DDR3 is
+Horowitz's midpoint; HBM2 is O'Connor et al., "Fine-Grained DRAM: Energy-Efficient DRAM for
+Extreme Bandwidth Systems", MICRO 2017 (3.9 pJ/bit, as cited by many later papers; the paper
+itself was not re-read here). The others are *assumed*, derived with E ∝ V² from the JEDEC supply
+voltages (DDR3 1.5 V, DDR4 1.2 V, LPDDR4 1.1 V, LPDDR4X I/O 0.6 V, LPDDR5 core 1.05 V, I/O
+0.5 V), taking half of the energy in the I/O (S. Li, D. Reddy, B. Jacob, MEMSYS 2018: most DRAM
+energy is spent in the I/O interface). HBM2e and HBM3 are assumed equal to HBM2 (no verified
+per-bit figure; HBM3's lower I/O voltage makes this pessimistic).
+
+Static power (``leakage_*_ns``, pJ per ns = mW) is assumed: 10% of a unit's dynamic power at full
+activity at 1 GHz for multipliers and vector lanes; 100 pW per SRAM bit cell at 45 nm.
+
 Technology scaling (``scale_energy``): dynamic energy is ``E = C·V²``; capacitance scales with
 feature size ``L`` and, since supply voltage has stayed near 0.8-1.0 V below ~65 nm, ``V`` is
-held constant, so ``E ∝ L``. This is approximate: it ignores FinFET capacitance, wire-dominated
-energy and per-node voltages. DRAM energy is set by the DRAM die and its I/O, not by the
-accelerator's node, so it is not scaled.
+held constant, so ``E ∝ L``; leakage entries use the same factor. This is approximate: it
+ignores FinFET capacitance, wire-dominated energy and per-node voltages. DRAM energy is set by
+the DRAM die and its I/O, not by the accelerator's node, so it is not scaled.
 """
 
 from __future__ import annotations
@@ -18,9 +41,20 @@ from __future__ import annotations
 import math
 from dataclasses import fields, replace
 
-from sparsim.accel.spec import EnergyEntry, EnergyTable
+from sparsim.accel.spec import DramTechnology, EnergyEntry, EnergyTable
 
-__all__ = ["DEFAULT_ENERGY", "ENERGY_ENTRY_NAMES", "scale_energy", "sram_pj_per_byte"]
+__all__ = [
+    "DEFAULT_ENERGY",
+    "DRAM_PJ_PER_BIT",
+    "ENERGY_ENTRY_NAMES",
+    "SRAM_REFERENCE_BYTES",
+    "SRAM_SIZE_EXPONENT",
+    "dram_energy",
+    "scale_energy",
+    "sram_pj_per_byte",
+    "sram_size_factor",
+    "with_dram",
+]
 
 _H = "Horowitz, ISSCC 2014, 45 nm"
 _NM = 45
@@ -37,21 +71,86 @@ _INT16_MULT = _INT8_MULT * (16 / 8) ** 2
 
 ENERGY_ENTRY_NAMES = tuple(f.name for f in fields(EnergyTable) if f.name != "technology_nm")
 
+SRAM_REFERENCE_BYTES = _SRAM_64BIT_READ[1][0]
+"""The size ``EnergyTable.sram_*_per_byte`` are priced at (Horowitz's 32 KB point)."""
 
-def sram_pj_per_byte(size_bytes: int, technology_nm: int = _NM) -> float:
-    """Read energy per byte of an SRAM array of ``size_bytes``, at ``technology_nm``.
 
-    Piecewise linear in log(size)-log(energy) through Horowitz's three 45 nm points, i.e. a
-    power law per segment (≈ size^0.5: bit/word lines grow as the square root of capacity);
-    outside 8 KB-1 MB the nearest segment is extrapolated. Divided by 8 bytes per access.
-    """
+def _fit_slope(points: tuple[tuple[int, float], ...]) -> float:
+    """Least-squares slope of log(energy) against log(size)."""
+    xs = [math.log(size) for size, _ in points]
+    ys = [math.log(pj) for _, pj in points]
+    x_mean, y_mean = sum(xs) / len(xs), sum(ys) / len(ys)
+    num = sum((x - x_mean) * (y - y_mean) for x, y in zip(xs, ys, strict=True))
+    return num / sum((x - x_mean) ** 2 for x in xs)
+
+
+SRAM_SIZE_EXPONENT = _fit_slope(_SRAM_64BIT_READ)
+"""Calibration: slope of the log-log least-squares line through Horowitz's SRAM points."""
+
+
+def sram_size_factor(size_bytes: int) -> float:
+    """Energy per byte of a ``size_bytes`` SRAM relative to the 32 KiB reference (docstring)."""
     if size_bytes <= 0:
         raise ValueError(f"size_bytes must be > 0, not {size_bytes}")
-    points = _SRAM_64BIT_READ
-    lo, hi = (points[0], points[1]) if size_bytes <= points[1][0] else (points[1], points[2])
-    slope = math.log(hi[1] / lo[1]) / math.log(hi[0] / lo[0])
-    pj_per_access = lo[1] * (size_bytes / lo[0]) ** slope
-    return pj_per_access / 8 * _scale_factor(_NM, technology_nm)
+    return (size_bytes / SRAM_REFERENCE_BYTES) ** SRAM_SIZE_EXPONENT
+
+
+def sram_pj_per_byte(size_bytes: int, technology_nm: int = _NM) -> float:
+    """Default read energy per byte of a ``size_bytes`` SRAM at ``technology_nm``."""
+    reference = _SRAM_64BIT_READ[1][1] / 8
+    return reference * sram_size_factor(size_bytes) * _scale_factor(_NM, technology_nm)
+
+
+def _v2(volts: float, reference: float) -> float:
+    return (volts / reference) ** 2
+
+
+_DDR3 = sum(_DRAM_64BIT) / 2 / 64
+_LPDDR4 = _DDR3 * _v2(1.1, 1.5)
+_HBM2 = 3.9
+_HBM_NOTE = "assumed: equal to HBM2 3.9 pJ/bit (O'Connor et al., MICRO 2017); no verified figure"
+
+DRAM_PJ_PER_BIT: dict[DramTechnology, EnergyEntry] = {
+    DramTechnology.DDR3: EnergyEntry(
+        pj=_DDR3, source=f"{_H}: DRAM 1.3-2.6 nJ per 64-bit access, midpoint 1.95 nJ / 64 bits"
+    ),
+    DramTechnology.DDR4: EnergyEntry(
+        pj=_DDR3 * _v2(1.2, 1.5),
+        source="assumed: DDR3 (Horowitz 2014) x (1.2 V / 1.5 V)^2, JEDEC VDD of DDR4 vs DDR3",
+    ),
+    DramTechnology.LPDDR4: EnergyEntry(
+        pj=_LPDDR4,
+        source="assumed: DDR3 (Horowitz 2014) x (1.1 V / 1.5 V)^2, JEDEC VDD2/VDDQ of LPDDR4",
+    ),
+    DramTechnology.LPDDR4X: EnergyEntry(
+        pj=_LPDDR4 * (0.5 + 0.5 * _v2(0.6, 1.1)),
+        source="assumed: LPDDR4 with its I/O half (Li, Reddy, Jacob, MEMSYS 2018: most DRAM "
+        "energy is I/O) at VDDQ 0.6 V instead of 1.1 V (JEDEC LPDDR4X), E ∝ V^2",
+    ),
+    DramTechnology.LPDDR5: EnergyEntry(
+        pj=_LPDDR4 * (0.5 * _v2(1.05, 1.1) + 0.5 * _v2(0.5, 1.1)),
+        source="assumed: LPDDR4 with core at VDD2H 1.05 V and I/O at VDDQ 0.5 V (JEDEC LPDDR5), "
+        "half of the energy in each, E ∝ V^2",
+    ),
+    DramTechnology.HBM2: EnergyEntry(
+        pj=_HBM2, source="O'Connor et al., Fine-Grained DRAM, MICRO 2017: HBM2 3.9 pJ/bit"
+    ),
+    DramTechnology.HBM2E: EnergyEntry(pj=_HBM2, source=_HBM_NOTE),
+    DramTechnology.HBM3: EnergyEntry(pj=_HBM2, source=_HBM_NOTE),
+}
+"""pJ per bit moved, by DRAM technology (module docstring)."""
+
+
+def dram_energy(technology: DramTechnology | str) -> EnergyEntry:
+    """pJ per byte of ``technology`` (``DRAM_PJ_PER_BIT`` x 8), with its source."""
+    entry = DRAM_PJ_PER_BIT[DramTechnology(technology)]
+    name = DramTechnology(technology).value
+    return EnergyEntry(pj=entry.pj * 8, source=f"{entry.source} ({name} {entry.pj:.3g} pJ/bit x 8)")
+
+
+def with_dram(table: EnergyTable, technology: DramTechnology | str) -> EnergyTable:
+    """``table`` with ``dram_per_byte`` priced for ``technology``."""
+    return replace(table, dram_per_byte=dram_energy(technology))
 
 
 def _scale_factor(from_nm: int, to_nm: int) -> float:
@@ -81,14 +180,17 @@ def scale_energy(table: EnergyTable, technology_nm: int) -> EnergyTable:
     return replace(table, technology_nm=technology_nm, **scaled)
 
 
+_LEAK_SHARE = 0.1  # assumed: leakage = 10% of dynamic power at full activity
+_SRAM_LEAK_PW_PER_BIT = 100.0  # assumed: 45 nm SRAM bit cell leakage
+
+
 def _default_table() -> EnergyTable:
     sram_32kb = _SRAM_64BIT_READ[1][1] / 8
+    int8_mac = _INT8_MULT + _INT32_ADD
     int16_mac = _INT16_MULT + _INT32_ADD
     return EnergyTable(
         technology_nm=_NM,
-        mac_int8=EnergyEntry(
-            pj=_INT8_MULT + _INT32_ADD, source=f"{_H}: int8 mult 0.2 pJ + int32 add 0.1 pJ"
-        ),
+        mac_int8=EnergyEntry(pj=int8_mac, source=f"{_H}: int8 mult 0.2 pJ + int32 add 0.1 pJ"),
         mac_int16=EnergyEntry(
             pj=int16_mac,
             source=f"assumed: int16 mult = int8 mult 0.2 pJ x (16/8)^2 ({_H}, multiplier "
@@ -102,7 +204,7 @@ def _default_table() -> EnergyTable:
         ),
         rf_access_per_byte=EnergyEntry(
             pj=int16_mac / 2,
-            source="assumed: a small register file access costs about one 16-bit MAC "
+            source="assumed: a PE register hop (write + read) costs about one 16-bit MAC "
             "(Chen et al., Eyeriss, ISCA 2016, normalized energies) = int16 MAC per 2 bytes",
         ),
         sram_read_per_byte=EnergyEntry(
@@ -111,10 +213,7 @@ def _default_table() -> EnergyTable:
         sram_write_per_byte=EnergyEntry(
             pj=sram_32kb, source=f"assumed: equal to the 32 KB SRAM read ({_H} gives reads)"
         ),
-        dram_per_byte=EnergyEntry(
-            pj=sum(_DRAM_64BIT) / 2 / 8,
-            source=f"{_H}: DRAM 1.3-2.6 nJ per 64-bit access, midpoint 1.95 nJ / 8 bytes",
-        ),
+        dram_per_byte=dram_energy(DramTechnology.DDR4),
         metadata_per_index=EnergyEntry(
             pj=_INT8_ADD,
             source=f"assumed: decoding one <=4-bit N:M index ~ one int8 add 0.03 pJ ({_H})",
@@ -125,6 +224,19 @@ def _default_table() -> EnergyTable:
         ),
         vector_flop=EnergyEntry(
             pj=_FP32_ADD, source=f"assumed: one vector-unit op ~ one fp32 add 0.9 pJ ({_H})"
+        ),
+        leakage_per_multiplier_ns=EnergyEntry(
+            pj=_LEAK_SHARE * int8_mac,
+            source=f"assumed: 10% of an int8 MAC's dynamic power at 1 GHz ({_H}: 0.3 pJ)",
+        ),
+        leakage_per_sram_kib_ns=EnergyEntry(
+            pj=_SRAM_LEAK_PW_PER_BIT * 8192 * 1e-9,
+            source="assumed: 100 pW per SRAM bit cell at 45 nm, x 8192 bits per KiB",
+        ),
+        leakage_per_vector_lane_ns=EnergyEntry(
+            pj=_LEAK_SHARE * _FP32_ADD,
+            source=f"assumed: 10% of a vector lane's dynamic power at 1 GHz ({_H}: fp32 add "
+            "0.9 pJ)",
         ),
     )
 

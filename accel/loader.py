@@ -23,10 +23,13 @@ bad value, what is allowed>``. Schema (units live in the key names)::
                banks: 1, double_buffered: true}   # sizes: int bytes or "64KiB" (B/KiB/MiB/GiB)
       input: {...}
       output: {...}
-    dram: {bandwidth_gb_per_s: 19.2, latency_cycles: 100}   # required; bandwidth > 0
+    dram: {bandwidth_gb_per_s: 19.2, latency_cycles: 100,   # required; bandwidth > 0
+           technology: DDR4}   # DDR3, DDR4, LPDDR4, LPDDR4X, LPDDR5, HBM2, HBM2e or HBM3
+                               # (default DDR4); prices DRAM bytes (accel.energy)
     precision: {weight: int8, input: int8, output: int8, accumulator: int32}   # optional
     vector: {lanes: 16}             # optional
-    energy:                         # optional; absent = DEFAULT_ENERGY scaled to technology_nm
+    energy:                         # optional; absent = DEFAULT_ENERGY scaled to technology_nm,
+                                    # dram_per_byte from dram.technology
       technology_nm: 45             # int 3..180, default 45
       mac_int8: {pj: 0.3, source: "..."}   # any EnergyTable entry; pj >= 0, source non-empty
     area:                           # optional
@@ -40,10 +43,11 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from sparsim.accel.configs import config_path
-from sparsim.accel.energy import DEFAULT_ENERGY, ENERGY_ENTRY_NAMES, scale_energy
+from sparsim.accel.energy import DEFAULT_ENERGY, ENERGY_ENTRY_NAMES, scale_energy, with_dram
 from sparsim.accel.spec import (
     ACTIVATION_MODES,
     DATAFLOWS,
+    DRAM_TECHNOLOGIES,
     PRECISIONS,
     AcceleratorSpec,
     ActivationMode,
@@ -52,6 +56,7 @@ from sparsim.accel.spec import (
     ComputeSpec,
     Dataflow,
     DramSpec,
+    DramTechnology,
     EnergyEntry,
     EnergyTable,
     NMSupport,
@@ -197,12 +202,14 @@ def _buffers(sec: _Section | None) -> tuple[tuple[str, BufferSpec], ...] | None:
 def _dram(sec: _Section | None) -> DramSpec | None:
     if sec is None:
         return None
-    sec.allow(("bandwidth_gb_per_s", "latency_cycles"))
+    sec.allow(("bandwidth_gb_per_s", "latency_cycles", "technology"))
     bandwidth = sec.number("bandwidth_gb_per_s", positive=True)
     latency = sec.integer("latency_cycles", 100, lo=0)
-    if None in (bandwidth, latency):
+    technology = sec.choice("technology", DRAM_TECHNOLOGIES, DramTechnology.DDR4.value)
+    if None in (bandwidth, latency, technology):
         return None
-    return DramSpec(bandwidth_gb_per_s=float(bandwidth), latency_cycles=latency)
+    return DramSpec(bandwidth_gb_per_s=float(bandwidth), latency_cycles=latency,
+                    technology=DramTechnology(technology))  # fmt: skip
 
 
 def _precision(sec: _Section | None) -> PrecisionSpec | None:
@@ -238,9 +245,12 @@ def _energy_entry(sec: _Section | None) -> EnergyEntry | None:
     return None if None in (pj, source) else EnergyEntry(pj=float(pj), source=source)
 
 
-def _energy(sec: _Section | None) -> EnergyTable | None:
+def _energy(sec: _Section | None, dram: DramSpec | None) -> EnergyTable | None:
+    """The energy table: defaults at ``technology_nm``, DRAM priced for ``dram.technology``,
+    then the entries the YAML gives."""
+    technology = dram.technology if dram is not None else DramTechnology.DDR4
     if sec is None:
-        return DEFAULT_ENERGY
+        return with_dram(DEFAULT_ENERGY, technology)
     sec.allow(("technology_nm", *ENERGY_ENTRY_NAMES))
     technology_nm = sec.integer("technology_nm", 45, lo=3, hi=180)
     given = {name: _energy_entry(sec.section(name)) for name in ENERGY_ENTRY_NAMES
@@ -249,7 +259,7 @@ def _energy(sec: _Section | None) -> EnergyTable | None:
         return None
     # ``Any`` values: the keys (EnergyEntry fields of EnergyTable) are only known at run time.
     entries: dict[str, Any] = given
-    return replace(scale_energy(DEFAULT_ENERGY, technology_nm), **entries)
+    return replace(with_dram(scale_energy(DEFAULT_ENERGY, technology_nm), technology), **entries)
 
 
 def _area_entry(sec: _Section | None) -> AreaEntry | None:
@@ -280,7 +290,7 @@ def spec_from_mapping(data: Any, source: str) -> AcceleratorSpec:
     dram = _dram(root.section("dram", required=True))
     precision = _precision(root.section("precision"))
     vector = _vector(root.section("vector"))
-    energy = _energy(root.section("energy"))
+    energy = _energy(root.section("energy"), dram)
     area = _area(root.section("area"))
     problems.raise_if_any()
     return AcceleratorSpec(

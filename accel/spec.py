@@ -12,6 +12,7 @@ from enum import StrEnum
 __all__ = [
     "ACTIVATION_MODES",
     "DATAFLOWS",
+    "DRAM_TECHNOLOGIES",
     "PRECISIONS",
     "AcceleratorSpec",
     "ActivationMode",
@@ -20,6 +21,7 @@ __all__ = [
     "ComputeSpec",
     "Dataflow",
     "DramSpec",
+    "DramTechnology",
     "EnergyEntry",
     "EnergyTable",
     "NMSupport",
@@ -132,10 +134,30 @@ class BufferSpec:
     double_buffered: bool = True
 
 
+class DramTechnology(StrEnum):
+    """The DRAM a spec names; its energy per bit is ``accel.energy.DRAM_PJ_PER_BIT``."""
+
+    DDR3 = "DDR3"
+    DDR4 = "DDR4"
+    LPDDR4 = "LPDDR4"
+    LPDDR4X = "LPDDR4X"
+    LPDDR5 = "LPDDR5"
+    HBM2 = "HBM2"
+    HBM2E = "HBM2e"
+    HBM3 = "HBM3"
+
+
+DRAM_TECHNOLOGIES = tuple(t.value for t in DramTechnology)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DramSpec:
+    """Off-chip memory. ``technology`` prices its bytes (the spec's ``energy.dram_per_byte``);
+    default DDR4 (assumed: the commodity DRAM of the 2014-2021 designs sparsim models)."""
+
     bandwidth_gb_per_s: float
     latency_cycles: int = 100
+    technology: DramTechnology = DramTechnology.DDR4
 
     def bytes_per_cycle(self, freq_mhz: float) -> float:
         """GB/s at ``freq_mhz`` expressed in bytes per accelerator cycle."""
@@ -166,6 +188,10 @@ class EnergyTable:
     """pJ per action. MACs per precision; memories per byte; metadata per index decoded.
 
     ``technology_nm`` is the node the numbers are for (see ``accel.energy`` for scaling).
+    ``sram_*_per_byte`` hold the price at ``accel.energy.SRAM_REFERENCE_BYTES``; a buffer of
+    another size pays it times ``accel.energy.sram_size_factor``. ``dram_per_byte`` is the
+    price of the spec's ``dram.technology``. ``leakage_*_ns`` are static power in pJ per ns
+    (= mW) per multiplier, per KiB of SRAM and per vector lane, paid for the whole run time.
     """
 
     technology_nm: int
@@ -180,6 +206,9 @@ class EnergyTable:
     metadata_per_index: EnergyEntry
     mux_select: EnergyEntry
     vector_flop: EnergyEntry
+    leakage_per_multiplier_ns: EnergyEntry
+    leakage_per_sram_kib_ns: EnergyEntry
+    leakage_per_vector_lane_ns: EnergyEntry
 
     def mac(self, precision: str) -> EnergyEntry:
         if precision in ("int4", "int8"):

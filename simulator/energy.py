@@ -1,20 +1,42 @@
 """Energy: action counts of one problem × the spec's energy table, by component.
 
 Components (``results.ENERGY_COMPONENTS``): ``mac`` (MACs that are not gated, at the datapath's
-weight precision; the accumulate is part of the MAC entry), ``rf`` (operand bytes each issued MAC
-reads from PE registers, gated ones included), ``sram`` (reads and writes), ``dram`` (bytes both
-ways), ``metadata`` (N:M indices decoded and index-mux selects), ``vector`` (vector-unit FLOPs),
-``pregen`` (weight pre-generation: ``PREGEN_OPS_PER_ELEMENT`` vector-op equivalents per weight).
-Metadata bytes moved are counted in ``sram``/``dram`` like any other bytes.
+weight precision; the accumulate is part of the MAC entry), ``rf`` (register hops of operands
+forwarded through the array, ``forwarding_bytes``), ``sram`` (reads and writes of each buffer at
+that buffer's price, ``sram_prices``), ``dram`` (bytes both ways at the spec's DRAM technology),
+``metadata`` (N:M indices decoded and index-mux selects), ``vector`` (vector-unit FLOPs),
+``pregen`` (weight pre-generation: ``PREGEN_OPS_PER_ELEMENT`` vector-op equivalents per weight),
+``static`` (leakage power × the run time the engine measured, ``static_energy_pj``: a stall costs
+energy). Metadata bytes moved are counted in ``sram``/``dram`` like any other bytes.
+
+SRAM bytes per buffer (``sram_bytes``) come from ``LayerResult.bytes_by_level``: the keys
+``sram.<buffer>.read`` / ``sram.<buffer>.write`` (``<buffer>`` a name of ``spec.buffers``) when
+the memory model gives them. Until it does, the totals ``sram.read``/``sram.write`` are split:
+DRAM fills are written to their operand's buffer (``dram.input`` → input, ``dram.weight`` and
+``dram.metadata`` → weight), the other writes (results, partial sums) go to the output buffer;
+DRAM drains and partial-sum traffic (``dram.output``, ``dram.psum``) are read from the output
+buffer, and the rest of the reads (the array's operand feed, not split by operand) is charged
+half to the input and half to the weight buffer. A shared buffer takes everything.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping as MappingABC
 from dataclasses import dataclass
 
-from sparsim.accel.spec import EnergyTable
+from sparsim.accel.energy import sram_size_factor
+from sparsim.accel.spec import AcceleratorSpec, Operand, precision_bits
 
-__all__ = ["PREGEN_OPS_PER_ELEMENT", "ActionCounts", "energy_pj"]
+__all__ = [
+    "PREGEN_OPS_PER_ELEMENT",
+    "ActionCounts",
+    "energy_pj",
+    "forwarding_bytes",
+    "sram_bytes",
+    "sram_prices",
+    "static_energy_pj",
+    "static_power_pj_per_ns",
+]
 
 PREGEN_OPS_PER_ELEMENT = 2
 """Re-pruning a weight: one magnitude and one compare in the top-n selection network; an
@@ -23,13 +45,14 @@ assumption of this model (no published per-element figure), also the vector-unit
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ActionCounts:
-    """What one problem does, independent of timing. ``mac_precision`` names the energy entry."""
+    """What one problem does, independent of timing. ``mac_precision`` names the energy entry;
+    ``sram_read_bytes``/``sram_write_bytes``: ``(buffer name, bytes)`` per buffer."""
 
     macs: int = 0
     mac_precision: str = "int8"
     rf_bytes: int = 0
-    sram_read_bytes: int = 0
-    sram_write_bytes: int = 0
+    sram_read_bytes: tuple[tuple[str, int], ...] = ()
+    sram_write_bytes: tuple[tuple[str, int], ...] = ()
     dram_bytes: int = 0
     metadata_indices: int = 0
     mux_selects: int = 0
@@ -37,16 +60,107 @@ class ActionCounts:
     pregen_elements: int = 0
 
 
-def energy_pj(counts: ActionCounts, table: EnergyTable) -> tuple[tuple[str, float], ...]:
-    """Energy per component in pJ, keys in ``ENERGY_COMPONENTS`` order."""
+def sram_prices(spec: AcceleratorSpec) -> dict[str, tuple[float, float]]:
+    """(read, write) pJ per byte of each buffer: the table's 32 KiB price × the size factor
+    (``accel.energy.sram_size_factor``)."""
+    read, write = spec.energy.sram_read_per_byte.pj, spec.energy.sram_write_per_byte.pj
+    prices = {}
+    for name, buffer in spec.buffers:
+        factor = sram_size_factor(buffer.size_bytes)
+        prices[name] = (read * factor, write * factor)
+    return prices
+
+
+def _split(
+    levels: MappingABC[str, int], shared: bool
+) -> tuple[dict[str, float], dict[str, float]]:
+    """Reads and writes per buffer from the totals (module docstring)."""
+    if shared:
+        return {"shared": levels.get("sram.read", 0)}, {"shared": levels.get("sram.write", 0)}
+    fill_in = levels.get("dram.input", 0)
+    fill_w = levels.get("dram.weight", 0) + levels.get("dram.metadata", 0)
+    drain = levels.get("dram.output", 0) + levels.get("dram.psum", 0)
+    reads, writes = levels.get("sram.read", 0), levels.get("sram.write", 0)
+    out_writes = max(0, writes - fill_in - fill_w)
+    out_reads = min(reads, drain)
+    feed = (reads - out_reads) / 2
+    write: dict[str, float] = {"input": fill_in, "weight": fill_w, "output": out_writes}
+    return {"input": feed, "weight": feed, "output": out_reads}, write
+
+
+def sram_bytes(
+    levels: MappingABC[str, int], spec: AcceleratorSpec
+) -> tuple[tuple[tuple[str, int], ...], tuple[tuple[str, int], ...]]:
+    """(reads, writes) per buffer of ``spec`` from ``bytes_by_level`` (module docstring)."""
+    names = [name for name, _ in spec.buffers]
+    reads: dict[str, float]
+    writes: dict[str, float]
+    if any(f"sram.{name}.read" in levels or f"sram.{name}.write" in levels for name in names):
+        reads = {n: levels.get(f"sram.{n}.read", 0) for n in names}
+        writes = {n: levels.get(f"sram.{n}.write", 0) for n in names}
+    else:
+        reads, writes = _split(levels, spec.shared_buffer)
+    return (
+        tuple((n, round(reads.get(n, 0))) for n in names),
+        tuple((n, round(writes.get(n, 0))) for n in names),
+    )
+
+
+def _bytes(spec: AcceleratorSpec, operand: Operand) -> float:
+    return spec.precision.bytes_of(operand)
+
+
+def forwarding_bytes(
+    dataflow: str, issued_macs: int, stationary: int, activation_repeat: float,
+    spec: AcceleratorSpec,
+) -> int:  # fmt: skip
+    """Bytes moved by register hops in a systolic array of ``spec``.
+
+    Each issued MAC receives its two moving operands from its neighbour (one hop each): ``os``
+    input and weight; ``ws`` input and the partial sum (at accumulator width); ``is`` weight
+    and the partial sum. The activation operand hops ``activation_repeat`` times per issued MAC
+    (``m/n`` in N:M mode, where the PE sees every activation of a group and keeps ``n``).
+    The ``stationary`` elements (``os``: results drained; ``ws``: weights loaded; ``is``:
+    inputs loaded) each travel on average ``(rows + 1) / 2`` hops along the array's rows.
+    """
+    a_b, w_b = _bytes(spec, Operand.INPUT), _bytes(spec, Operand.WEIGHT)
+    acc_b = precision_bits(spec.precision.accumulator) / 8
+    moving = {"os": a_b * activation_repeat + w_b, "ws": a_b * activation_repeat + acc_b,
+              "is": w_b + acc_b}[dataflow]  # fmt: skip
+    held = {"os": acc_b, "ws": w_b, "is": a_b}[dataflow]
+    hops = (spec.compute.rows + 1) / 2
+    return round(issued_macs * moving + stationary * held * hops)
+
+
+def static_power_pj_per_ns(spec: AcceleratorSpec) -> float:
+    """Leakage of the whole accelerator in pJ per ns (= mW): multipliers, SRAM, vector lanes."""
+    e = spec.energy
+    multipliers = spec.compute.peak_macs_per_cycle
+    sram_kib = sum(buffer.size_bytes for _, buffer in spec.buffers) / 1024
+    return (
+        multipliers * e.leakage_per_multiplier_ns.pj
+        + sram_kib * e.leakage_per_sram_kib_ns.pj
+        + spec.vector.lanes * e.leakage_per_vector_lane_ns.pj
+    )
+
+
+def static_energy_pj(cycles: int, spec: AcceleratorSpec) -> float:
+    """Leakage over ``cycles`` at the array clock: power × cycles / f (1 cycle = 1000/MHz ns)."""
+    return static_power_pj_per_ns(spec) * cycles * 1000 / spec.compute.freq_mhz
+
+
+def energy_pj(counts: ActionCounts, spec: AcceleratorSpec) -> tuple[tuple[str, float], ...]:
+    """Dynamic energy per component in pJ, keys in ``ENERGY_COMPONENTS`` order; ``static`` is
+    0 here (it needs the engine's cycles: ``static_energy_pj``)."""
+    table = spec.energy
+    prices = sram_prices(spec)
+    sram = sum(prices[name][0] * n for name, n in counts.sram_read_bytes) + sum(
+        prices[name][1] * n for name, n in counts.sram_write_bytes
+    )
     return (
         ("mac", counts.macs * table.mac(counts.mac_precision).pj),
         ("rf", counts.rf_bytes * table.rf_access_per_byte.pj),
-        (
-            "sram",
-            counts.sram_read_bytes * table.sram_read_per_byte.pj
-            + counts.sram_write_bytes * table.sram_write_per_byte.pj,
-        ),
+        ("sram", sram),
         ("dram", counts.dram_bytes * table.dram_per_byte.pj),
         (
             "metadata",
@@ -55,4 +169,5 @@ def energy_pj(counts: ActionCounts, table: EnergyTable) -> tuple[tuple[str, floa
         ),
         ("vector", counts.vector_flops * table.vector_flop.pj),
         ("pregen", counts.pregen_elements * PREGEN_OPS_PER_ELEMENT * table.vector_flop.pj),
+        ("static", 0.0),
     )

@@ -47,7 +47,14 @@ from typing import TypedDict
 import numpy as np
 from sparsim.accel.bitlayout import index_bits
 from sparsim.accel.spec import AcceleratorSpec, Operand
-from sparsim.simulator.energy import PREGEN_OPS_PER_ELEMENT, ActionCounts, energy_pj
+from sparsim.simulator.energy import (
+    PREGEN_OPS_PER_ELEMENT,
+    ActionCounts,
+    energy_pj,
+    forwarding_bytes,
+    sram_bytes,
+    static_energy_pj,
+)
 from sparsim.simulator.lower import Problem, lower
 from sparsim.simulator.mapping import Exploit, Mapping, choose_exploit
 from sparsim.simulator.memory import (
@@ -110,8 +117,8 @@ def _schedule(spec: AcceleratorSpec, cycles: np.ndarray, traffic: Traffic) -> Ti
 
 
 class _MemoryCounts(TypedDict):
-    sram_read_bytes: int
-    sram_write_bytes: int
+    sram_read_bytes: tuple[tuple[str, int], ...]
+    sram_write_bytes: tuple[tuple[str, int], ...]
     dram_bytes: int
 
 
@@ -120,13 +127,23 @@ class _MetadataCounts(TypedDict, total=False):
     mux_selects: int
 
 
-def _memory_counts(levels: dict[str, int]) -> _MemoryCounts:
+def _memory_counts(levels: dict[str, int], spec: AcceleratorSpec) -> _MemoryCounts:
     dram = sum(v for key, v in levels.items() if key.startswith("dram."))
-    return {
-        "sram_read_bytes": levels["sram.read"],
-        "sram_write_bytes": levels["sram.write"],
-        "dram_bytes": dram,
-    }
+    reads, writes = sram_bytes(levels, spec)
+    return {"sram_read_bytes": reads, "sram_write_bytes": writes, "dram_bytes": dram}
+
+
+def _forwarding(problem: Problem, mapping: Mapping, spec: AcceleratorSpec) -> int:
+    """``energy.forwarding_bytes`` of a mapped problem: stationary elements are the results
+    (``os``) or the operand loaded once per stream (``ws``: ``m_eff``, ``is``: ``n``)."""
+    issued, ex = mapping.issued_macs, mapping.exploit
+    stationary = {
+        "os": mapping.m_eff * problem.n * problem.count,
+        "ws": issued // max(1, mapping.m_eff),
+        "is": issued // max(1, problem.n),
+    }[mapping.dataflow]
+    repeat = 1 / ex.weight_keep if ex.nm and ex.weight_keep else 1.0
+    return forwarding_bytes(mapping.dataflow, issued, stationary, repeat, spec)
 
 
 def _metadata_counts(exploit: Exploit, traffic: Traffic, issued: int) -> _MetadataCounts:
@@ -141,12 +158,11 @@ def _plan_matrix(problem: Problem, spec: AcceleratorSpec) -> PlannedProblem:
     mapping, cycles, traffic = map_matrix(problem, spec)
     levels = dict(traffic.bytes_by_level())
     ex, issued = mapping.exploit, mapping.issued_macs
-    operand_bytes = spec.precision.bytes_of(Operand.INPUT) + spec.precision.bytes_of(Operand.WEIGHT)
     counts = ActionCounts(
         macs=round(issued * ex.mac_keep_gated),
         mac_precision=spec.precision.weight,
-        rf_bytes=round(issued * operand_bytes),
-        **_memory_counts(levels),
+        rf_bytes=_forwarding(problem, mapping, spec),
+        **_memory_counts(levels, spec),
         **_metadata_counts(ex, traffic, issued),
     )
     return PlannedProblem(
@@ -177,6 +193,7 @@ def _on_chip(traffic: Traffic) -> Traffic:
 
 def _stream_planned(
     problem: Problem,
+    spec: AcceleratorSpec,
     schedule: TileSchedule,
     traffic: Traffic,
     *,
@@ -187,7 +204,8 @@ def _stream_planned(
     """A streamed (non-array) problem's plan: its work plus the memory actions of ``traffic``."""
     levels = dict(traffic.bytes_by_level())
     counts = ActionCounts(
-        vector_flops=vector_flops, pregen_elements=pregen_elements, **_memory_counts(levels)
+        vector_flops=vector_flops, pregen_elements=pregen_elements,
+        **_memory_counts(levels, spec),
     )
     return PlannedProblem(problem=problem, mapping=None, schedule=schedule, counts=counts,
                           bytes_by_level=tuple(levels.items()), notes=notes)  # fmt: skip
@@ -204,7 +222,7 @@ def _plan_vector(problem: Problem, spec: AcceleratorSpec, on_chip: bool) -> Plan
     if on_chip:
         traffic = _on_chip(traffic)
         schedule = replace(schedule, load_bytes=traffic.load, store_bytes=traffic.store)
-    return _stream_planned(problem, schedule, traffic, vector_flops=problem.vector_flops)
+    return _stream_planned(problem, spec, schedule, traffic, vector_flops=problem.vector_flops)
 
 
 def _plan_pregen(problem: Problem, spec: AcceleratorSpec, exploit: Exploit) -> PlannedProblem:
@@ -219,7 +237,7 @@ def _plan_pregen(problem: Problem, spec: AcceleratorSpec, exploit: Exploit) -> P
     io = (w, sum(b_storage_rates(exploit, w)))
     schedule, traffic = _plan_stream(problem, spec, per_element, io)
     return _stream_planned(
-        problem, schedule, traffic, notes=(note,), pregen_elements=problem.pregen_elements
+        problem, spec, schedule, traffic, notes=(note,), pregen_elements=problem.pregen_elements
     )
 
 
@@ -297,7 +315,7 @@ def _with_energy(
         notes=planned.notes,
         dense=dense,
         producer=planned.producer,
-        energy_pj=energy_pj(planned.counts, spec.energy),
+        energy_pj=energy_pj(planned.counts, spec),
     )
 
 
@@ -441,8 +459,9 @@ def layer_result(
     """The ``LayerResult`` of one planned problem given the engine's timings (sparse, dense)."""
     p = planned.problem
     dense = planned.dense or planned
-    energy = planned.energy_pj
-    dense_energy = sum(v for _, v in dense.energy_pj)
+    static = static_energy_pj(timing.cycles, spec)
+    energy = (*planned.energy_pj[:-1], ("static", static))
+    dense_energy = sum(v for _, v in dense.energy_pj) + static_energy_pj(dense_timing.cycles, spec)
     return LayerResult(
         layer=p.layer,
         op=p.op,

@@ -11,7 +11,7 @@ from enum import StrEnum
 
 __all__ = ["ENERGY_COMPONENTS", "LayerResult", "Pass", "RunResult"]
 
-ENERGY_COMPONENTS = ("mac", "rf", "sram", "dram", "metadata", "vector", "pregen")
+ENERGY_COMPONENTS = ("mac", "rf", "sram", "dram", "metadata", "vector", "pregen", "static")
 
 
 class Pass(StrEnum):

@@ -65,7 +65,7 @@ def test_good_config_builds_the_spec(tmp_path: Path) -> None:
     assert spec.buffer_for(Operand.OUTPUT).double_buffered
     assert spec.dram.latency_cycles == 100
     assert spec.precision.accumulator == "int32"
-    assert spec.energy is DEFAULT_ENERGY
+    assert spec.energy == DEFAULT_ENERGY  # DDR4 by default, as DEFAULT_ENERGY
     assert spec.source_path == str(tmp_path / "accel.yaml")
 
 
@@ -103,6 +103,16 @@ def test_activation_and_area_entries(tmp_path: Path) -> None:
     assert spec.area[0][1].value == 120.0
 
 
+def test_dram_technology_prices_dram_unless_the_energy_section_does() -> None:
+    # HBM2: 3.9 pJ/bit (O'Connor et al., MICRO 2017) x 8 = 31.2 pJ/B
+    spec = spec_from_mapping(_set(_good(), "dram.technology", "HBM2"), "x")
+    assert spec.dram.technology == "HBM2"
+    assert spec.energy.dram_per_byte.pj == pytest.approx(31.2)
+    data = _set(_set(_good(), "dram.technology", "HBM2"), "energy",
+                {"dram_per_byte": {"pj": 5.0, "source": "me"}})  # fmt: skip
+    assert spec_from_mapping(data, "x").energy.dram_per_byte.pj == 5.0
+
+
 def test_spec_from_mapping_names_the_given_source() -> None:
     with pytest.raises(ConfigError, match=re.escape("mem://x: name: required key is missing")):
         spec_from_mapping(_set(_good(), "name", _DELETE), "mem://x")
@@ -125,6 +135,8 @@ _BAD_VALUES = [
      "compute.multipliers_per_pe: must be in 1..64, not 65"),
     ("null-number", "compute.freq_mhz", None, "compute.freq_mhz: must be a number, not null"),
     ("zero-bandwidth", "dram.bandwidth_gb_per_s", 0, "dram.bandwidth_gb_per_s: must be > 0, not 0"),
+    ("unknown-dram", "dram.technology", "DDR9", "dram.technology: must be one of DDR3, DDR4, "
+     "LPDDR4, LPDDR4X, LPDDR5, HBM2, HBM2e, HBM3, not 'DDR9' (a string)"),
     ("exponent-string", "dram.bandwidth_gb_per_s", "1e3",
      "dram.bandwidth_gb_per_s: must be a number (PyYAML reads 1e3 as a string; write 1.0e3), "
      "not '1e3' (a string)"),

@@ -1,10 +1,24 @@
-"""Energy: action counts × the table, with counts worked out by hand for small GEMMs."""
+"""Energy: action counts × the table, with counts worked out by hand for small GEMMs.
+
+The tests price with ``TABLE``, whose entries are distinct round numbers (a swapped pair of
+entries, e.g. SRAM read and write, changes every total), and with buffers of 32 KiB (size
+factor 1) and 128 KiB (size factor, accel.energy: 4^0.4726046 = 2^0.9452092 = e^0.655167 =
+1.925467)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
-from sparsim.accel.energy import DEFAULT_ENERGY as E
-from sparsim.simulator.energy import PREGEN_OPS_PER_ELEMENT, ActionCounts, energy_pj
+from sparsim.accel.energy import DEFAULT_ENERGY
+from sparsim.accel.spec import AcceleratorSpec, BufferSpec, EnergyEntry
+from sparsim.simulator.energy import (
+    PREGEN_OPS_PER_ELEMENT,
+    ActionCounts,
+    energy_pj,
+    sram_bytes,
+    static_energy_pj,
+)
 from sparsim.simulator.results import ENERGY_COMPONENTS, Pass
 from sparsim.simulator.run import simulate
 from sparsim.workloads.layer import Phase
@@ -12,40 +26,145 @@ from sparsim.workloads.sparsity import NM, Dense, Unstructured
 
 from tests.unit.simulator.conftest import gemm_workload, make_spec
 
+KIB = 1024
+
+
+def _e(pj: float) -> EnergyEntry:
+    return EnergyEntry(pj=pj, source="test")
+
+
+TABLE = replace(
+    DEFAULT_ENERGY,
+    mac_int8=_e(1.0), mac_int16=_e(2.0), mac_fp16=_e(3.0), mac_fp32=_e(4.0),
+    rf_access_per_byte=_e(10.0), sram_read_per_byte=_e(100.0), sram_write_per_byte=_e(300.0),
+    dram_per_byte=_e(10_000.0), metadata_per_index=_e(0.5), mux_select=_e(0.25),
+    vector_flop=_e(7.0), leakage_per_multiplier_ns=_e(1.0), leakage_per_sram_kib_ns=_e(0.01),
+    leakage_per_vector_lane_ns=_e(2.0),
+)  # fmt: skip
+
+
+def _buffer(size: int) -> BufferSpec:
+    return BufferSpec(size_bytes=size, read_bytes_per_cycle=64, write_bytes_per_cycle=64)
+
+
+def _spec(**kw) -> AcceleratorSpec:
+    """``make_spec(**kw)`` priced by ``TABLE``: weight and input 32 KiB, output 128 KiB."""
+    sizes = {"weight": 32 * KIB, "input": 32 * KIB, "output": 128 * KIB}
+    buffers = tuple((name, _buffer(size)) for name, size in sizes.items())
+    return replace(make_spec(**kw), energy=TABLE, buffers=buffers)
+
 
 def test_energy_is_counts_times_table():
     counts = ActionCounts(
-        macs=10, mac_precision="fp16", rf_bytes=20, sram_read_bytes=30, sram_write_bytes=40,
+        macs=10, mac_precision="fp16", rf_bytes=20,
+        sram_read_bytes=(("weight", 30), ("input", 5), ("output", 1)),
+        sram_write_bytes=(("weight", 40), ("input", 2), ("output", 3)),
         dram_bytes=50, metadata_indices=60, mux_selects=70, vector_flops=80, pregen_elements=90,
     )  # fmt: skip
-    out = dict(energy_pj(counts, E))
+    out = dict(energy_pj(counts, _spec()))
     assert tuple(out) == ENERGY_COMPONENTS
-    assert out["mac"] == pytest.approx(10 * E.mac_fp16.pj)
-    assert out["rf"] == pytest.approx(20 * E.rf_access_per_byte.pj)
-    assert out["sram"] == pytest.approx(
-        30 * E.sram_read_per_byte.pj + 40 * E.sram_write_per_byte.pj
-    )
-    assert out["dram"] == pytest.approx(50 * E.dram_per_byte.pj)
-    assert out["metadata"] == pytest.approx(60 * E.metadata_per_index.pj + 70 * E.mux_select.pj)
-    assert out["vector"] == pytest.approx(80 * E.vector_flop.pj)
-    assert out["pregen"] == pytest.approx(90 * PREGEN_OPS_PER_ELEMENT * E.vector_flop.pj)
+    assert out["mac"] == 10 * 3.0
+    assert out["rf"] == 20 * 10.0
+    # reads 100 pJ/B, writes 300 pJ/B at 32 KiB; the output buffer (128 KiB) x 1.925490:
+    # 100 * (30 + 5) + 300 * (40 + 2) + (100 * 1 + 300 * 3) * 1.925467 = 3500 + 12600 + 1925.467
+    assert out["sram"] == pytest.approx(18_025.467, abs=0.001)
+    assert out["dram"] == 50 * 10_000.0
+    assert out["metadata"] == 60 * 0.5 + 70 * 0.25
+    assert out["vector"] == 80 * 7.0
+    assert out["pregen"] == 90 * PREGEN_OPS_PER_ELEMENT * 7.0
+    assert out["static"] == 0.0  # added by the engine from its cycles
+
+
+def test_sram_bytes_split_of_the_totals_by_hand():
+    # os 8x8x16 GEMM, everything fits (bytes below are test_dense_gemm_energy_by_hand's):
+    # fills A 128 -> input, B 128 -> weight, results 64 -> output; drain of C 64 from output;
+    # the remaining 512 bytes of array feed: half input, half weight.
+    levels = {"dram.input": 128, "dram.weight": 128, "dram.metadata": 0, "dram.psum": 0,
+              "dram.output": 64, "sram.read": 576, "sram.write": 320}  # fmt: skip
+    reads, writes = sram_bytes(levels, _spec())
+    assert dict(reads) == {"weight": 256, "input": 256, "output": 64}
+    assert dict(writes) == {"weight": 128, "input": 128, "output": 64}
+
+
+def test_sram_bytes_uses_per_buffer_keys_when_given():
+    levels = {"sram.read": 999, "sram.write": 999, "sram.input.read": 7, "sram.weight.write": 5}
+    reads, writes = sram_bytes(levels, _spec())
+    assert dict(reads) == {"weight": 0, "input": 7, "output": 0}
+    assert dict(writes) == {"weight": 5, "input": 0, "output": 0}
+
+
+def test_sram_bytes_of_a_shared_buffer_is_the_totals():
+    shared = replace(_spec(), buffers=(("shared", _buffer(96 * KIB)),))
+    reads, writes = sram_bytes({"sram.read": 11, "sram.write": 13, "dram.input": 5}, shared)
+    assert reads == (("shared", 11),) and writes == (("shared", 13),)
 
 
 def test_dense_gemm_energy_by_hand():
     # os 4x4 (rows hold n, columns m), m = n = 8, k = 16, everything fits: A fed to the array
     # once per row tile (2), B once per column tile (2); DRAM: A, B, C once each. int8.
-    (layer,) = simulate(gemm_workload(8, 8, 16), make_spec()).layers
+    spec = _spec()
+    (layer,) = simulate(gemm_workload(8, 8, 16), spec).layers
     e = dict(layer.energy_pj)
     macs = 8 * 8 * 16
-    assert e["mac"] == pytest.approx(macs * E.mac_int8.pj)
-    assert e["rf"] == pytest.approx(macs * 2 * E.rf_access_per_byte.pj)
-    dram = 8 * 16 + 16 * 8 + 8 * 8
-    assert e["dram"] == pytest.approx(dram * E.dram_per_byte.pj)
+    assert e["mac"] == macs * 1.0
+    # register hops: 2 bytes (input + weight) per MAC; 64 int32 results drained (4+1)/2 hops
+    assert e["rf"] == (macs * 2 + 64 * 4 * 2.5) * 10.0
     levels = dict(layer.bytes_by_level)
     assert levels["sram.read"] == 2 * 8 * 16 + 2 * 16 * 8 + 8 * 8  # feeds + drain of C
     assert levels["sram.write"] == 8 * 16 + 16 * 8 + 8 * 8  # DRAM fills + results
+    # reads: input 256 + weight 256 at 100, output 64 at 100 x 1.925467; writes: input 128 +
+    # weight 128 at 300, output 64 at 300 x 1.925467 = 51200 + 12322.99 + 76800 + 36968.97
+    assert e["sram"] == pytest.approx(177_291.96, abs=0.01)
+    dram = 8 * 16 + 16 * 8 + 8 * 8
+    assert e["dram"] == dram * 10_000.0
     assert e["metadata"] == 0
+    # leakage: 16 multipliers x 1 + 192 KiB x 0.01 + 16 lanes x 2 = 49.92 pJ/ns; 5 ns a cycle
+    assert e["static"] == pytest.approx(49.92 * 5 * layer.cycles)
     assert layer.dense_energy_pj == pytest.approx(layer.energy_total_pj)
+
+
+@pytest.mark.parametrize(
+    ("flow", "rf_bytes"),
+    [
+        # 1024 MACs; moving operands per MAC / stationary elements x bytes x (4 + 1) / 2 hops:
+        ("os", 1024 * (1 + 1) + 8 * 8 * 4 * 2.5),  # input + weight / 64 int32 results
+        ("ws", 1024 * (1 + 4) + 16 * 8 * 1 * 2.5),  # input + psum / 128 weights loaded
+        ("is", 1024 * (1 + 4) + 8 * 16 * 1 * 2.5),  # weight + psum / 128 inputs loaded
+    ],
+)
+def test_register_hops_by_dataflow(flow, rf_bytes):
+    (layer,) = simulate(gemm_workload(8, 8, 16), _spec(dataflow=flow)).layers
+    assert dict(layer.energy_pj)["rf"] == rf_bytes * 10.0
+
+
+def test_nm_register_hops_carry_every_activation():
+    # 2:8 on os: 64*64*256*2/8 = 262144 MACs issued; the PE sees all 8 activations of a group
+    # for its 2 weights: 4 activation bytes + 1 weight byte per MAC; 4096 results drained.
+    spec = _spec(multipliers=2, nm=((2, 8),))
+    (layer,) = simulate(gemm_workload(64, 64, 256, weight_sparsity=NM(n=2, m=8)), spec).layers
+    assert dict(layer.energy_pj)["rf"] == (262_144 * 5 + 4096 * 4 * 2.5) * 10.0
+
+
+def test_static_energy_grows_with_stall_cycles():
+    # The same layer with fast and with slow DRAM: the slow one stalls, and pays leakage
+    # (49.92 pJ/ns, 5 ns a cycle) for every extra cycle.
+    fast = simulate(gemm_workload(64, 64, 64), _spec()).layers[0]
+    slow = simulate(gemm_workload(64, 64, 64), _spec(dram_gb_per_s=0.2)).layers[0]
+    assert slow.stall_cycles > fast.stall_cycles
+    e_fast, e_slow = dict(fast.energy_pj), dict(slow.energy_pj)
+    extra = e_slow["static"] - e_fast["static"]
+    assert extra == pytest.approx(49.92 * 5 * (slow.cycles - fast.cycles))
+    assert extra > 0
+    assert {k: v for k, v in e_slow.items() if k != "static"} == {
+        k: v for k, v in e_fast.items() if k != "static"
+    }
+
+
+def test_static_energy_closed_form():
+    # make_spec: 16 multipliers, three 1 GiB buffers, 16 lanes, 200 MHz; DEFAULT_ENERGY
+    # leakage 0.03 / 8.192e-4 / 0.09 pJ/ns: 0.48 + 3 * 1048576 * 8.192e-4 + 1.44 = 0.48 +
+    # 2576.980 + 1.44 = 2578.900 pJ/ns; 1000 cycles = 5000 ns.
+    assert static_energy_pj(1000, make_spec()) == pytest.approx(2578.900 * 5000, rel=1e-6)
 
 
 def test_gated_macs_do_not_pay_mac_energy():
@@ -59,14 +178,17 @@ def test_gated_macs_do_not_pay_mac_energy():
 
 
 def test_nm_counts_metadata_and_saves_energy():
-    spec = make_spec(multipliers=2, nm=((2, 8),))
+    spec = _spec(multipliers=2, nm=((2, 8),))
     sparse = simulate(gemm_workload(64, 64, 256, weight_sparsity=NM(n=2, m=8)), spec).layers[0]
     dense = simulate(gemm_workload(64, 64, 256), spec).layers[0]
     e = dict(sparse.energy_pj)
     macs = 64 * 64 * 256 * 2 // 8
     assert sparse.effective_macs == macs
-    assert e["mac"] == pytest.approx(macs * E.mac_int8.pj)
-    assert e["metadata"] >= macs * E.mux_select.pj  # one index-mux select per MAC, + indices
+    assert e["mac"] == macs * 1.0
+    # one index-mux select per MAC (0.25 pJ); indices: all of B (64 channels x 256 / 8 = 32
+    # groups x 2 indices) is fed once per column tile (64 tokens / 4 columns = 16 tiles):
+    # 16 x 64 x 32 x 2 = 65536 indices at 0.5 pJ
+    assert e["metadata"] == macs * 0.25 + 16 * 64 * 32 * 2 * 0.5
     assert sparse.dense_energy_pj == pytest.approx(dense.energy_total_pj)
     assert sparse.energy_ratio > 1
 
@@ -79,7 +201,7 @@ def test_pregen_is_costed_in_training():
     (p,) = pregen
     assert p.compute_cycles == 64 * 32 // 8  # 2048 weights at 8 per cycle
     assert dict(p.energy_pj)["pregen"] == pytest.approx(
-        64 * 32 * PREGEN_OPS_PER_ELEMENT * E.vector_flop.pj
+        64 * 32 * PREGEN_OPS_PER_ELEMENT * DEFAULT_ENERGY.vector_flop.pj
     )
     assert p.dense_cycles == 0 and p.dense_energy_pj == 0
 

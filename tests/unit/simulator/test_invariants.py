@@ -8,7 +8,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sparsim.accel.bitlayout import metadata_bytes_per_row
-from sparsim.accel.energy import DEFAULT_ENERGY
 from sparsim.simulator.results import Pass
 from sparsim.simulator.run import simulate
 from sparsim.workloads.layer import Layer, Phase, Workload
@@ -68,11 +67,11 @@ def test_nm_compute_within_ideal_bound_for_any_buffer(m, n, k, flow, ratio, buff
 
 @SETTINGS
 @given(m=dims, n=dims, k=dims, flow=flows, ratio=ratios, buffer=buffers, bw=bandwidths)
-def test_energy_at_least_macs_times_mac_energy(m, n, k, flow, ratio, buffer, bw):
+def test_nm_issues_at_least_the_kept_macs(m, n, k, flow, ratio, buffer, bw):
+    # (energy by component is pinned to hand-counted actions in test_energy.py)
     n_, m_ = ratio
     layer = _layer(m, n, k, flow, NM(n=n_, m=m_), ratio=ratio, buffer=buffer, bw=bw)
     assert layer.effective_macs >= m * n * k * n_ // m_
-    assert layer.energy_total_pj >= layer.effective_macs * DEFAULT_ENERGY.mac_int8.pj
 
 
 @SETTINGS
@@ -176,7 +175,7 @@ def test_training_keeps_total_macs(flow):
     m=dims, n=dims, k=dims, flow=st.sampled_from(["os", "ws"]), size=st.sampled_from([2, 4, 8]),
     density=st.floats(min_value=0.05, max_value=1.0), buffer=buffers,
 )  # fmt: skip
-def test_group_skipping_bytes_and_energy_bounds(m, n, k, flow, size, density, buffer):
+def test_group_skipping_bytes_and_mac_bounds(m, n, k, flow, size, density, buffer):
     spec = _spec(flow, buffer=buffer, group_size=2)
     w = gemm_workload(m, n, k, weight_sparsity=Group(size=size, density=density))
     (layer,) = simulate(w, spec).layers
@@ -185,7 +184,6 @@ def test_group_skipping_bytes_and_energy_bounds(m, n, k, flow, size, density, bu
     assert b["dram.input"] >= m * int(density * k) and b["dram.output"] >= m * n
     assert b["dram.weight"] >= int(density * k) * n
     assert layer.effective_macs >= m * n * int(density * k)
-    assert layer.energy_total_pj >= layer.effective_macs * DEFAULT_ENERGY.mac_int8.pj
     assert layer.compute_cycles <= simulate(gemm_workload(m, n, k), spec).layers[0].compute_cycles
 
 
