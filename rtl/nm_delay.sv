@@ -25,8 +25,13 @@ module nm_delay #(
       end
       for (genvar s = 1; s < DEPTH; s++) begin : g_stage
         always @(posedge clk) begin
+`ifdef BROKEN_RESET_FIRST_STAGE
+          // Deliberate bug for the testbench self-check: only stage 0 clears on rst.
+          stage[s] <= stage[s-1];
+`else
           if (rst) stage[s] <= '0;
           else stage[s] <= stage[s-1];
+`endif
         end
       end
       assign q = stage[DEPTH-1];

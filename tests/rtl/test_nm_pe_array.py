@@ -31,7 +31,7 @@ from sparsim.accel.spec import (
     PrecisionSpec,
     SparsitySupport,
 )
-from sparsim.simulator.tile import k_per_step, k_steps, os_tile_cycles
+from sparsim.simulator.tile import k_per_step, k_steps, tile_costs
 
 from tests.rtl._nm_tb import ArrayBench, Idle, Reset, Step, Tile, gemm_tiles, random_tiles
 from tests.rtl._sim import SIMULATORS, Build, require_tools, run
@@ -95,8 +95,15 @@ async def _bench(dut) -> tuple[ArrayBench, RtlParams, tuple[int, int] | None]:
     return bench, params, nm
 
 
+def _costs(p: RtlParams, steps: list[int]) -> np.ndarray:
+    """``simulator.tile.tile_costs`` of back-to-back ``os`` tiles of ``steps`` on this array:
+    the cycles the engines charge each tile (the first pays its whole latency)."""
+    return tile_costs("os", p.ROWS, p.COLS, np.asarray(steps, dtype=np.int64))
+
+
 def _formula(p: RtlParams, steps: int) -> int:
-    return int(os_tile_cycles(p.ROWS, p.COLS, steps))
+    """Cycles of one tile on an idle array, as the simulator charges it."""
+    return int(_costs(p, [steps])[0])
 
 
 @cocotb.test()
@@ -151,9 +158,9 @@ async def cycles_equal_tile_formula(dut) -> None:
 
 @cocotb.test()
 async def back_to_back_tiles(dut) -> None:
-    """Tiles streamed with no idle cycle. With >= ROWS steps none is held up and all tiles
-    overlap (a tile every ``steps`` cycles); shorter tiles are spaced ROWS cycles apart, the
-    output port's one row per cycle."""
+    """Tiles streamed with no idle cycle, some shorter than ROWS steps: tile t's last output row
+    is sampled exactly ``sum(tile_costs(...)[:t+1])`` cycles after the first tile's first step
+    (``simulator.tile.tile_costs``, the per-tile charge of both engines)."""
     bench, p, nm = await _bench(dut)
     rng = _rng(dut, 3)
     per_step = k_per_step(p.N, nm)
@@ -163,14 +170,17 @@ async def back_to_back_tiles(dut) -> None:
         x = rng.integers(-128, 128, (k, p.COLS), dtype=np.int8)
         tiles.extend(gemm_tiles(f"b2b#{i}", p, nm is None, p.ROWS, k, x, rng))
     done = await bench.run(tiles)
-    for i in range(1, len(tiles)):
-        spacing = done[i].last_accept - done[i - 1].last_accept
-        expect = max(p.ROWS, len(tiles[i].steps))
-        assert spacing == expect, f"{tiles[i].label}: last step {spacing} cycles after the " \
-            f"previous tile's, expected {expect}"
-    first_two = [done[0], done[1]]
-    assert all(o.lost_cycles == 0 and o.cycles == _formula(p, len(t.steps))
-               for o, t in zip(first_two, tiles[:2], strict=True))
+    _check_sequence(p, tiles, done)
+
+
+def _check_sequence(p: RtlParams, tiles: list[Tile], done: dict) -> None:
+    """Every tile's last row at the cumulative ``tile_costs`` from the first tile's step 0."""
+    expect = np.cumsum(_costs(p, [len(t.steps) for t in tiles]))
+    start = done[0].first_accept
+    got = np.array([done[i].last_row - start + 1 for i in range(len(tiles))])
+    assert np.array_equal(got, expect), (
+        f"last rows at cycles {got.tolist()} from the first step; simulator.tile.tile_costs "
+        f"gives {expect.tolist()} for steps {[len(t.steps) for t in tiles]}")
 
 
 @cocotb.test()
@@ -237,6 +247,29 @@ async def reset_in_the_middle_of_a_tile(dut) -> None:
     done = await bench.run(items)
     assert sorted(done) == [*a_done, 2, 3], f"tiles with output: {sorted(done)}, expected " \
         f"{[*a_done, 2, 3]} (A=0 only if it finished before the reset, C=2, D=3)"
+
+
+@cocotb.test()
+async def one_cycle_reset_clears_the_drain(dut) -> None:
+    """A reset held for one cycle while a finished tile's rows fill the drain pipeline (the
+    cycle before its first row would appear): every stage of every delay line must clear at
+    once, so that tile never shows a row and the next tiles are exact. A delay line that clears
+    only its first stage on ``rst`` lets row 0 out right after the reset."""
+    bench, p, nm = await _bench(dut)
+    rng = _rng(dut, 7)
+    per_step = k_per_step(p.N, nm)
+
+    def tile(label: str, steps: int) -> Tile:
+        x = rng.integers(-128, 128, (steps * per_step, p.COLS), dtype=np.int8)
+        return next(gemm_tiles(label, p, nm is None, p.ROWS, steps * per_step, x, rng))
+
+    a = tile("A", 3)
+    # A's steps enter at cycles 0..2; its row 0 is visible from cycle first_row on, so in cycle
+    # first_row - 1 it sits in the drain's next-to-last stage with rows 1.. behind it.
+    first_row = _formula(p, 3) - p.ROWS
+    items = [a, Idle(first_row - 1 - 3), Reset(1), tile("C", 4), tile("D", 1)]
+    done = await bench.run(items)
+    assert sorted(done) == [1, 2], f"tiles with output: {sorted(done)}, expected C=1 and D=2"
 
 
 # ---- pytest side -----------------------------------------------------------------------------

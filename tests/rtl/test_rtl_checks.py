@@ -83,3 +83,22 @@ def test_broken_variant_is_caught(capsys: pytest.CaptureFixture[str]) -> None:
     with capsys.disabled():
         print("\nbroken variant failure:", *found, sep="\n  ")
     assert found and "elements differ" in found[0] and "expected" in found[0]
+
+
+@pytest.mark.rtl
+@pytest.mark.xdist_group("broken-reset")
+def test_broken_reset_is_caught(capsys: pytest.CaptureFixture[str]) -> None:
+    """``BROKEN_RESET_FIRST_STAGE`` makes ``nm_delay`` clear only its first stage on ``rst``
+    (a reset that needs one cycle per stage): the one-cycle reset test must fail."""
+    sim = next((s for s in ("icarus", "verilator") if missing_tools(s) is None), None)
+    if sim is None:
+        pytest.skip("no simulator")
+    defines = {"BROKEN_RESET_FIRST_STAGE": 1}
+    test = "one_cycle_reset_clears_the_drain"
+    with pytest.raises(SystemExit):
+        run_cocotb(sim, 2, 2, "2:4", MODES, 0, testcase=test, defines=defines)
+    build = Build(sim, mode_params(2, 2, "2:4").as_verilog_parameters(), defines)
+    found = failures(build.directory / f"2of4-{test}.results.xml")
+    with capsys.disabled():
+        print("\nbroken reset failure:", *found, sep="\n  ")
+    assert found and "before C@(0,0) was fully accepted" in found[0]
