@@ -12,6 +12,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from sparsim.simulator.dse.cli import add_dse_parsers, run_dse_command
 from sparsim.workloads.layer import Phase, Workload
 from sparsim.workloads.sparsity import SparsityError, parse_sparsity
 from sparsim.workloads.yamlio import ConfigError
@@ -57,6 +58,7 @@ def _build_parser() -> argparse.ArgumentParser:
     rtl_sub = rtl.add_subparsers(dest="rtl_command", required=True)
     area = rtl_sub.add_parser("area", help="synthesize PEs with Yosys and print cell counts")
     area.add_argument("--update", action="store_true", help="rewrite configs/area/rtl_area.yaml")
+    add_dse_parsers(sub)
     return parser
 
 
@@ -134,6 +136,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_run(args)
         if args.command == "list":
             return _cmd_list()
+        if args.command in ("dse", "dse-report"):
+            return run_dse_command(args)
         return _cmd_rtl_area(args)
     except (ConfigError, SparsityError) as exc:
         print(f"sparsim: error: {exc}", file=sys.stderr)

@@ -1,0 +1,43 @@
+"""Tiny sweeps written into a test's folder (a 7-layer YAML workload: milliseconds a point)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from sparsim.accel.configs import config_dir
+
+LAYERS = str(config_dir() / "workloads" / "example_layers.yaml")
+
+
+def sweep_mapping(**changes: object) -> dict:
+    """A 3 x 3 x 2 grid over the SAT config, with one area-style constraint."""
+    data = {
+        "name": "tiny",
+        "base": "sat",
+        "axes": [
+            {"name": "array", "tied": {"compute.rows": [8, 16, 32], "compute.cols": [8, 16, 32]}},
+            {"path": "compute.multipliers_per_pe", "values": [2, 4, 8]},
+            {"path": "dram.bandwidth_gb_per_s", "range": {"start": 9.6, "stop": 19.2,
+                                                          "step": 9.6}},
+        ],
+        "constraints": ["compute.rows * compute.cols * compute.multipliers_per_pe <= 4096"],
+        "workloads": [{"name": "layers_2of8", "model": LAYERS, "sparsity": "2:8t"},
+                      {"name": "layers_dense", "model": LAYERS, "sparsity": "dense",
+                       "weight": 0.5}],
+        "objectives": ["latency_ms", "energy_mj", "area_mm2"],
+        "batch_size": 2,
+    }
+    data.update(changes)
+    return data
+
+
+@pytest.fixture
+def write_sweep(tmp_path: Path):
+    def write(name: str = "tiny.yaml", **changes: object) -> Path:
+        path = tmp_path / name
+        path.write_text(yaml.safe_dump(sweep_mapping(**changes), sort_keys=False))
+        return path
+
+    return write

@@ -1,0 +1,107 @@
+"""The result store: resume after a SIGKILL mid-batch, a refused resume after the spec
+changes, the Dask path on an in-process cluster, and the report from the store alone."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from sparsim.simulator.dse.execute import run_sweep
+from sparsim.simulator.dse.report import write_report
+from sparsim.simulator.dse.store import DB_NAME, Store, StoreError
+from sparsim.simulator.dse.sweep import load_sweep
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"  # PNG specification (RFC 2083), section 3.1
+
+
+def _pairs(db: Path) -> list[tuple[str, str]]:
+    with sqlite3.connect(db) as conn:
+        return list(conn.execute("SELECT design, workload FROM results"))
+
+
+def _integrity(db: Path) -> str:
+    with sqlite3.connect(db) as conn:
+        return conn.execute("PRAGMA integrity_check").fetchone()[0]
+
+
+def test_resume_after_sigkill_mid_batch(write_sweep, tmp_path: Path) -> None:
+    # 1 + 4 x 5 x 4 = 81 designs x 2 workloads, one design per batch on one worker
+    axes = [{"path": "compute.rows", "values": [8, 16, 24, 32]},
+            {"path": "compute.cols", "values": [8, 16, 24, 32, 40]},
+            {"path": "dram.bandwidth_gb_per_s", "values": [4.8, 9.6, 19.2, 38.4]}]
+    spec = write_sweep(axes=axes, constraints=[], batch_size=1)
+    out, db = tmp_path / "out", tmp_path / "out" / DB_NAME
+    cmd = [sys.executable, "-m", "sparsim.simulator.cli", "dse", str(spec), "--out", str(out),
+           "--workers", "1", "--no-progress"]
+    proc = subprocess.Popen(cmd, start_new_session=True, stdout=subprocess.DEVNULL)
+    committed: list[tuple[str, str]] = []
+    deadline = time.monotonic() + 60
+    while len(committed) < 6 and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.02)
+        if db.exists():
+            try:
+                committed = _pairs(db)
+            except sqlite3.OperationalError:  # the table is being created
+                continue
+    os.killpg(proc.pid, signal.SIGKILL)  # the sweep and its worker, mid-batch
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL, "the sweep finished before it was killed"
+    after_kill = _pairs(db)
+    assert len(after_kill) < 81 * 2, "nothing was left to resume"
+    assert set(committed) <= set(after_kill), "a committed row was lost"
+    assert len(after_kill) % 2 == 0, "a batch (one design, two workloads) was half committed"
+    assert _integrity(db) == "ok"
+
+    summary = run_sweep(load_sweep(spec), out, workers=0, progress=False)
+    final = _pairs(db)
+    assert summary.designs_skipped == len(after_kill) // 2
+    assert len(final) == len(set(final)) == 81 * 2
+    assert set(after_kill) <= set(final)
+    assert _integrity(db) == "ok"
+
+
+def test_changed_spec_is_refused(write_sweep, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    run_sweep(load_sweep(write_sweep(sampler={"kind": "random", "samples": 2})), out, workers=0,
+              progress=False)
+    changed = write_sweep(sampler={"kind": "random", "samples": 2},
+                          constraints=["compute.rows * compute.cols <= 512"])
+    with pytest.raises(StoreError, match="written by a different sweep spec"):
+        run_sweep(load_sweep(changed), out, workers=0, progress=False)
+    assert Store.read(out).count() == 3 * 2  # untouched: base + 2 samples, 2 workloads each
+
+
+def test_dask_local_cluster_matches_serial(write_sweep, tmp_path: Path) -> None:
+    from distributed import Client, LocalCluster
+
+    sweep = load_sweep(write_sweep())
+    run_sweep(sweep, tmp_path / "serial", workers=0, progress=False)
+    with LocalCluster(processes=False, n_workers=1, threads_per_worker=2,
+                      dashboard_address=None) as cluster, Client(cluster) as client:
+        summary = run_sweep(sweep, tmp_path / "dask", scheduler=client, progress=False)
+    assert summary.designs_run == 19
+    key = ("design", "workload", "status", "latency_ms", "energy_mj", "area_mm2")
+
+    def rows(folder: str) -> set[tuple]:
+        return {tuple(r[k] for k in key) for r in Store.read(tmp_path / folder).rows()}
+
+    assert rows("dask") == rows("serial")
+
+
+def test_report_from_store_alone(write_sweep, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    run_sweep(load_sweep(write_sweep()), out, workers=0, progress=False)
+    written = write_report(out, tmp_path / "rows.csv")
+    names = {p.name for p in written}
+    for stem in ("pareto", "speedup_vs_sparsity", "sensitivity"):
+        assert {f"{stem}.png", f"{stem}.svg"} <= names
+        assert (out / f"{stem}.png").read_bytes()[:8] == PNG_SIGNATURE
+    lines = (tmp_path / "rows.csv").read_text().splitlines()
+    assert len(lines) == 1 + 19 * 2  # header + one row per (design, workload)
+    assert "## Pareto front over latency_ms, energy_mj, area_mm2" in (out / "report.md").read_text()
