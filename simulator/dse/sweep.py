@@ -45,10 +45,11 @@ from typing import Any
 
 import numpy as np
 from sparsim.accel.configs import config_path
-from sparsim.accel.loader import _Section, spec_from_mapping
+from sparsim.accel.loader import spec_from_mapping
 from sparsim.accel.spec import AcceleratorSpec
 from sparsim.simulator.dse.expr import Expression, ExpressionError, parse_expression
 from sparsim.simulator.dse.objectives import OBJECTIVES, RESULT_NAMES
+from sparsim.workloads._schema import REQUIRED, Section, items, root
 from sparsim.workloads.layer import Phase, Workload
 from sparsim.workloads.registry import get_workload
 from sparsim.workloads.sparsity import SparsityError, parse_sparsity
@@ -251,7 +252,7 @@ def _label(value: Any) -> str | float:
     return json.dumps(value, separators=(",", ":"))
 
 
-def _range_values(sec: _Section, key: str) -> list[Any] | None:
+def _range_values(sec: Section, key: str) -> list[Any] | None:
     """The values of a ``range`` (stop included) or ``log_range`` (start x factor^i)."""
     inner = sec.section(key)
     if inner is None:
@@ -275,7 +276,7 @@ def _range_values(sec: _Section, key: str) -> list[Any] | None:
     return [round(v) if ints else round(v, 12) for v in values]
 
 
-def _value_list(sec: _Section, key: str) -> list[Any] | None:
+def _value_list(sec: Section, key: str) -> list[Any] | None:
     value = sec.data[key]
     if not isinstance(value, list) or not value:
         sec.add(key, "must be a non-empty list of values")
@@ -283,14 +284,14 @@ def _value_list(sec: _Section, key: str) -> list[Any] | None:
     return list(value)
 
 
-def _check_path(sec: _Section, key: str, path: Any) -> bool:
+def _check_path(sec: Section, key: str, path: Any) -> bool:
     if isinstance(path, str) and _PATH_RE.match(path):
         return True
     sec.add(key, f"must be a YAML path like compute.rows or sparsity.nm[0].m, not {path!r}")
     return False
 
 
-def _plain_axis(sec: _Section) -> Axis | None:
+def _plain_axis(sec: Section) -> Axis | None:
     kinds = [k for k in ("values", "range", "log_range") if k in sec.data]
     if len(kinds) != 1:
         sec.add(None, "give exactly one of values, range, log_range (or tied with a name)")
@@ -309,7 +310,7 @@ def _plain_axis(sec: _Section) -> Axis | None:
                 labels=labels)  # fmt: skip
 
 
-def _labels(sec: _Section, values: list[Any]) -> tuple[str | float, ...] | None:
+def _labels(sec: Section, values: list[Any]) -> tuple[str | float, ...] | None:
     if "labels" not in sec.data:
         return tuple(_label(v) for v in values)
     labels = sec.data["labels"]
@@ -319,7 +320,7 @@ def _labels(sec: _Section, values: list[Any]) -> tuple[str | float, ...] | None:
     return tuple(str(v) for v in labels)
 
 
-def _tied_axis(sec: _Section) -> Axis | None:
+def _tied_axis(sec: Section) -> Axis | None:
     tied, name = sec.section("tied"), sec.text("name")
     if tied is None or name is None:
         return None
@@ -340,7 +341,7 @@ def _tied_axis(sec: _Section) -> Axis | None:
     return Axis(name=name, paths=tuple(columns), values=values, labels=labels)
 
 
-def _axis(sec: _Section | None) -> Axis | None:
+def _axis(sec: Section | None) -> Axis | None:
     if sec is None:
         return None
     sec.allow(("path", "name", "values", "range", "log_range", "labels", "tied"))
@@ -352,23 +353,18 @@ def _axis(sec: _Section | None) -> Axis | None:
     return _plain_axis(sec)
 
 
-def _axes(root: _Section) -> tuple[Axis, ...]:
-    value = root.data.get("axes")
-    if not isinstance(value, list) or not value:
-        root.add("axes", "required: a non-empty list of axes")
-        return ()
-    listed = _Section(root.problems, dict(enumerate(value)), ("axes",))
-    axes = [a for a in (_axis(listed.section(i)) for i in range(len(value))) if a is not None]
+def _axes(top: Section) -> tuple[Axis, ...]:
+    axes = [a for a in (_axis(sec) for sec in items(top, "axes", required=True)) if a is not None]
     names = [a.name for a in axes]
     paths = [p for a in axes for p in a.paths]
     for dup in sorted({n for n in names if names.count(n) > 1}):
-        root.add("axes", f"axis name {dup!r} is used twice")
+        top.add("axes", f"axis name {dup!r} is used twice")
     for dup in sorted({p for p in paths if paths.count(p) > 1}):
-        root.add("axes", f"path {dup!r} is swept by two axes")
+        top.add("axes", f"path {dup!r} is swept by two axes")
     return tuple(axes)
 
 
-def _workload(sec: _Section | None, base_dir: Path) -> WorkloadEntry | None:
+def _workload(sec: Section | None, base_dir: Path) -> WorkloadEntry | None:
     if sec is None:
         return None
     sec.allow(("name", "model", "batch", "params", "sparsity", "phase", "weight"))
@@ -393,46 +389,39 @@ def _workload(sec: _Section | None, base_dir: Path) -> WorkloadEntry | None:
     return entry
 
 
-def _workloads(root: _Section, base_dir: Path) -> tuple[WorkloadEntry, ...]:
-    value = root.data.get("workloads")
-    if not isinstance(value, list) or not value:
-        root.add("workloads", "required: a non-empty list of workloads")
-        return ()
-    listed = _Section(root.problems, dict(enumerate(value)), ("workloads",))
-    out = [_workload(listed.section(i), base_dir) for i in range(len(value))]
+def _workloads(top: Section, base_dir: Path) -> tuple[WorkloadEntry, ...]:
+    out = [_workload(sec, base_dir) for sec in items(top, "workloads", required=True)]
     built = tuple(w for w in out if w is not None)
     names = [w.name for w in built]
     for dup in sorted({n for n in names if names.count(n) > 1}):
-        root.add("workloads", f"workload name {dup!r} is used twice; give each a name")
+        top.add("workloads", f"workload name {dup!r} is used twice; give each a name")
     if built and not any(w.weight > 0 for w in built):
-        root.add("workloads", "at least one workload needs weight > 0")
+        top.add("workloads", "at least one workload needs weight > 0")
     return built
 
 
-def _objectives(root: _Section) -> tuple[str, ...]:
-    value = root.data.get("objectives")
+def _objectives(top: Section) -> tuple[str, ...]:
+    value = top.data.get("objectives")
     allowed = ", ".join(OBJECTIVES)
     if not isinstance(value, list) or not value:
-        root.add("objectives", f"required: a non-empty list of objectives from {allowed}")
+        top.add("objectives", f"required: a non-empty list of objectives from {allowed}")
         return ()
     for i, name in enumerate(value):
         if name not in OBJECTIVES:
-            root.add(f"objectives[{i}]", f"must be one of {allowed}, not {name!r}")
+            top.add(f"objectives[{i}]", f"must be one of {allowed}, not {name!r}")
     if len(set(value)) != len(value):
-        root.add("objectives", "lists an objective twice")
+        top.add("objectives", "lists an objective twice")
     return tuple(str(v) for v in value)
 
 
-def _sampler(root: _Section) -> Sampler | None:
-    sec = root.section("sampler")
+def _sampler(top: Section) -> Sampler | None:
+    sec = top.section("sampler")
     if sec is None:
         return Sampler(kind="grid")
     sec.allow(("kind", "samples", "population", "seed"))
     kind = sec.choice("kind", SAMPLERS)
     needs = kind in ("random", "nsga2")
-    samples = sec.integer("samples", None if needs else 0, lo=1 if needs else 0)
-    if needs and samples is None and "samples" not in sec.data:
-        sec.add("samples", f"required for the {kind} sampler")
+    samples = sec.integer("samples", REQUIRED if needs else 0, lo=1 if needs else 0)
     population = sec.integer("population", 16, lo=2)
     seed = sec.integer("seed", 0, lo=0)
     if None in (kind, samples, population, seed):
@@ -440,10 +429,10 @@ def _sampler(root: _Section) -> Sampler | None:
     return Sampler(kind=kind, samples=samples, population=population, seed=seed)
 
 
-def _constraints(root: _Section, known: set[str]) -> tuple[Expression, ...]:
-    value = root.data.get("constraints", [])
+def _constraints(top: Section, known: set[str]) -> tuple[Expression, ...]:
+    value = top.data.get("constraints", [])
     if not isinstance(value, list):
-        root.add("constraints", "must be a list of expressions")
+        top.add("constraints", "must be a list of expressions")
         return ()
     out = []
     for i, text in enumerate(value):
@@ -451,11 +440,11 @@ def _constraints(root: _Section, known: set[str]) -> tuple[Expression, ...]:
         try:
             expr = parse_expression(str(text))
         except ExpressionError as exc:
-            root.add(where, str(exc))
+            top.add(where, str(exc))
             continue
         unknown = sorted(expr.names - known)
         if unknown:
-            root.add(where, f"unknown name(s) {', '.join(unknown)}; use spec paths "
+            top.add(where, f"unknown name(s) {', '.join(unknown)}; use spec paths "
                      f"(compute.rows, ...), axis names, {', '.join(sorted(DERIVED_NAMES))} "
                      f"or objectives ({', '.join(sorted(RESULT_NAMES))})")
             continue
@@ -463,8 +452,8 @@ def _constraints(root: _Section, known: set[str]) -> tuple[Expression, ...]:
     return tuple(out)
 
 
-def _base(root: _Section, base_dir: Path) -> tuple[str, dict] | None:
-    text = root.text("base")
+def _base(top: Section, base_dir: Path) -> tuple[str, dict] | None:
+    text = top.text("base")
     if text is None:
         return None
     try:
@@ -474,12 +463,12 @@ def _base(root: _Section, base_dir: Path) -> tuple[str, dict] | None:
         data = load_yaml(path)
         spec_from_mapping(data, str(path))
     except ConfigError as exc:
-        root.add("base", f"the base accelerator is not valid: {exc}")
+        top.add("base", f"the base accelerator is not valid: {exc}")
         return None
     return str(path), data
 
 
-def _check_axis_paths(root: _Section, axes: Sequence[Axis], base: dict) -> None:
+def _check_axis_paths(top: Section, axes: Sequence[Axis], base: dict) -> None:
     """An axis whose path the spec does not know (a typo) is an error of the sweep, not a
     sweep of invalid points: try each axis's first value on the base."""
     for i, axis in enumerate(axes):
@@ -487,12 +476,12 @@ def _check_axis_paths(root: _Section, axes: Sequence[Axis], base: dict) -> None:
         try:
             spec_from_mapping(apply_overrides(base, overrides), "<point>")
         except KeyError as exc:
-            root.add(f"axes[{i}]", str(exc.args[0]))
+            top.add(f"axes[{i}]", str(exc.args[0]))
         except ConfigError as exc:
             for line in exc.problems:
                 where = line.split(": ")[1] if ": " in line else ""
                 if "unknown key" in line and any(where == p.split("[")[0] for p in axis.paths):
-                    root.add(f"axes[{i}]", line.split(": ", 1)[1])
+                    top.add(f"axes[{i}]", line.split(": ", 1)[1])
 
 
 def _hash(data: Any, base: Any) -> str:
@@ -504,23 +493,19 @@ def sweep_from_mapping(data: Any, source: str) -> Sweep:
     """Validate parsed sweep YAML ``data`` read from ``source``; one ``ConfigError`` lists
     every problem."""
     problems = Problems(source)
-    if not isinstance(data, Mapping):
-        problems.add("<root>", f"must be a mapping with keys {', '.join(_TOP_KEYS)}")
-        problems.raise_if_any()
-    root = _Section(problems, data, ())
-    root.allow(_TOP_KEYS)
+    top = root(problems, data, _TOP_KEYS)
     base_dir = Path(source).parent
-    name, description = root.text("name"), root.text("description", "", empty_ok=True)
-    base = _base(root, base_dir)
-    axes = _axes(root)
+    name, description = top.text("name"), top.text("description", "", empty_ok=True)
+    base = _base(top, base_dir)
+    axes = _axes(top)
     if base is not None:
-        _check_axis_paths(root, axes, base[1])
+        _check_axis_paths(top, axes, base[1])
     known = set(DERIVED_NAMES | RESULT_NAMES) | {a.name for a in axes}
     if base is not None:
         known |= set(spec_values(spec_from_mapping(base[1], base[0])))
-    constraints = _constraints(root, known)
-    workloads, objectives = _workloads(root, base_dir), _objectives(root)
-    sampler, batch_size = _sampler(root), root.integer("batch_size", 16, lo=1)
+    constraints = _constraints(top, known)
+    workloads, objectives = _workloads(top, base_dir), _objectives(top)
+    sampler, batch_size = _sampler(top), top.integer("batch_size", 16, lo=1)
     problems.raise_if_any()
     assert base is not None and sampler is not None and name is not None  # raised otherwise
     return Sweep(name=name, description=description, source=source, base_name=base[0],
