@@ -24,11 +24,31 @@ DEFAULT_WORKLOAD = "resnet18"
 DEFAULT_SPARSITY = "2:8t"  # transposable 2:8, as SAT's bidirectional pruning produces
 DEFAULT_PHASE = Phase.TRAINING
 
+_RUN_EXAMPLES = """\
+examples:
+  sparsim run                                    the default job: resnet18 training, 2:8t, on sat
+  sparsim run --accel mobile_npu --workload resnet50 --sparsity group4:50%
+  sparsim run --accel dense_ws_128x128 --workload resnet50 --batch 8
+  sparsim run --workload bert_base --phase training --wide
+  sparsim run --workload my_layers.yaml --json out.json
+  sparsim run --engine event --workload resnet18 --trace run.trace.json
+  sparsim run --accel configs/my_design.yaml --out results/
+"""
+
+_EXAMPLES = """\
+examples:
+  sparsim list                                   shipped accelerator configs and zoo models
+  sparsim run --accel sat --workload resnet50     simulate (see: sparsim run --help)
+  sparsim rtl area                               synthesize the PEs with Yosys
+"""
+
 
 def _add_run_parser(sub: argparse._SubParsersAction) -> None:
     run = sub.add_parser(
         "run",
         help="simulate a workload on an accelerator",
+        epilog=_RUN_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
         description=(
             "Simulate a workload on an accelerator. With no --workload, runs the default job: "
             f"{DEFAULT_WORKLOAD} training with {DEFAULT_SPARSITY} weights. A zoo model given with "
@@ -45,11 +65,17 @@ def _add_run_parser(sub: argparse._SubParsersAction) -> None:
     run.add_argument("--json", type=Path, help="write results as JSON to this file")
     run.add_argument("--trace", type=Path, help="write a Chrome/Perfetto trace (event engine)")
     run.add_argument("--out", type=Path, help="write CSV, JSON and plots into this folder")
+    run.add_argument("--wide", action="store_true",
+                     help="table with every column (GEMM dims, stall %%, MACs, DRAM bytes), "
+                     "no 120-column limit")  # fmt: skip
 
 
 def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="sparsim", description="Performance/energy simulator for sparse DNN accelerators."
+        prog="sparsim",
+        description="Performance/energy simulator for sparse DNN accelerators.",
+        epilog=_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = parser.add_subparsers(dest="command", required=True)
     _add_run_parser(sub)
@@ -94,7 +120,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     workload = _load_workload(args)
     result = simulate(workload, spec, engine=args.engine, trace_path=args.trace,
                       progress=sys.stderr.isatty())  # fmt: skip
-    print(format_table(result))
+    print(format_table(result, wide=args.wide))
     if args.json is not None:
         write_json(result, args.json)
         print(f"wrote {args.json}")

@@ -482,6 +482,8 @@ def layer_result(
         bytes_by_level=planned.bytes_by_level,
         bound=timing.bound,
         notes=planned.notes,
+        backward=p.backward,
+        fused_with=p.fused_with,
     )
 
 

@@ -10,6 +10,7 @@ import csv
 import io
 import json
 import os
+import textwrap
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,19 +21,15 @@ if TYPE_CHECKING:
     from sparsim.accel.spec import AcceleratorSpec
 
 __all__ = [
+    "TABLE_WIDTH",
     "atomic_write",
     "csv_rows",
     "format_table",
+    "scaled",
     "write_csv",
     "write_json",
     "write_outputs",
 ]
-
-_HEADER = (
-    "layer", "pass", "op", "M", "N", "K", "cycles", "stall %", "util %",
-    "MACs", "speedup", "energy µJ", "bound", "notes",
-)  # fmt: skip
-_RIGHT = {"M", "N", "K", "cycles", "stall %", "util %", "MACs", "speedup", "energy µJ"}
 
 
 def atomic_write(path: str | Path, write: Callable[[Path], object]) -> Path:
@@ -59,6 +56,43 @@ def _write_text(path: str | Path, text: str) -> Path:
     return atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
+TABLE_WIDTH = 120
+"""Widest line of the default table (``format_table``); ``wide=True`` has no limit."""
+
+_NARROW = ("layer", "pass", "op", "cycles", "util %", "speedup", "energy", "bound", "notes")
+_WIDE = (
+    "layer", "pass", "op", "M", "N", "K", "cycles", "stall %", "util %", "MACs", "speedup",
+    "energy", "DRAM", "bound", "notes",
+)  # fmt: skip
+_LEFT = {"layer", "pass", "op", "bound", "notes"}
+_SHRINK = (("layer", 12), ("op", 8))
+"""Columns cut (middle ellipsis) in this order, down to these widths, to fit ``TABLE_WIDTH``."""
+
+_PREFIXES = ((1e9, "G"), (1e6, "M"), (1e3, "k"), (1.0, ""), (1e-3, "m"), (1e-6, "µ"),
+             (1e-9, "n"), (1e-12, "p"))  # fmt: skip
+
+
+def scaled(value: float, unit: str) -> str:
+    """``value`` (in ``unit``) with the SI prefix that puts it in [1, 1000), 4 significant
+    digits: ``scaled(0.0016, "J") == "1.600 mJ"``; 0 is ``"0 J"``."""
+    if value == 0:
+        return f"0 {unit}"
+    for factor, prefix in _PREFIXES:
+        if abs(value) >= factor * (1 - 5e-5) or factor == _PREFIXES[-1][0]:
+            x = value / factor
+            digits = 3 if abs(x) < 9.9995 else 2 if abs(x) < 99.995 else 1
+            return f"{x:.{digits}f} {prefix}{unit}"
+    raise AssertionError("unreachable")
+
+
+def _time(cycles: int, freq_mhz: float) -> str:
+    return scaled(cycles / (freq_mhz * 1e6), "s")
+
+
+def _energy(pj: float) -> str:
+    return scaled(pj * 1e-12, "J")
+
+
 def _pct(part: float, whole: float) -> str:
     return f"{100 * part / whole:.1f}" if whole else "0.0"
 
@@ -70,54 +104,121 @@ def _note_refs(notes: tuple[str, ...], index: dict[str, int]) -> str:
     return "[" + ",".join(str(index[n]) for n in notes) + "]" if notes else ""
 
 
-def _row(r: LayerResult, index: dict[str, int]) -> tuple[str, ...]:
-    """One table row; ``-`` where a field does not apply (dims of vector work, the speedup of
-    work the dense baseline does not do, such as weight pre-generation)."""
+def _shown_notes(r: LayerResult) -> tuple[str, ...]:
+    """``r.notes`` but the plain ``fused with <producer>`` one: the bound column says it."""
+    return tuple(note for note in r.notes if note != f"fused with {r.fused_with}")
+
+
+def _cells(r: LayerResult, index: dict[str, int]) -> dict[str, str]:
+    """Every column of one row; ``-`` where a field does not apply (dims of vector work, the
+    speedup of work the dense baseline does not do, such as weight pre-generation). A fused
+    vector op shows ``fused`` (no cycles of its own) or the ``+cycles`` it adds to its
+    producer, and ``fused`` as its bound (its utilization is in the JSON)."""
     dims = (str(r.m), str(r.n), str(r.k)) if r.dense_macs else ("-", "-", "-")
-    speedup = f"{r.speedup:.2f}" if r.dense_cycles else "-"
-    return (
-        r.layer, r.pass_.value, r.op, *dims, f"{r.cycles:,}", _pct(r.stall_cycles, r.cycles),
-        f"{100 * r.utilization:.1f}", f"{r.dense_macs:,}", speedup,
-        f"{r.energy_total_pj / 1e6:.3f}", r.bound, _note_refs(r.notes, index),
-    )  # fmt: skip
+    cells = {
+        "layer": r.layer, "pass": r.pass_name, "op": r.op, "M": dims[0], "N": dims[1],
+        "K": dims[2], "cycles": f"{r.cycles:,}", "stall %": _pct(r.stall_cycles, r.cycles),
+        "util %": f"{100 * r.utilization:.1f}", "MACs": f"{r.dense_macs:,}",
+        "speedup": f"{r.speedup:.2f}" if r.dense_cycles else "-",
+        "energy": _energy(r.energy_total_pj),
+        "DRAM": scaled(sum(v for k, v in r.bytes_by_level if k.startswith("dram.")), "B"),
+        "bound": r.bound, "notes": _note_refs(_shown_notes(r), index),
+    }  # fmt: skip
+    if r.fused_with:
+        cycles = f"+{r.cycles:,}" if r.cycles else "fused"
+        cells |= {"cycles": cycles, "stall %": "-", "util %": "-", "bound": "fused"}
+        if not r.cycles:
+            cells["speedup"] = "-"
+    return cells
 
 
-def _total_row(run: RunResult) -> tuple[str, ...]:
+def _total_cells(run: RunResult) -> dict[str, str]:
     t = run.totals()
-    return (
-        "TOTAL", "", "", "", "", "", f"{t['cycles']:,}", _pct(t["stall_cycles"], t["cycles"]),
-        f"{100 * t['utilization']:.1f}", f"{t['macs']:,}", f"{t['speedup']:.2f}",
-        f"{t['energy_total_pj'] / 1e6:.3f}", "", "",
-    )  # fmt: skip
+    dram = sum(v for r in run.layers for k, v in r.bytes_by_level if k.startswith("dram."))
+    return {
+        "layer": "TOTAL", "cycles": f"{t['cycles']:,}",
+        "stall %": _pct(t["stall_cycles"], t["cycles"]), "util %": f"{100 * t['utilization']:.1f}",
+        "MACs": f"{t['macs']:,}", "speedup": f"{t['speedup']:.2f}",
+        "energy": _energy(t["energy_total_pj"]), "DRAM": scaled(dram, "B"),
+    }  # fmt: skip
 
 
-def _align(rows: list[tuple[str, ...]]) -> list[str]:
-    widths = [max(len(row[i]) for row in rows) for i in range(len(_HEADER))]
+def _cut(text: str, width: int) -> str:
+    """``text`` in at most ``width`` characters, the middle replaced by ``…`` if needed."""
+    if len(text) <= width:
+        return text
+    head = (width - 1) // 2
+    return text[:head] + "…" + text[len(text) - (width - 1 - head):]
+
+
+def _widths(columns: tuple[str, ...], rows: list[dict[str, str]], limit: int | None) -> list[int]:
+    """Column widths; with ``limit``, ``_SHRINK`` columns narrowed until the line fits."""
+    widths = [max(len(row.get(c, "")) for row in rows) for c in columns]
+    for name, least in _SHRINK:
+        excess = sum(widths) + 2 * (len(widths) - 1) - limit if limit else 0
+        if excess > 0 and name in columns:
+            i = columns.index(name)
+            widths[i] = max(least, widths[i] - excess)
+    return widths
+
+
+def _align(columns: tuple[str, ...], rows: list[dict[str, str]], widths: list[int]) -> list[str]:
     lines = []
     for row in rows:
         cells = (
-            cell.rjust(w) if name in _RIGHT else cell.ljust(w)
-            for cell, w, name in zip(row, widths, _HEADER, strict=True)
+            _cut(row.get(c, ""), w).ljust(w) if c in _LEFT else row.get(c, "").rjust(w)
+            for c, w in zip(columns, widths, strict=True)
         )
         lines.append("  ".join(cells).rstrip())
     return lines
 
 
-def format_table(run: RunResult) -> str:
-    """Per (layer, pass) table with a totals line; notes are numbered and listed below it."""
+def _wrap(text: str, width: int | None) -> list[str]:
+    if width is None:
+        return [text]
+    return textwrap.wrap(text, width, subsequent_indent="    ", break_on_hyphens=False) or [""]
+
+
+def _energy_lines(run: RunResult, width: int | None) -> list[str]:
+    """``energy by component: mac 1.2 mJ (4.0%), ...`` (nonzero ones), wrapped between
+    components to ``width``."""
+    energy = run.energy_pj
+    total = sum(energy.values())
+    parts = [f"{name} {_energy(pj)} ({_pct(pj, total)}%)" for name, pj in energy.items() if pj]
+    lines = ["energy by component:"]
+    for i, part in enumerate(parts):
+        text = part + ("," if i < len(parts) - 1 else "")
+        if width is not None and len(lines[-1]) + 1 + len(text) > width:
+            lines.append("   ")
+        lines[-1] += " " + text
+    return lines
+
+
+def format_table(run: RunResult, *, wide: bool = False) -> str:
+    """Per (layer, pass) table with a totals line; notes are numbered and listed below it.
+
+    The default table fits ``TABLE_WIDTH`` columns (long layer names are cut in the middle;
+    the JSON has them whole); ``wide=True`` adds GEMM dims, stall %, MACs and DRAM bytes and
+    cuts nothing. Times, energies and bytes carry SI prefixes (µs/ms/s, µJ/mJ/J, kB/MB/GB)."""
+    columns, limit = (_WIDE, None) if wide else (_NARROW, TABLE_WIDTH)
     index: dict[str, int] = {}
-    body = [_row(r, index) for r in run.layers]
-    lines = _align([_HEADER, *body, _total_row(run)])
+    header = {c: c for c in columns}
+    body = [_cells(r, index) for r in run.layers]
+    rows = [header, *body, _total_cells(run)]
+    lines = _align(columns, rows, _widths(columns, rows, limit))
     rule = "-" * max(len(line) for line in lines)
     t = run.totals()
-    title = (
-        f"{run.workload} ({run.phase}) on {run.accel}, {run.engine} engine: "
-        f"{t['cycles']:,} cycles = {t['time_ms']:.3f} ms at {run.freq_mhz:g} MHz, "
-        f"speedup {t['speedup']:.2f}x, energy {t['energy_total_pj'] / 1e6:.3f} µJ"
+    title = f"{run.workload} ({run.phase}) on {run.accel}, {run.engine} engine"
+    summary = (
+        f"{t['cycles']:,} cycles = {_time(t['cycles'], run.freq_mhz)} at {run.freq_mhz:g} MHz, "
+        f"speedup {t['speedup']:.2f}x, energy {_energy(t['energy_total_pj'])}"
     )
-    out = [title, lines[0], rule, *lines[1:-1], rule, lines[-1]]
-    out += [f"[{i}] {note}" for note, i in index.items()]
-    out += [f"note: {note}" for note in run.notes]
+    out = [*_wrap(title, limit), *_wrap(summary, limit), *_energy_lines(run, limit)]
+    out += [lines[0], rule, *lines[1:-1], rule, lines[-1]]
+    for note, i in index.items():
+        out += _wrap(f"[{i}] {note}", limit)
+    for note in run.notes:
+        out += _wrap(f"note: {note}", limit)
     return "\n".join(out)
 
 

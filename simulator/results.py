@@ -29,7 +29,9 @@ class Pass(StrEnum):
 class LayerResult:
     """Cost of one (layer, pass). ``dense_*`` fields: the same problem run dense on the same
     spec. ``bytes_by_level`` keys are ``"<level>.<what>"`` (e.g. ``dram.weight``,
-    ``dram.metadata``, ``sram.read``); ``energy_pj`` keys are ``ENERGY_COMPONENTS``."""
+    ``dram.metadata``, ``sram.read``); ``energy_pj`` keys are ``ENERGY_COMPONENTS``.
+    ``backward``: vector work of the backward pass; ``fused_with``: the matrix layer a fused
+    vector op runs under (its ``cycles`` are only those it adds beyond its producer's)."""
 
     layer: str
     op: str
@@ -50,6 +52,18 @@ class LayerResult:
     bytes_by_level: tuple[tuple[str, int], ...]
     bound: str  # "compute" | "memory"
     notes: tuple[str, ...] = ()
+    backward: bool = False
+    fused_with: str = ""
+
+    @property
+    def pass_name(self) -> str:
+        """The pass as reports name it, unique per layer: ``pass_`` but for vector work,
+        ``vector`` (forward), ``vector_bw`` (backward) or ``optimizer`` (weight update)."""
+        if self.pass_ != Pass.VECTOR:
+            return self.pass_.value
+        if self.op == "optimizer":
+            return "optimizer"
+        return "vector_bw" if self.backward else "vector"
 
     @property
     def speedup(self) -> float:
@@ -69,7 +83,7 @@ class LayerResult:
         return {
             "name": self.layer,
             "op": self.op,
-            "pass": self.pass_.value,
+            "pass": self.pass_name,
             "m": self.m,
             "n": self.n,
             "k": self.k,
@@ -89,6 +103,7 @@ class LayerResult:
             "bytes": dict(self.bytes_by_level),
             "bound": self.bound,
             "notes": list(self.notes),
+            "fused_with": self.fused_with,
         }
 
 
@@ -151,8 +166,9 @@ class RunResult:
 
     def to_dict(self) -> dict:
         """Stable JSON form: ``workload``, ``accel``, ``phase``, ``engine``, ``freq_mhz``,
-        ``layers[*]`` (see ``LayerResult.to_dict``: ``name``, ``pass``, ``cycles``, ``macs``,
-        ``utilization``, ...), ``total`` (``cycles``, ``macs``, ``speedup``, ...), ``notes``."""
+        ``layers[*]`` (see ``LayerResult.to_dict``: ``name``, ``pass`` (``LayerResult.pass_name``:
+        ``(name, pass)`` is unique), ``cycles``, ``macs``, ``utilization``, ``fused_with``,
+        ...), ``total`` (``cycles``, ``macs``, ``speedup``, ...), ``notes``."""
         return {
             "workload": self.workload,
             "accel": self.accel,

@@ -85,3 +85,41 @@ def test_bad_yaml_config_has_no_traceback(tmp_path) -> None:
     assert "Traceback" not in proc.stderr
     assert "compute.dataflow" in proc.stderr
     assert str(bad) in proc.stderr
+
+
+@pytest.mark.parametrize("workload", ["resnet50", "bert_base"])
+@pytest.mark.parametrize("phase", ["inference", "training"])
+def test_run_output_fits_120_columns_and_rows_are_unique(
+    workload: str, phase: str, tmp_path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out_json = tmp_path / "run.json"
+    args = ["run", "--workload", workload, "--phase", phase, "--json", str(out_json)]
+    assert main(args) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert max(len(line) for line in lines[:-1]) <= 120  # the last one is "wrote <path>"
+    assert len(lines) > 50
+    keys = [(row["name"], row["pass"]) for row in json.loads(out_json.read_text())["layers"]]
+    assert len(set(keys)) == len(keys)
+    if phase == "training":
+        assert {"vector", "vector_bw", "optimizer"} <= {p for _, p in keys}
+
+
+def test_wide_table_is_wider_and_has_the_details(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", "--workload", "resnet50", "--wide"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    header = next(line for line in lines if line.startswith("layer"))
+    assert header.split()[:6] == ["layer", "pass", "op", "M", "N", "K"]
+    assert "MACs" in header and "DRAM" in header
+    assert max(len(line) for line in lines) > 120
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["run", "--help"]])
+def test_help_shows_examples(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    assert exit_.value.code == 0
+    out = capsys.readouterr().out
+    assert "examples:" in out
+    assert "sparsim run --accel" in out
+    if argv[0] == "run":
+        assert "--wide" in out and "sparsim run --workload bert_base --phase training --wide" in out
