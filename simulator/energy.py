@@ -71,6 +71,37 @@ def sram_prices(spec: AcceleratorSpec) -> dict[str, tuple[float, float]]:
     return prices
 
 
+@dataclass(frozen=True, slots=True)
+class _SpecEnergy:
+    """What pricing reads from a spec, looked up once (``AcceleratorSpec`` reads are slow)."""
+
+    names: tuple[str, ...]
+    keys: tuple[str, ...]
+    shared: bool
+    prices: dict[str, tuple[float, float]]
+    static_pj_per_cycle: float
+
+
+_SPEC_CACHE_SIZE = 64
+_spec_energy: dict[int, tuple[AcceleratorSpec, _SpecEnergy]] = {}
+
+
+def _of(spec: AcceleratorSpec) -> _SpecEnergy:
+    """``spec``'s ``_SpecEnergy``, keyed by identity (the entry holds the spec, so its id
+    cannot be reused while cached); emptied at ``_SPEC_CACHE_SIZE`` specs."""
+    hit = _spec_energy.get(id(spec))
+    if hit is None or hit[0] is not spec:
+        if len(_spec_energy) >= _SPEC_CACHE_SIZE:
+            _spec_energy.clear()
+        names = tuple(name for name, _ in spec.buffers)
+        keys = tuple(f"sram.{n}.{way}" for n in names for way in ("read", "write"))
+        static = static_power_pj_per_ns(spec) * 1000 / spec.compute.freq_mhz
+        hit = _spec_energy[id(spec)] = (
+            spec, _SpecEnergy(names, keys, spec.shared_buffer, sram_prices(spec), static)
+        )
+    return hit[1]
+
+
 def _split(
     levels: MappingABC[str, int], shared: bool
 ) -> tuple[dict[str, float], dict[str, float]]:
@@ -92,14 +123,15 @@ def sram_bytes(
     levels: MappingABC[str, int], spec: AcceleratorSpec
 ) -> tuple[tuple[tuple[str, int], ...], tuple[tuple[str, int], ...]]:
     """(reads, writes) per buffer of ``spec`` from ``bytes_by_level`` (module docstring)."""
-    names = [name for name, _ in spec.buffers]
+    known = _of(spec)
+    names = known.names
     reads: dict[str, float]
     writes: dict[str, float]
-    if any(f"sram.{name}.read" in levels or f"sram.{name}.write" in levels for name in names):
+    if any(key in levels for key in known.keys):
         reads = {n: levels.get(f"sram.{n}.read", 0) for n in names}
         writes = {n: levels.get(f"sram.{n}.write", 0) for n in names}
     else:
-        reads, writes = _split(levels, spec.shared_buffer)
+        reads, writes = _split(levels, known.shared)
     return (
         tuple((n, round(reads.get(n, 0))) for n in names),
         tuple((n, round(writes.get(n, 0))) for n in names),
@@ -146,14 +178,14 @@ def static_power_pj_per_ns(spec: AcceleratorSpec) -> float:
 
 def static_energy_pj(cycles: int, spec: AcceleratorSpec) -> float:
     """Leakage over ``cycles`` at the array clock: power × cycles / f (1 cycle = 1000/MHz ns)."""
-    return static_power_pj_per_ns(spec) * cycles * 1000 / spec.compute.freq_mhz
+    return _of(spec).static_pj_per_cycle * cycles
 
 
 def energy_pj(counts: ActionCounts, spec: AcceleratorSpec) -> tuple[tuple[str, float], ...]:
     """Dynamic energy per component in pJ, keys in ``ENERGY_COMPONENTS`` order; ``static`` is
     0 here (it needs the engine's cycles: ``static_energy_pj``)."""
     table = spec.energy
-    prices = sram_prices(spec)
+    prices = _of(spec).prices
     sram = sum(prices[name][0] * n for name, n in counts.sram_read_bytes) + sum(
         prices[name][1] * n for name, n in counts.sram_write_bytes
     )
