@@ -40,7 +40,9 @@ Long stretches of compute-bound steps are run as one event each, exactly (``repl
 
 Cycles, stalls and the compute/memory label come from the simulation; bytes, energy and
 utilization come from the same ``layer_result`` the analytical engine uses (they do not depend
-on timing). A problem is memory-bound when the channel was busy longer than the array.
+on timing). Each tile holds the array for its busy time (``TileSchedule.busy_cycles``: the
+largest of its compute and buffer-port cycles, as in the analytical engine); ``bound`` names
+the busiest resource (``simulator.perf.bound_of``, with the channel's measured busy time).
 """
 
 from __future__ import annotations
@@ -54,7 +56,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import simpy
 from simpy.events import EventPriority
-from sparsim.simulator.perf import Timing, transfer_cycles
+from sparsim.simulator.perf import Timing, bound_of, transfer_cycles
 from sparsim.simulator.plan import PlannedProblem, layer_result, overlap_fused, plan, run_result
 from sparsim.simulator.results import Pass, RunResult
 from sparsim.simulator.schedule import TileSchedule
@@ -93,6 +95,7 @@ class _Tiles:
     calm: list[int]  # ``_calm_runs``
     latency: int
     slots: int  # 2 double-buffered, 1 single-buffered
+    schedule: TileSchedule
 
     def load_latency(self, i: int) -> int:
         """Latency exposed after tile ``i``'s load streams (``simulator.perf`` docstring)."""
@@ -110,13 +113,15 @@ class _Tiles:
         load = transfer_cycles(s.load_bytes, bw, 0)
         store = transfer_cycles(s.store_bytes, bw, 0)
         lat = s.dram_latency_cycles
+        busy = s.busy_cycles
         return cls(
-            compute=s.compute_cycles.tolist(),
+            compute=busy.tolist(),
             load=load.tolist(),
             store=store.tolist(),
-            calm=_calm_runs(np.asarray(s.compute_cycles), load, store),
+            calm=_calm_runs(busy, load, store),
             latency=lat,
             slots=2 if s.double_buffered else 1,
+            schedule=s,
         )
 
 
@@ -304,8 +309,8 @@ class _Replay:
             self.env.process(process)
         self.env.run()
         cycles = max(self.now, max(self.ack_at, default=0))
-        compute = sum(self.t.compute)
-        bound = "memory" if self.channel_busy > compute else "compute"
+        compute = int(self.t.schedule.compute_cycles.sum())
+        bound = bound_of(self.t.schedule, self.channel_busy)
         return Timing(cycles=cycles, compute_cycles=compute, stall_cycles=cycles - compute,
                       bound=bound)  # fmt: skip
 

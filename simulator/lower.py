@@ -38,12 +38,13 @@ from typing import TypedDict
 import numpy as np
 from sparsim.simulator.results import Pass
 from sparsim.workloads.layer import Layer, Phase, Workload
-from sparsim.workloads.ops import MatrixOp, Vector, VectorKind
+from sparsim.workloads.ops import Conv2d, MatrixOp, Vector, VectorKind
 from sparsim.workloads.sparsity import NM, Block, Dense, SparsityPattern, Unstructured
 
 __all__ = [
     "BACKWARD_VECTOR_FACTOR",
     "FUSABLE_KINDS",
+    "ConvShape",
     "Problem",
     "fusion_producers",
     "lower",
@@ -61,6 +62,46 @@ FUSABLE_KINDS = frozenset({VectorKind.ACTIVATION, VectorKind.ELEMENTWISE, Vector
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ConvShape:
+    """A convolution's feature-map geometry, per group (``count`` groups): what the memory
+    model (``simulator.tiling``) needs to move feature maps with halos instead of im2col
+    matrices. ``in_channels``/``out_channels`` are per group; sizes are the forward pass's
+    (``height x width`` input, ``out_height x out_width`` output)."""
+
+    batch: int
+    in_channels: int
+    out_channels: int
+    height: int
+    width: int
+    out_height: int
+    out_width: int
+    kernel: tuple[int, int]
+    stride: tuple[int, int]
+    padding: tuple[int, int]
+    dilation: tuple[int, int]
+
+    @property
+    def taps(self) -> int:
+        return self.kernel[0] * self.kernel[1]
+
+    @classmethod
+    def of(cls, op: Conv2d) -> ConvShape:
+        return cls(
+            batch=op.batch,
+            in_channels=op.in_channels // op.groups,
+            out_channels=op.out_channels // op.groups,
+            height=op.height,
+            width=op.width,
+            out_height=op.out_height,
+            out_width=op.out_width,
+            kernel=op.kernel,
+            stride=op.stride,
+            padding=op.padding,
+            dilation=op.dilation,
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Problem:
     """One (layer, pass). Matrix passes: ``count`` GEMMs ``(m x k) @ (k x n)``; ``b_pattern``
     is B's sparsity relative to this GEMM, ``a_density`` the fraction of nonzero A elements.
@@ -70,7 +111,8 @@ class Problem:
     a spec with ``sparse_weight_gradient`` computes. ``weight_pattern``: the layer's own weight
     pattern (for notes and pre-generation), whatever this pass's ``b_pattern`` is.
     ``backward``: a ``VECTOR`` problem of the backward pass. ``fused_with``: the matrix layer a
-    ``VECTOR`` problem is fused with ("" when standalone; module docstring)."""
+    ``VECTOR`` problem is fused with ("" when standalone; module docstring). ``conv``: the
+    feature-map geometry of a convolution's passes (``None`` for other ops)."""
 
     layer: str
     op: str
@@ -88,6 +130,7 @@ class Problem:
     weight_pattern: SparsityPattern = field(default_factory=Dense)
     backward: bool = False
     fused_with: str = ""
+    conv: ConvShape | None = None
 
     @property
     def is_matrix(self) -> bool:
@@ -111,6 +154,7 @@ class Problem:
             vector_flops=self.vector_flops,
             backward=self.backward,
             fused_with=self.fused_with,
+            conv=self.conv,
         )
 
 
@@ -142,13 +186,18 @@ class _MatrixCommon(TypedDict):
     op: str
     count: int
     weight_pattern: SparsityPattern
+    conv: ConvShape | None
 
 
 def _matrix_problems(layer: Layer, matrix_op: MatrixOp, phase: Phase) -> list[Problem]:
     dims = matrix_op.gemm()
     w = layer.weight_sparsity
     common = _MatrixCommon(
-        layer=layer.name, op=type(matrix_op).__name__, count=dims.count, weight_pattern=w
+        layer=layer.name,
+        op=type(matrix_op).__name__,
+        count=dims.count,
+        weight_pattern=w,
+        conv=ConvShape.of(matrix_op) if isinstance(matrix_op, Conv2d) else None,
     )
     fw = Problem(
         pass_=Pass.FW,

@@ -26,8 +26,14 @@ not hold the channel. ``xfer(b) = 0 if b == 0 else lat + ch(b)``.
 * **Single-buffered**: no request can be issued before its one slot frees, so every transfer
   pays the latency: ``cycles = sum_t xfer(L[t]) + C[t] + xfer(S[t])``.
 
-``stall_cycles = cycles - sum(C)``. A problem is labelled ``"memory"``-bound when its DRAM
-transfer time ``sum(L + S) / bw`` exceeds ``sum(C)``, else ``"compute"``-bound.
+**Buffer ports.** ``C[t]`` above is the tile's *busy* time
+(``TileSchedule.busy_cycles``): the largest of its compute cycles and each buffer port's
+cycles (bytes / port bytes per cycle): the array cannot consume operands faster than the
+buffers deliver them, nor drain results faster than the output buffer takes them.
+
+``stall_cycles = cycles - sum(compute)``. ``bound`` names the resource with the most busy
+time: ``"compute"`` (``sum(compute)``), a buffer port (``"input buffer read port"``: the sum
+of its cycles) or ``"DRAM"`` (``sum(L + S) / bw``); ties go to compute, then ports.
 """
 
 from __future__ import annotations
@@ -38,7 +44,7 @@ from dataclasses import dataclass
 import numpy as np
 from sparsim.simulator.schedule import TileSchedule
 
-__all__ = ["Timing", "analytical_timing", "transfer_cycles"]
+__all__ = ["Timing", "analytical_timing", "bound_of", "transfer_cycles"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -50,7 +56,7 @@ class Timing:
     cycles: int
     compute_cycles: int
     stall_cycles: int
-    bound: str  # "compute" | "memory"
+    bound: str  # "compute" | "DRAM" | "<buffer> buffer <read|write> port"
     overlapped_cycles: int = 0
 
 
@@ -80,14 +86,27 @@ def _double_buffered(s: TileSchedule) -> int:
     first_load, last_store = int(load[0]), int(store[-1])
     if first_load:  # load 1 streams during load 0's latency (module docstring)
         channel[0] = max(channel[0] - lat, 0)
-    steady = np.maximum(s.compute_cycles, channel)
+    steady = np.maximum(s.busy_cycles, channel)
     return int(steady.sum()) + _xfer(first_load, bw, lat) + _xfer(last_store, bw, lat)
 
 
 def _single_buffered(s: TileSchedule) -> int:
     bw, lat = s.dram_bytes_per_cycle, s.dram_latency_cycles
     moves = transfer_cycles(s.load_bytes, bw, lat) + transfer_cycles(s.store_bytes, bw, lat)
-    return int(s.compute_cycles.sum() + moves.sum())
+    return int(s.busy_cycles.sum() + moves.sum())
+
+
+def bound_of(schedule: TileSchedule, dram_cycles: float | None = None) -> str:
+    """The resource with the most busy time (module docstring); ``dram_cycles``: the channel's
+    busy time if known (the event engine measures it), else ``sum(L + S) / bw``."""
+    if dram_cycles is None:
+        moved = int(schedule.load_bytes.sum() + schedule.store_bytes.sum())
+        dram_cycles = moved / schedule.dram_bytes_per_cycle
+    best, name = float(schedule.compute_cycles.sum()), "compute"
+    for port, cycles in schedule.port_cycles:
+        if int(cycles.sum()) > best:
+            best, name = float(cycles.sum()), port
+    return "DRAM" if dram_cycles > best else name
 
 
 def analytical_timing(schedule: TileSchedule) -> Timing:
@@ -97,6 +116,5 @@ def analytical_timing(schedule: TileSchedule) -> Timing:
         return Timing(cycles=0, compute_cycles=0, stall_cycles=0, bound="compute")
     run = _double_buffered if schedule.double_buffered else _single_buffered
     cycles = run(schedule)
-    moved = int(schedule.load_bytes.sum() + schedule.store_bytes.sum())
-    bound = "memory" if moved / schedule.dram_bytes_per_cycle > compute else "compute"
+    bound = bound_of(schedule)
     return Timing(cycles=cycles, compute_cycles=compute, stall_cycles=cycles - compute, bound=bound)

@@ -47,6 +47,7 @@ from typing import TypedDict
 import numpy as np
 from sparsim.accel.bitlayout import index_bits
 from sparsim.accel.spec import AcceleratorSpec, Operand
+from sparsim.simulator import tile
 from sparsim.simulator.energy import (
     PREGEN_OPS_PER_ELEMENT,
     ActionCounts,
@@ -56,17 +57,17 @@ from sparsim.simulator.energy import (
     static_energy_pj,
 )
 from sparsim.simulator.lower import Problem, lower
-from sparsim.simulator.mapping import Exploit, Mapping, choose_exploit
+from sparsim.simulator.mapping import Exploit, Mapping, choose_exploit, map_problem
 from sparsim.simulator.memory import (
     Traffic,
     b_storage_rates,
-    map_matrix,
     output_tile_fits,
     stream_traffic,
 )
 from sparsim.simulator.perf import Timing
 from sparsim.simulator.results import LayerResult, Pass, RunResult
 from sparsim.simulator.schedule import TileSchedule
+from sparsim.simulator.tiling import NestTraffic, Tiling, choose_tiling, nest_traffic, nest_view
 from sparsim.workloads.layer import Workload
 from sparsim.workloads.ops import VectorKind
 
@@ -99,6 +100,10 @@ class PlannedProblem:
     dense: PlannedProblem | None = None
     producer: int | None = None
     energy_pj: tuple[tuple[str, float], ...] = ()
+    tiling: Tiling | None = None
+    sram_bytes: tuple[tuple[str, int], ...] = ()
+    input_from_chip: bool = False
+    mapping_text: str = ""
 
     @property
     def issued_macs(self) -> int:
@@ -146,32 +151,97 @@ def _forwarding(problem: Problem, mapping: Mapping, spec: AcceleratorSpec) -> in
     return forwarding_bytes(mapping.dataflow, issued, stationary, repeat, spec)
 
 
-def _metadata_counts(exploit: Exploit, traffic: Traffic, issued: int) -> _MetadataCounts:
+def _metadata_counts(exploit: Exploit, fed_bytes: int, issued: int) -> _MetadataCounts:
     """Indices decoded from the metadata the array reads, and one mux select per issued MAC."""
     if not (exploit.nm or exploit.group_size):
         return {}
     bits = index_bits(exploit.nm[1]) if exploit.nm else 1
-    return {"metadata_indices": traffic.metadata_bytes_fed * 8 // bits, "mux_selects": issued}
+    return {"metadata_indices": fed_bytes * 8 // bits, "mux_selects": issued}
 
 
-def _plan_matrix(problem: Problem, spec: AcceleratorSpec) -> PlannedProblem:
-    mapping, cycles, traffic = map_matrix(problem, spec)
-    levels = dict(traffic.bytes_by_level())
+def _share(total: int, weights: np.ndarray) -> np.ndarray:
+    """``total`` split in proportion to ``weights`` by cumulative rounding (sums exactly)."""
+    cum = np.cumsum(weights, dtype=np.float64)
+    if cum[-1] <= 0:
+        edges = np.zeros(len(weights), dtype=np.int64)
+        edges[-1] = total
+        return edges
+    edges = np.rint(cum / cum[-1] * total).astype(np.int64)
+    return np.diff(edges, prepend=0)
+
+
+def _port_cycles(
+    spec: AcceleratorSpec, ports: dict[str, np.ndarray], count: int
+) -> tuple[tuple[str, np.ndarray], ...]:
+    """Per port, ``ceil(bytes / port bytes per cycle)`` of each tile, over ``count`` groups."""
+    widths = {}
+    for name, buf in spec.buffers:
+        widths[f"{name} buffer read port"] = buf.read_bytes_per_cycle
+        widths[f"{name} buffer write port"] = buf.write_bytes_per_cycle
+    out = []
+    for port, nbytes in ports.items():
+        cycles = tile.ceil_div(nbytes, widths[port])
+        out.append((port, np.tile(cycles, count) if count > 1 else cycles))
+    return tuple(out)
+
+
+def _levels(nt: NestTraffic, count: int) -> dict[str, int]:
+    levels = {f"dram.{key}": value * count for key, value in nt.dram.items()}
+    levels["sram.read"] = count * sum(v for k, v in nt.sram.items() if k.endswith(".read"))
+    levels["sram.write"] = count * sum(v for k, v in nt.sram.items() if k.endswith(".write"))
+    for key, value in nt.sram.items():  # per buffer (``energy.sram_bytes`` prices each by size)
+        buffer, way = key.split(".")[0], key.split(".")[-1]
+        name = f"sram.{buffer}.{way}"
+        levels[name] = levels.get(name, 0) + value * count
+    return levels
+
+
+def _plan_matrix(
+    problem: Problem, spec: AcceleratorSpec, residency: tuple[bool, bool] = (False, False)
+) -> PlannedProblem:
+    """Array mapping (``simulator.mapping``), buffer tiling (``simulator.tiling``), per-tile
+    DRAM and port traffic; ``residency``: (input already on chip, output stays on chip)."""
+    mapping, cycles = map_problem(problem, spec)
+    view = nest_view(problem)
+    tiling = choose_tiling(view, mapping, spec)
+    nt = nest_traffic(view, tiling, mapping, spec, input_on_chip=residency[0],
+                      output_on_chip=residency[1])  # fmt: skip
+    count = problem.count
+    macs = np.tile(nt.macs, count) if count > 1 else nt.macs
+    levels = _levels(nt, count)
     ex, issued = mapping.exploit, mapping.issued_macs
     counts = ActionCounts(
         macs=round(issued * ex.mac_keep_gated),
         mac_precision=spec.precision.weight,
         rf_bytes=_forwarding(problem, mapping, spec),
         **_memory_counts(levels, spec),
-        **_metadata_counts(ex, traffic, issued),
+        **_metadata_counts(ex, nt.metadata_fed * count, issued),
     )
+    schedule = TileSchedule(
+        compute_cycles=_share(int(cycles.sum()), macs),
+        load_bytes=np.tile(nt.load, count) if count > 1 else nt.load,
+        store_bytes=np.tile(nt.store, count) if count > 1 else nt.store,
+        dram_bytes_per_cycle=spec.dram.bytes_per_cycle(spec.compute.freq_mhz),
+        dram_latency_cycles=spec.dram.latency_cycles,
+        double_buffered=all(buf.double_buffered for _, buf in spec.buffers),
+        port_cycles=_port_cycles(spec, nt.ports, count),
+    )
+    notes = ex.notes
+    if not tiling.fits:
+        notes += ("buffers too small for the smallest tiles: ran them anyway",)
+    text = (f"{mapping.dataflow} rows={mapping.row_dim} cols={mapping.col_dim}; "
+            f"{tiling.describe(view)}")  # fmt: skip
     return PlannedProblem(
         problem=problem,
         mapping=mapping,
-        schedule=_schedule(spec, cycles, traffic),
+        schedule=schedule,
         counts=counts,
         bytes_by_level=tuple(levels.items()),
-        notes=ex.notes,
+        notes=notes,
+        tiling=tiling,
+        sram_bytes=tuple((k, v * count) for k, v in nt.sram.items()),
+        input_from_chip=residency[0],
+        mapping_text=text,
     )
 
 
@@ -257,12 +327,16 @@ def _empty_plan(problem: Problem, spec: AcceleratorSpec) -> PlannedProblem:
 
 
 def _plan_one(
-    problem: Problem, spec: AcceleratorSpec, fw: Exploit | None, on_chip: bool = False
+    problem: Problem,
+    spec: AcceleratorSpec,
+    fw: Exploit | None,
+    on_chip: bool = False,
+    residency: tuple[bool, bool] = (False, False),
 ) -> PlannedProblem:
     """``fw``: the forward pass's exploit (pre-generation only); ``on_chip``: a fused vector
     op whose data stays in the output buffer."""
     if problem.is_matrix:
-        return _plan_matrix(problem, spec)
+        return _plan_matrix(problem, spec, residency)
     if problem.pass_ == Pass.VECTOR:
         return _plan_vector(problem, spec, on_chip)
     if problem.pregen_elements == 0:
@@ -277,15 +351,19 @@ def _skips_weight(exploit: Exploit) -> bool:
 
 
 def _plan_with_dense(
-    problem: Problem, spec: AcceleratorSpec, fw: Exploit | None, on_chip: bool
+    problem: Problem,
+    spec: AcceleratorSpec,
+    fw: Exploit | None,
+    on_chip: bool,
+    residency: tuple[bool, bool] = (False, False),
 ) -> PlannedProblem:
-    planned = _plan_one(problem, spec, fw, on_chip)
+    planned = _plan_one(problem, spec, fw, on_chip, residency)
     dense_problem, dense = problem.dense(), None
     if dense_problem != problem:
         if _same_as_dense(planned, dense_problem, spec):
             twin = _as_problem(planned, dense_problem, None, "")
         else:
-            twin = _plan_one(dense_problem, spec, fw)
+            twin = _plan_one(dense_problem, spec, fw, residency=residency)
         dense = _with_energy(twin, spec, None)
     return _with_energy(planned, spec, dense)
 
@@ -316,6 +394,10 @@ def _with_energy(
         dense=dense,
         producer=planned.producer,
         energy_pj=energy_pj(planned.counts, spec),
+        tiling=planned.tiling,
+        sram_bytes=planned.sram_bytes,
+        input_from_chip=planned.input_from_chip,
+        mapping_text=planned.mapping_text,
     )
 
 
@@ -336,7 +418,7 @@ def _shape_key(problem: Problem) -> tuple | None:
         return None
     return (p.op, p.pass_, p.m, p.n, p.k, p.count, p.b_pattern, p.a_density, p.weight_density,
             p.vector_elements, p.vector_flops, p.pregen_elements, p.weight_pattern,
-            p.backward)  # fmt: skip
+            p.backward, p.conv)  # fmt: skip
 
 
 def _shared_plan(
@@ -345,18 +427,21 @@ def _shared_plan(
     fw: Exploit | None,
     on_chip: bool,
     plans: dict[tuple, PlannedProblem],
+    residency: tuple[bool, bool] = (False, False),
 ) -> PlannedProblem:
     """The plan of ``problem``: made once per shape, fusion state and forward exploit in
     ``plans`` (``spec``'s cache), then shared by same-shape layers and later calls (plans are
     immutable; only ``problem`` differs)."""
     shape = _shape_key(problem)
     if shape is None:
-        return _plan_with_dense(problem, spec, fw, on_chip)
-    key = (shape, on_chip, fw)
+        return _plan_with_dense(problem, spec, fw, on_chip, residency)
+    key = (shape, on_chip, fw, residency)
     if key not in plans:
         if len(plans) >= PLAN_CACHE_SIZE:
             plans.clear()
-        plans[key] = _plan_with_dense(replace(problem, layer="", fused_with=""), spec, fw, on_chip)
+        plans[key] = _plan_with_dense(
+            replace(problem, layer="", fused_with=""), spec, fw, on_chip, residency
+        )
     return plans[key]
 
 
@@ -381,6 +466,10 @@ def _as_problem(
         dense=planned.dense,
         producer=producer,
         energy_pj=planned.energy_pj,
+        tiling=planned.tiling,
+        sram_bytes=planned.sram_bytes,
+        input_from_chip=planned.input_from_chip,
+        mapping_text=planned.mapping_text,
     )
 
 
@@ -484,6 +573,9 @@ def layer_result(
         notes=planned.notes,
         backward=p.backward,
         fused_with=p.fused_with,
+        sram_bytes=planned.sram_bytes,
+        input_from_chip=planned.input_from_chip,
+        mapping=planned.mapping_text,
     )
 
 

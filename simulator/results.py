@@ -31,7 +31,14 @@ class LayerResult:
     spec. ``bytes_by_level`` keys are ``"<level>.<what>"`` (e.g. ``dram.weight``,
     ``dram.metadata``, ``sram.read``); ``energy_pj`` keys are ``ENERGY_COMPONENTS``.
     ``backward``: vector work of the backward pass; ``fused_with``: the matrix layer a fused
-    vector op runs under (its ``cycles`` are only those it adds beyond its producer's)."""
+    vector op runs under (its ``cycles`` are only those it adds beyond its producer's).
+    ``sram_bytes``: bytes through each on-chip buffer, keyed ``"<buffer>.<stream>.<way>"``:
+    ``<buffer>`` a spec buffer (``input``, ``weight``, ``output`` or ``shared``), ``<stream>``
+    one of ``input``, ``weight``, ``metadata``, ``psum`` (accumulator-width partial sums),
+    ``output`` (final results), ``<way>`` ``read`` or ``write`` (``simulator.tiling``; matrix
+    passes only). ``bound``: the resource that bound the layer (``simulator.perf``).
+    ``input_from_chip``: its input was left on chip by its producer (``simulator.plan``).
+    ``mapping``: the array orientation and buffer tiling (``simulator.tiling.Tiling``)."""
 
     layer: str
     op: str
@@ -50,10 +57,13 @@ class LayerResult:
     energy_pj: tuple[tuple[str, float], ...]
     dense_energy_pj: float
     bytes_by_level: tuple[tuple[str, int], ...]
-    bound: str  # "compute" | "memory"
+    bound: str  # "compute" | "DRAM" | "<buffer> buffer <read|write> port" (simulator.perf)
     notes: tuple[str, ...] = ()
     backward: bool = False
     fused_with: str = ""
+    sram_bytes: tuple[tuple[str, int], ...] = ()
+    input_from_chip: bool = False
+    mapping: str = ""
 
     @property
     def pass_name(self) -> str:
@@ -104,6 +114,9 @@ class LayerResult:
             "bound": self.bound,
             "notes": list(self.notes),
             "fused_with": self.fused_with,
+            "sram_bytes": dict(self.sram_bytes),
+            "input_from_chip": self.input_from_chip,
+            "mapping": self.mapping,
         }
 
 

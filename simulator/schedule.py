@@ -22,6 +22,9 @@ class TileSchedule:
     ``load_bytes[t]``: DRAM bytes that must arrive before tile ``t`` starts (weights, inputs,
     metadata not already on chip). ``store_bytes[t]``: DRAM bytes written after it ends.
     ``double_buffered``: loads of tile ``t+1`` may overlap compute of tile ``t``.
+    ``port_cycles``: per buffer port (``"input buffer read port"``...), the cycles each tile
+    keeps it busy (its bytes over the port's bytes per cycle, rounded up); a tile occupies the
+    array for ``busy_cycles`` = the largest of its compute and port cycles (``simulator.perf``).
     """
 
     compute_cycles: np.ndarray
@@ -30,6 +33,7 @@ class TileSchedule:
     dram_bytes_per_cycle: float
     dram_latency_cycles: int
     double_buffered: bool = True
+    port_cycles: tuple[tuple[str, np.ndarray], ...] = ()
 
     def __post_init__(self) -> None:
         n = len(self.compute_cycles)
@@ -41,3 +45,11 @@ class TileSchedule:
     @property
     def tiles(self) -> int:
         return len(self.compute_cycles)
+
+    @property
+    def busy_cycles(self) -> np.ndarray:
+        """Per tile: the largest of its compute cycles and every port's cycles."""
+        busy = np.asarray(self.compute_cycles, dtype=np.int64)
+        for _, cycles in self.port_cycles:
+            busy = np.maximum(busy, cycles)
+        return busy

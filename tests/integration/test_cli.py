@@ -36,7 +36,8 @@ def test_json_keys_are_the_documented_ones(tmp_path) -> None:
     assert main(args) == 0
     data = json.loads(out_json.read_text())
     layer = data["layers"][0]
-    for key in ("name", "op", "pass", "m", "n", "k", "cycles", "macs", "utilization"):
+    for key in ("name", "op", "pass", "m", "n", "k", "cycles", "macs", "utilization", "bound",
+                "sram_bytes", "input_from_chip", "mapping"):
         assert key in layer
     for key in ("cycles", "macs", "speedup", "energy_total_pj"):
         assert key in data["total"]

@@ -107,7 +107,7 @@ def test_within_five_percent_when_memory_bound(phase: Phase):
     _same_costs(a, e)
     for ra, re_ in zip(a.layers, e.layers, strict=True):
         # a fused op's data stays on chip (simulator.run): only its producer waits on DRAM
-        assert ra.bound == re_.bound == ("compute" if _fused(ra) else "memory"), ra.layer
+        assert ra.bound == re_.bound == ("compute" if _fused(ra) else "DRAM"), ra.layer
         assert re_.cycles <= ra.cycles  # no step barrier: never slower (module docstring)
         assert re_.cycles >= 0.95 * ra.cycles, (ra.layer, ra.pass_, ra.cycles, re_.cycles)
 

@@ -19,6 +19,7 @@ from sparsim.workloads.layer import Layer, Phase, Workload
 from sparsim.workloads.ops import Gemm
 
 BIG_BUFFER_BYTES = 1 << 30
+WIDE_PORT_BYTES_PER_CYCLE = 1 << 20
 FAST_DRAM_GB_PER_S = 1e6  # 5e6 bytes per cycle at 200 MHz: transfers take 1 cycle + latency
 
 
@@ -40,12 +41,14 @@ def make_spec(
     double_buffered: bool = True,
     lanes: int = 16,
     name: str = "test_spec",
+    port_bytes_per_cycle: int = WIDE_PORT_BYTES_PER_CYCLE,
 ) -> AcceleratorSpec:
-    """A spec at 200 MHz, int8 operands, int32 accumulators, one buffer per operand."""
+    """A spec at 200 MHz, int8 operands, int32 accumulators, one buffer per operand (ports
+    ``port_bytes_per_cycle`` wide both ways: by default too wide to bound anything)."""
     buffer = BufferSpec(
         size_bytes=buffer_bytes,
-        read_bytes_per_cycle=64,
-        write_bytes_per_cycle=64,
+        read_bytes_per_cycle=port_bytes_per_cycle,
+        write_bytes_per_cycle=port_bytes_per_cycle,
         double_buffered=double_buffered,
     )
     return AcceleratorSpec(

@@ -48,7 +48,7 @@ def test_memory_bound_overlaps_latency():
     # Lock-step analytical form (perf docstring): 16 + max(10, 11 - 5) + 10 = 36, the same.
     s = _schedule([10, 10], [176, 176], [0, 0], lat=5)
     timing = replay(s)
-    assert (timing.cycles, timing.bound) == (36, "memory")
+    assert (timing.cycles, timing.bound) == (36, "DRAM")
     assert analytical_timing(s).cycles == 36
 
 

@@ -85,7 +85,11 @@ def test_cycles_monotone_in_each_dimension(m, n, k, flow, which, buffer, bw):
     small = _layer(m, n, k, flow, buffer=buffer, bw=bw)
     big = _layer(grown["m"], grown["n"], grown["k"], flow, buffer=buffer, bw=bw)
     assert big.compute_cycles >= small.compute_cycles
-    assert big.cycles >= small.cycles
+    # with buffers that hold everything both run as one tile; with small ones the buffer
+    # tiling is a discrete choice (simulator.tiling.choose_tiling) that one more row may
+    # regroup, shifting stall cycles either way
+    if buffer == 1 << 20:
+        assert big.cycles >= small.cycles
 
 
 @SETTINGS

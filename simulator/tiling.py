@@ -1,0 +1,547 @@
+"""Buffer-level tiling: the loop nest of one matrix problem over DRAM → on-chip buffers → array.
+
+**The mapping value.** ``Tiling`` is explicit and frozen: the tile sizes of the buffer-level
+loop nest along its three axes ``m``, ``n``, ``k`` and the loop order (outer to inner); for a
+convolution also the output rows (the ``m`` tile is ``images x rows`` whole output rows). The
+array orientation is ``simulator.mapping.Mapping`` (``row_dim``, ``col_dim``). The traffic
+model (``nest_traffic``) takes a ``Tiling`` as input; ``choose_tiling`` is one simple chooser
+(a later mapper search replaces it).
+
+**The nest's axes** (``NestView``), per group (``count`` groups run one after another):
+
+================  ==========================  ==========================  ===================
+problem           ``m`` axis                  ``n`` axis                  ``k`` axis
+================  ==========================  ==========================  ===================
+GEMM              GEMM ``m``                  GEMM ``n``                  GEMM ``k``
+conv ``FW``       output rows (x images)      output channels             input channels
+conv ``BW_DATA``  dX rows (x images)          input channels (dX)         output channels (dY)
+conv ``BW_WEIGHT``  input channels            output channels             output rows (x images)
+================  ==========================  ==========================  ===================
+
+Every conv ``k`` channel tile carries all ``kh x kw`` taps. Operand footprints (what a tile
+moves from DRAM) are **feature maps with halos**, never im2col matrices: a band of output rows
+reads the input rows its taps touch (``kernel``, ``stride``, ``dilation``; padding is not
+fetched), times the input columns touched, times the channels of the tile. ``BW_DATA`` is a
+transposed convolution: a band of dX rows reads the dY rows that reach it. ``BW_WEIGHT``
+reduces over batch x output pixels (its ``k`` axis). The im2col expansion exists only between
+the buffer and the array: the array feed of A is ``m x k`` GEMM elements.
+
+**Reuse.** In loop order ``(o1, o2, o3)`` an operand's tile is fetched again whenever its
+tile indices change between consecutive iterations (one tile of each operand is held; the
+other half of a double buffer fills). So an operand whose irrelevant axis ``d`` (A: ``n``,
+B: ``m``, C: ``k``) is inside all its relevant loops is fetched once; otherwise ``T_d`` times
+(unless the relevant loops inside ``d`` all have one trip). An operand whose whole footprint
+fits its buffer share is fetched once whatever the order. Partial sums (C over ``k``) stay in
+the output buffer while the ``k`` loop is innermost of C's loops or all of C fits there at
+accumulator width; otherwise each ``(m, n)`` tile spills at accumulator width after every
+visit but its last and is reloaded before every visit but its first.
+
+**Fit.** A tile fits when its footprint is at most the operand's buffer share
+(``spec.buffer_share_bytes``), halved when double-buffered; C's tile is held at accumulator
+width (``os`` with an untiled ``k`` accumulates in the PEs: output width). **Chooser**
+(``choose_tiling``): candidate tile sizes are each axis's extent halved repeatedly (rounded
+up) down to 1; among the combinations whose tiles fit, and the six loop orders, the one with
+the smallest memory-time bound ``max(DRAM bytes / DRAM bytes per cycle, A feed / input read
+port, B feed / weight read port)`` (small tiles along the array's axes re-read operands),
+then the fewest DRAM bytes, then the fewest tiles, then the first order in ``ORDERS``. If
+nothing fits, the smallest tiles (noted).
+
+**Buffer ports** (per tile, ``PortBytes``): the input buffer is written by DRAM fills of A and
+read by the array feed (``m x k`` im2col elements per pass of the array over ``n``); the weight
+buffer likewise for B's stored values and metadata (per pass over ``m``); the output buffer is
+written by array results (partial sums at accumulator width, finals at output width) and
+partial-sum reloads, and read to accumulate partial sums and to drain to DRAM. Passes: ``os``
+re-reads A once per array row fold of ``n`` and B once per column fold of ``m``; ``ws`` keeps B
+stationary (read once) and re-reads A per column fold of ``n``; ``is`` keeps A stationary and
+re-reads B per column fold of ``m``. ``ws``/``is`` accumulate each row fold of ``k`` in the output
+buffer (read and written at accumulator width).
+
+**Compute per tile.** The array's cycles for the problem (``simulator.mapping``) are shared
+among the tiles in proportion to their MACs (cumulative rounding: the sum is exact).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from sparsim.accel.spec import AcceleratorSpec, Operand, precision_bits
+from sparsim.simulator.lower import ConvShape, Problem
+from sparsim.simulator.mapping import Mapping
+from sparsim.simulator.memory import b_chunk_bytes
+from sparsim.simulator.results import Pass
+
+__all__ = [
+    "ORDERS",
+    "NestTraffic",
+    "NestView",
+    "Tiling",
+    "choose_tiling",
+    "nest_traffic",
+    "nest_view",
+]
+
+ORDERS = ("mnk", "nmk", "mkn", "kmn", "nkm", "knm")
+"""Loop orders, outer to inner (``mnk``: ``m`` outermost, ``k`` innermost)."""
+
+SRAM_STREAMS = ("input", "weight", "metadata", "psum", "output")
+"""What a buffer's bytes carry (``NestTraffic.sram``)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Tiling:
+    """The buffer-level mapping of one matrix problem (module docstring). ``m``, ``n``, ``k``:
+    tile sizes in the nest's axis units (``NestView``); for a conv ``m`` axis in output rows,
+    ``images`` whole images per tile when ``m`` is all the rows. ``order``: one of ``ORDERS``.
+    ``fits``: whether every tile fits its buffer share."""
+
+    m: int
+    n: int
+    k: int
+    order: str = "mnk"
+    images: int = 1
+    fits: bool = True
+
+    def describe(self, view: NestView) -> str:
+        """``m=... n=... k=... order=...`` in the view's units."""
+        m = f"{self.images}x{self.m} {view.m_unit}" if view.m_unit != "" else str(self.m)
+        return f"tile m={m} n={self.n} k={self.k} order={self.order}"
+
+
+@dataclass(frozen=True, slots=True)
+class _Axis:
+    """One nest axis cut into tiles of ``size`` units: per tile, its GEMM extent ``g`` and its
+    footprint factors ``fa`` (A), ``fc`` (C); ``b`` its extent in B's units."""
+
+    g: np.ndarray
+    fa: np.ndarray
+    fc: np.ndarray
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NestView:
+    """A problem seen as the nest's three axes (module docstring table): extents in axis units
+    (``m_extent`` in rows per image for a conv, ``images`` the batch), and how a tile size
+    becomes per-tile factors (``axis``)."""
+
+    problem: Problem
+    m_extent: int
+    n_extent: int
+    k_extent: int
+    images: int
+    m_unit: str
+
+    def axis(self, name: str, size: int, images: int = 1) -> _Axis:
+        return _axis(self.problem, name, size, images)
+
+
+def nest_view(problem: Problem) -> NestView:
+    """The nest axes of ``problem`` (module docstring table)."""
+    c, p = problem.conv, problem
+    if c is None:
+        return NestView(problem=p, m_extent=p.m, n_extent=p.n, k_extent=p.k, images=1, m_unit="")
+    if p.pass_ == Pass.FW:
+        m, n, k = c.out_height, c.out_channels, c.in_channels
+    elif p.pass_ == Pass.BW_DATA:
+        m, n, k = c.height, c.in_channels, c.out_channels
+    else:
+        m, n, k = c.in_channels, c.out_channels, c.out_height
+    rows = p.pass_ != Pass.BW_WEIGHT
+    return NestView(problem=p, m_extent=m, n_extent=n, k_extent=k,
+                    images=c.batch if rows else 1, m_unit="rows" if rows else "")  # fmt: skip
+
+
+def _bands(extent: int, size: int) -> np.ndarray:
+    """(start, stop) of the ``ceil(extent / size)`` bands of ``size``."""
+    starts = np.arange(0, extent, size, dtype=np.int64)
+    return np.stack([starts, np.minimum(starts + size, extent)], axis=1)
+
+
+@functools.lru_cache(maxsize=4096)
+def _touched(out: int, size: int, k: int, s: int, p: int, d: int, band: int) -> tuple[int, ...]:
+    """Input indices in ``[0, size)`` touched by each band of ``band`` outputs (a conv axis)."""
+    taps = np.arange(k) * d - p
+    hit = np.arange(out)[:, None] * s + taps[None, :]
+    valid = (hit >= 0) & (hit < size)
+    mark = np.zeros((out, size), dtype=bool)
+    rows, cols = np.nonzero(valid)
+    mark[rows, hit[rows, cols]] = True
+    return tuple(int(mark[lo:hi].any(axis=0).sum()) for lo, hi in _bands(out, band))
+
+
+@functools.lru_cache(maxsize=4096)
+def _reaching(out: int, size: int, k: int, s: int, p: int, d: int, band: int) -> tuple[int, ...]:
+    """Outputs (dY indices in ``[0, out)``) whose taps reach each band of ``band`` inputs: the
+    dY footprint of a dX band in the transposed convolution."""
+    taps = np.arange(k) * d - p
+    hit = np.arange(out)[:, None] * s + taps[None, :]
+    return tuple(
+        int((((hit >= lo) & (hit < hi)).any(axis=1)).sum()) for lo, hi in _bands(size, band)
+    )
+
+
+def _split(extent: int, size: int) -> np.ndarray:
+    sizes = np.full(-(-extent // size), size, dtype=np.int64)
+    sizes[-1] = extent - size * (len(sizes) - 1)
+    return sizes
+
+
+def _image_groups(batch: int, images: int) -> np.ndarray:
+    return _split(batch, images)
+
+
+def _row_axis(problem: Problem, c: ConvShape, size: int, images: int) -> _Axis:
+    """The conv ``m`` axis (FW: output rows; BW_DATA: dX rows), bands x image groups, with the
+    other axis' footprint per channel: touched input (or reaching dY) rows x columns."""
+    kh, kw = c.kernel
+    (sh, sw), (ph, pw), (dh, dw) = c.stride, c.padding, c.dilation
+    groups = _image_groups(c.batch, images)
+    if problem.pass_ == Pass.FW:
+        rows = _split(c.out_height, size)
+        a_rows = np.array(_touched(c.out_height, c.height, kh, sh, ph, dh, size))
+        a_cols = _touched(c.out_width, c.width, kw, sw, pw, dw, c.out_width)[0]
+        c_cols, gemm_per_pixel = c.out_width, 1.0
+    else:
+        rows = _split(c.height, size)
+        a_rows = np.array(_reaching(c.out_height, c.height, kh, sh, ph, dh, size))
+        a_cols = _reaching(c.out_width, c.width, kw, sw, pw, dw, c.width)[0]
+        c_cols = c.width
+        gemm_per_pixel = problem.m / (c.batch * c.height * c.width)
+    g_img = np.repeat(groups, len(rows))
+    fc = g_img * np.tile(rows, len(groups)) * c_cols
+    fa = g_img * np.tile(a_rows, len(groups)) * a_cols
+    return _Axis(g=fc * gemm_per_pixel, fa=fa.astype(np.float64), fc=fc.astype(np.float64))
+
+
+def _axis(problem: Problem, name: str, size: int, images: int) -> _Axis:
+    """Per-tile factors of axis ``name`` cut into tiles of ``size`` (module docstring)."""
+    c, p = problem.conv, problem
+    if c is None:
+        extent = {"m": p.m, "n": p.n, "k": p.k}[name]
+        g = _split(extent, size).astype(np.float64)
+        return _Axis(g=g, fa=g, fc=g)
+    taps, fw, bwd = c.taps, p.pass_ == Pass.FW, p.pass_ == Pass.BW_DATA
+    if name == "m" and (fw or bwd):
+        return _row_axis(p, c, size, images)
+    if name == "k" and p.pass_ == Pass.BW_WEIGHT:  # output pixels: dY rows, X rows touched
+        fwd = Problem(layer="", op="", pass_=Pass.FW, m=p.k, conv=c)
+        band = _row_axis(fwd, c, size, images)
+        return _Axis(g=band.g, fa=band.fa, fc=band.fc)
+    channels = _split({"m": c.in_channels, "n": c.out_channels if not bwd else c.in_channels,
+                       "k": c.in_channels if fw else c.out_channels}[name], size)  # fmt: skip
+    ch = channels.astype(np.float64)
+    # GEMM extent: a channel tile carries all taps where the GEMM axis is channels x taps
+    tapped = (fw and name == "k") or (bwd and name == "n") or (not fw and not bwd and name == "m")
+    g = ch * taps if tapped else ch
+    fc = g if name == "m" else ch  # BW_WEIGHT C = dW rows (channels x taps)
+    return _Axis(g=g, fa=ch, fc=fc)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NestTraffic:
+    """Per-tile DRAM and buffer-port bytes of one count-instance's tiles in nest order.
+
+    ``load``/``store``: DRAM bytes before/after each tile; ``dram``: totals by operand
+    (``input``, ``weight``, ``metadata``, ``psum``, ``output``); ``ports``: per buffer port
+    name (``"<buffer> buffer read port"``...), bytes per tile; ``sram``: totals keyed
+    ``"<buffer>.<stream>.<read|write>"`` (streams ``SRAM_STREAMS``); ``macs``: GEMM MACs per
+    tile (their shares set the compute split); ``metadata_fed``: metadata bytes the array
+    read."""
+
+    load: np.ndarray
+    store: np.ndarray
+    dram: dict[str, int]
+    ports: dict[str, np.ndarray]
+    sram: dict[str, int]
+    macs: np.ndarray
+    metadata_fed: int
+
+
+def _acc_bytes(spec: AcceleratorSpec) -> float:
+    return precision_bits(spec.precision.accumulator) / 8
+
+
+def _fit(spec: AcceleratorSpec, operand: Operand) -> int:
+    share = spec.buffer_share_bytes(operand)
+    return share // 2 if spec.buffer_for(operand).double_buffered else share
+
+
+def _b_factors(mp: Mapping, g_k: np.ndarray, w_b: float) -> tuple[np.ndarray, np.ndarray]:
+    """B's stored bytes per K tile: (value bytes per column, metadata bytes per metadata column
+    unit) (``memory.b_chunk_bytes`` of one column; group skipping keeps the mapping's average
+    kept fraction of K)."""
+    ex = mp.exploit
+    ratio = float(mp.k_kept_per_tile.mean()) / max(1, int(mp.k_kept_per_tile.max()))
+    kept = np.ceil(g_k * (ratio if ex.group_size else 1.0) - 1e-9).astype(np.int64)
+    val, meta = b_chunk_bytes(ex, kept, np.ones_like(kept), w_b)
+    return val.astype(np.float64), meta.astype(np.float64)
+
+
+def _b_cols(mp: Mapping, g_n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per N tile: (columns, metadata column units: a bitmap serves ``group_size`` columns)."""
+    g = mp.exploit.group_size
+    return g_n, (np.ceil(g_n / g - 1e-9) if g else g_n)
+
+
+def _tables(view: NestView, t: Tiling, mp: Mapping, spec: AcceleratorSpec):
+    ax = {name: view.axis(name, size, t.images) for name, size in
+          (("m", t.m), ("n", t.n), ("k", t.k))}  # fmt: skip
+    in_b, out_b = (spec.precision.bytes_of(o) for o in (Operand.INPUT, Operand.OUTPUT))
+    w_b = spec.precision.bytes_of(Operand.WEIGHT)
+    a = np.ceil(np.multiply.outer(ax["m"].fa, ax["k"].fa) * in_b - 1e-9)
+    val, meta = _b_factors(mp, ax["k"].g, w_b)
+    cols, units = _b_cols(mp, ax["n"].g)
+    bv = np.rint(np.multiply.outer(val, cols)).astype(np.int64)
+    bm = np.rint(np.multiply.outer(meta, units)).astype(np.int64)
+    c_elems = np.multiply.outer(ax["m"].fc, ax["n"].fc)
+    return ax, a.astype(np.int64), bv, bm, c_elems, out_b
+
+
+def _refetch(order: str, trips: dict[str, int], irrelevant: str) -> bool:
+    """Whether an operand is fetched again on every trip of its ``irrelevant`` axis."""
+    inner = order[order.index(irrelevant) + 1 :]
+    return math.prod(trips[a] for a in inner) > 1
+
+
+def _grid_index(order: str, trips: dict[str, int]) -> dict[str, np.ndarray]:
+    """Tile index along each axis for every iteration, in loop ``order``."""
+    shape = tuple(trips[a] for a in order)
+    idx = np.indices(shape).reshape(3, -1)
+    return {a: idx[i] for i, a in enumerate(order)}
+
+
+def _fetch_flags(key: np.ndarray, resident: bool) -> np.ndarray:
+    """Iterations that fetch an operand tile keyed ``key``: each first use if the whole
+    operand stays resident, else every change from the previous iteration."""
+    if resident:
+        first = np.zeros(len(key), dtype=bool)
+        first[np.unique(key, return_index=True)[1]] = True
+        return first
+    return np.append(True, key[1:] != key[:-1])
+
+
+def _passes(mp: Mapping, g_other: np.ndarray, side: int) -> np.ndarray:
+    return np.ceil(g_other / side - 1e-9).astype(np.int64)
+
+
+def _buffer_names(spec: AcceleratorSpec) -> dict[str, str]:
+    if spec.shared_buffer:
+        return dict.fromkeys(("input", "weight", "output"), "shared")
+    return {o: o for o in ("input", "weight", "output")}
+
+
+def nest_traffic(
+    view: NestView,
+    tiling: Tiling,
+    mp: Mapping,
+    spec: AcceleratorSpec,
+    *,
+    input_on_chip: bool = False,
+    output_on_chip: bool = False,
+) -> NestTraffic:
+    """Per-tile DRAM and buffer-port bytes of ``tiling`` (module docstring). ``input_on_chip``:
+    A is already in the input buffer (a producer left it there); ``output_on_chip``: C's final
+    values stay for the next layer (no DRAM store)."""
+    ax, a_tab, bv_tab, bm_tab, c_el, out_b = _tables(view, tiling, mp, spec)
+    acc_b, in_b = _acc_bytes(spec), spec.precision.bytes_of(Operand.INPUT)
+    trips = {"m": len(ax["m"].g), "n": len(ax["n"].g), "k": len(ax["k"].g)}
+    ix = _grid_index(tiling.order, trips)
+    i, j, f = ix["m"], ix["n"], ix["k"]
+    a_res = int(a_tab.sum()) <= _fit(spec, Operand.INPUT)
+    b_res = int(bv_tab.sum() + bm_tab.sum()) <= _fit(spec, Operand.WEIGHT)
+    c_res = float(c_el.sum()) * acc_b <= _fit(spec, Operand.OUTPUT)
+    a_get = _fetch_flags(i * trips["k"] + f, a_res) & (not input_on_chip)
+    b_get = _fetch_flags(f * trips["n"] + j, b_res)
+    c_key = i * trips["n"] + j
+    first, last = f == 0, f == trips["k"] - 1
+    kept = np.append(c_key[1:] == c_key[:-1], False)  # the same C tile next iteration
+    came = np.append(False, c_key[1:] == c_key[:-1])
+    spill_out = ~last & ~kept & (not c_res)
+    spill_in = ~first & ~came & (not c_res)
+    c_elems = c_el[i, j]
+    a_load = a_tab[i, f] * a_get
+    bv, bm = bv_tab[f, j] * b_get, bm_tab[f, j] * b_get
+    psum_in = np.ceil(c_elems * acc_b * spill_in - 1e-9).astype(np.int64)
+    psum_out = np.ceil(c_elems * acc_b * spill_out - 1e-9).astype(np.int64)
+    final = np.ceil(c_elems * out_b * last - 1e-9).astype(np.int64) * (not output_on_chip)
+    g_m, g_n, g_k = ax["m"].g[i], ax["n"].g[j], ax["k"].g[f]
+    # array feed (im2col between buffer and array) and partial-sum traffic in the output buffer
+    flow, rows, cols = mp.dataflow, mp.rows, mp.cols
+    a_pass = {"os": _passes(mp, g_n, rows), "ws": _passes(mp, g_n, cols)}.get(flow, 1)
+    b_pass = 1 if flow == "ws" else _passes(mp, g_m, cols)
+    feed_val, feed_meta = bv_tab[f, j] * b_pass, bm_tab[f, j] * b_pass
+    a_feed = np.ceil(g_m * g_k * in_b * a_pass - 1e-9).astype(np.int64)
+    folds = 1 if flow == "os" else np.ceil(g_k / (rows * mp.k_per_step) - 1e-9).astype(np.int64)
+    psum_elems = c_elems  # accumulators of this tile (C's footprint: dX/dW without im2col)
+    acc_writes = psum_elems * acc_b * (folds - last) + psum_elems * out_b * last
+    acc_reads = psum_elems * acc_b * (folds - 1 + ~first)
+    res_write = np.ceil(acc_writes - 1e-9).astype(np.int64)
+    res_read = np.ceil(acc_reads - 1e-9).astype(np.int64)
+    names = _buffer_names(spec)
+    final_write = np.ceil(psum_elems * out_b * last - 1e-9).astype(np.int64)
+    streams = {
+        (names["input"], "input", "write"): a_load,
+        (names["input"], "input", "read"): a_feed,
+        (names["weight"], "weight", "write"): bv,
+        (names["weight"], "metadata", "write"): bm,
+        (names["weight"], "weight", "read"): feed_val,
+        (names["weight"], "metadata", "read"): feed_meta,
+        (names["output"], "psum", "write"): res_write - final_write + psum_in,
+        (names["output"], "output", "write"): final_write,
+        (names["output"], "psum", "read"): res_read + psum_out,
+        (names["output"], "output", "read"): final,
+    }  # fmt: skip
+    ports: dict[str, np.ndarray] = {}
+    for (buf, _, way), per_tile in streams.items():
+        port = f"{buf} buffer {way} port"
+        ports[port] = ports.get(port, 0) + per_tile
+    macs = g_m * g_n * g_k
+    return NestTraffic(
+        load=a_load + bv + bm + psum_in,
+        store=final + psum_out,
+        dram={"input": int(a_load.sum()), "weight": int(bv.sum()), "metadata": int(bm.sum()),
+              "psum": int(psum_in.sum() + psum_out.sum()), "output": int(final.sum())},
+        ports={k: np.broadcast_to(v, macs.shape).astype(np.int64) for k, v in ports.items()},
+        sram={f"{b}.{s}.{w}": int(np.sum(v)) for (b, s, w), v in streams.items()},
+        macs=macs,
+        metadata_fed=int(np.sum(feed_meta)),
+    )  # fmt: skip
+
+
+def _candidates(extent: int) -> list[int]:
+    """``extent`` halved repeatedly (rounded up) down to 1."""
+    out, size = [], extent
+    while True:
+        out.append(size)
+        if size == 1:
+            return out
+        size = -(-size // 2)
+
+
+@dataclass(frozen=True, slots=True)
+class _Cand:
+    """One axis' candidate tilings: size, images, trips, footprint sums and maxima."""
+
+    size: np.ndarray
+    images: np.ndarray
+    trips: np.ndarray
+    fa_sum: np.ndarray
+    fa_max: np.ndarray
+    fc_sum: np.ndarray
+    fc_max: np.ndarray
+    g: list[np.ndarray]
+
+
+def _axis_cands(view: NestView, name: str) -> _Cand:
+    extent = {"m": view.m_extent, "n": view.n_extent, "k": view.k_extent}[name]
+    pairs = [(s, 1) for s in _candidates(extent)]
+    image_axis = view.images > 1 and (
+        (name == "m" and view.m_unit) or (name == "k" and view.problem.pass_ == Pass.BW_WEIGHT)
+    )
+    if image_axis:
+        pairs = [(extent, im) for im in _candidates(view.images)] + pairs[1:]
+    axes = [view.axis(name, s, im) for s, im in pairs]
+    return _Cand(
+        size=np.array([s for s, _ in pairs]),
+        images=np.array([im for _, im in pairs]),
+        trips=np.array([len(a.g) for a in axes]),
+        fa_sum=np.array([a.fa.sum() for a in axes]),
+        fa_max=np.array([a.fa.max() for a in axes]),
+        fc_sum=np.array([a.fc.sum() for a in axes]),
+        fc_max=np.array([a.fc.max() for a in axes]),
+        g=[a.g for a in axes],
+    )
+
+
+def _b_table(mp: Mapping, ck: _Cand, cn: _Cand, w_b: float) -> tuple[np.ndarray, np.ndarray]:
+    """Sum and max of B's stored bytes (values + metadata) for every (k, n) candidate pair."""
+    kv = [_b_factors(mp, g, w_b) for g in ck.g]
+    nv = [_b_cols(mp, g) for g in cn.g]
+    vs, ms = np.array([v.sum() for v, _ in kv]), np.array([m.sum() for _, m in kv])
+    vx, mx = np.array([v.max() for v, _ in kv]), np.array([m.max() for _, m in kv])
+    cs, us = np.array([c.sum() for c, _ in nv]), np.array([u.sum() for _, u in nv])
+    cx, ux = np.array([c.max() for c, _ in nv]), np.array([u.max() for _, u in nv])
+    return np.outer(vs, cs) + np.outer(ms, us), np.outer(vx, cx) + np.outer(mx, ux)
+
+
+def _feed_cycles(view: NestView, mp: Mapping, spec: AcceleratorSpec, cm: _Cand, cn: _Cand):
+    """Lower bound on the input and weight buffer read-port cycles of each (m, n) candidate
+    (their array feeds, ``nest_traffic``), shape (m, n, 1)."""
+    in_b, w_b = spec.precision.bytes_of(Operand.INPUT), spec.precision.bytes_of(Operand.WEIGHT)
+    p = view.problem
+    a_all = p.m * p.k * in_b
+    b_all = p.k * p.n * w_b * (mp.exploit.weight_keep if mp.exploit.nm else 1.0)
+    side_n = {"os": mp.rows, "ws": mp.cols}.get(mp.dataflow, 0)
+    n_pass = np.array([np.ceil(g / side_n - 1e-9).sum() / max(g.sum(), 1) * p.n if side_n else 1
+                       for g in cn.g])  # fmt: skip
+    m_pass = np.array([1 if mp.dataflow == "ws" else np.ceil(g / mp.cols - 1e-9).sum()
+                       / max(g.sum(), 1) * p.m for g in cm.g])  # fmt: skip
+    read_in = spec.buffer_for(Operand.INPUT).read_bytes_per_cycle
+    read_w = spec.buffer_for(Operand.WEIGHT).read_bytes_per_cycle
+    a = a_all * n_pass[None, :, None] / read_in
+    b = b_all * m_pass[:, None, None] / read_w
+    return np.maximum(a, b)
+
+
+def choose_tiling(view: NestView, mp: Mapping, spec: AcceleratorSpec) -> Tiling:
+    """The fitting tiling and loop order moving the fewest DRAM bytes (module docstring)."""
+    cm, cn, ck = (_axis_cands(view, a) for a in ("m", "n", "k"))
+    in_b, out_b = (spec.precision.bytes_of(o) for o in (Operand.INPUT, Operand.OUTPUT))
+    acc_b = _acc_bytes(spec)
+    b_sum, b_max = _b_table(mp, ck, cn, spec.precision.bytes_of(Operand.WEIGHT))
+    # 3-D grids over (m, n, k) candidates
+    a_sum = np.ceil(cm.fa_sum[:, None, None] * ck.fa_sum[None, None, :] * in_b)
+    a_max = cm.fa_max[:, None, None] * ck.fa_max[None, None, :] * in_b
+    c_sum = cm.fc_sum[:, None, None] * cn.fc_sum[None, :, None]
+    c_max = cm.fc_max[:, None, None] * cn.fc_max[None, :, None]
+    bs, bx = b_sum.T[None, :, :], b_max.T[None, :, :]  # (1, n, k)
+    tm, tn, tk = cm.trips[:, None, None], cn.trips[None, :, None], ck.trips[None, None, :]
+    tk_ = ck.trips[None, None, :]
+    c_width = np.where((tk_ > 1) | (mp.dataflow != "os"), acc_b, out_b)
+    fits = (
+        (a_max <= _fit(spec, Operand.INPUT))
+        & (bx <= _fit(spec, Operand.WEIGHT))
+        & (c_max * c_width <= _fit(spec, Operand.OUTPUT))
+    )
+    feed = _feed_cycles(view, mp, spec, cm, cn)
+    a_res = a_sum <= _fit(spec, Operand.INPUT)
+    b_res = bs <= _fit(spec, Operand.WEIGHT)
+    c_res = c_sum * acc_b <= _fit(spec, Operand.OUTPUT)
+    trips = {"m": tm, "n": tn, "k": tk}
+    tiles = tm * tn * tk
+    dram_bw = spec.dram.bytes_per_cycle(spec.compute.freq_mhz)
+    best = None
+    for order in ORDERS:
+
+        def factor(irrelevant: str, order: str = order) -> np.ndarray:
+            inner = order[order.index(irrelevant) + 1 :]
+            prod = np.ones_like(tiles)
+            for ax in inner:
+                prod = prod * trips[ax]
+            return np.where(prod > 1, trips[irrelevant], 1)
+
+        a = a_sum * np.where(a_res, 1, factor("n"))
+        b = bs * np.where(b_res, 1, factor("m"))
+        spill = np.where(c_res | (factor("k") == 1), 0, 2 * (tk - 1))
+        total = a + b + np.ceil(c_sum * out_b) + spill * np.ceil(c_sum * acc_b)
+        total = np.broadcast_to(total, fits.shape)
+        time = np.maximum(total / dram_bw, feed)
+        cost = np.where(fits, time, np.inf).ravel()
+        moved = np.where(fits, total, np.inf).ravel()
+        count = np.broadcast_to(tiles, fits.shape).ravel()
+        flat = int(np.lexsort((count, moved, cost))[0])
+        key = (cost[flat], moved[flat], int(count[flat]))
+        if best is None or key < best[0]:
+            best = (key, order, np.unravel_index(flat, fits.shape))
+    assert best is not None
+    (cost, _, _), order, index = best
+    im, jn, kk = (int(x) for x in index)
+    if not np.isfinite(cost):  # nothing fits: the smallest tiles, noted by the caller
+        im, jn, kk = len(cm.size) - 1, len(cn.size) - 1, len(ck.size) - 1
+        return Tiling(m=int(cm.size[im]), n=int(cn.size[jn]), k=int(ck.size[kk]), order="mnk",
+                      images=int(max(cm.images[im], ck.images[kk])), fits=False)  # fmt: skip
+    images = int(cm.images[im]) if view.m_unit else int(ck.images[kk])
+    return Tiling(m=int(cm.size[im]), n=int(cn.size[jn]), k=int(ck.size[kk]), order=order,
+                  images=images)  # fmt: skip
