@@ -24,6 +24,7 @@ def add_dse_parsers(sub: argparse._SubParsersAction) -> None:
     dse.add_argument("--scheduler", help="Dask scheduler address (needs the `dist` extra)")
     dse.add_argument("--out", type=Path, help=f"output folder (default {DEFAULT_OUT}/<name>)")
     dse.add_argument("--no-progress", action="store_true", help="no progress bar")
+    dse.add_argument("--no-report", action="store_true", help="only run (see dse-report)")
     report = sub.add_parser("dse-report", help="report and plots of a sweep's store")
     report.add_argument("out", type=Path, help="the sweep's output folder")
     report.add_argument("--csv", type=Path, help="also export every row to this CSV file")
@@ -43,8 +44,9 @@ def _cmd_dse(args: argparse.Namespace) -> int:
                         progress=False if args.no_progress else None)  # fmt: skip
     print(f"{summary.designs_run} designs run ({summary.designs_per_s:.1f}/s), "
           f"{summary.designs_skipped} already stored, {summary.rows} rows -> {summary.store}")
-    for path in write_report(out):
-        print(f"wrote {path}")
+    if not args.no_report:
+        for path in write_report(out):
+            print(f"wrote {path}")
     return 0
 
 

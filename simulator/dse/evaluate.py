@@ -51,7 +51,7 @@ def _rows(sweep: Sweep, key: str, status: str, reason: str,
 
 
 def _workload_columns(entry: WorkloadEntry) -> dict[str, Any]:
-    return {"weight": entry.weight, "sparsity": entry.sparsity}
+    return {"weight": entry.weight, "model": entry.model, "sparsity": entry.sparsity}
 
 
 def _area_columns(area: AreaBreakdown) -> dict[str, float]:

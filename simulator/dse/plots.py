@@ -52,16 +52,16 @@ def pareto_plot(scores: Scores, front: Sequence[str], x: str, y: str, out: Path,
 def speedup_plot(rows: Sequence[Mapping[str, Any]], designs: Sequence[str],
                  labels: Mapping[str, str], out: Path) -> list[Path]:  # fmt: skip
     """Speedup over dense on the same design against the workloads' weight sparsity (1 -
-    density), one line per design in ``designs``."""
+    density), one line per (design in ``designs``, model)."""
     fig, ax = plt.subplots(figsize=(6, 4.5))
-    by_design: dict[str, list[tuple[float, float]]] = defaultdict(list)
+    lines: dict[tuple[str, str], list[tuple[float, float]]] = defaultdict(list)
     for row in rows:
         if row["design"] in designs and row["status"] == "ok":
-            by_design[row["design"]].append((1 - row["density"], row["speedup"]))
-    for design in designs:
-        points = sorted(by_design.get(design, []))
-        if points:
-            ax.plot(*zip(*points, strict=True), "o-", label=labels.get(design, design), ms=4)
+            line = (row["design"], Path(row["model"]).stem)
+            lines[line].append((1 - row["density"], row["speedup"]))
+    for (design, model), points in sorted(lines.items(), key=lambda kv: designs.index(kv[0][0])):
+        ax.plot(*zip(*sorted(points), strict=True), "o-", ms=4,
+                label=f"{labels.get(design, design)} | {model}")
     ax.axhline(1.0, c="0.5", lw=0.8)
     ax.set_xlabel("weight sparsity (fraction of zeros)")
     ax.set_ylabel("speedup over dense on the same design")
@@ -70,23 +70,24 @@ def speedup_plot(rows: Sequence[Mapping[str, Any]], designs: Sequence[str],
     return _save(fig, out, "speedup_vs_sparsity")
 
 
-def sensitivity_plot(rows: Sequence[Mapping[str, Any]], axes: Sequence[str], objective: str,
+def sensitivity_plot(scores: Scores, params: Mapping[str, Mapping[str, Any]],
+                     axis_labels: Mapping[str, Sequence[Any]], objective: str,
                      out: Path) -> list[Path]:  # fmt: skip
-    """Per axis: ``objective`` of every ok row at each axis value (points) and the median."""
-    fig, grid = plt.subplots(1, len(axes), figsize=(3.2 * len(axes), 3.4), squeeze=False)
-    ok = [r for r in rows if r["status"] == "ok"]
-    for ax, name in zip(grid[0], axes, strict=True):
+    """Per axis, in the axis's own order: the score on ``objective`` of every design at each
+    axis value (points; ``params``: design -> axis -> label) and their median (line)."""
+    names = list(axis_labels)
+    fig, grid = plt.subplots(1, len(names), figsize=(3.2 * len(names), 3.4), squeeze=False)
+    for ax, name in zip(grid[0], names, strict=True):
         groups: dict[Any, list[float]] = defaultdict(list)
-        for row in ok:
-            if row[name] is not None:
-                groups[row[name]].append(row[objective])
-        keys = sorted(groups, key=lambda v: (isinstance(v, str), v))
+        for design, score in scores.items():
+            groups[params[design][name]].append(score[objective])
+        keys = [k for k in axis_labels[name] if k in groups]
         for i, key in enumerate(keys):
             ax.scatter(np.full(len(groups[key]), i), groups[key], s=6, c="0.6")
         ax.plot(range(len(keys)), [np.median(groups[k]) for k in keys], "o-", c="tab:red")
         ax.set_xticks(range(len(keys)), [str(k) for k in keys], rotation=45, fontsize=7)
         ax.set_title(name, fontsize=9)
         ax.set_ylabel(objective, fontsize=8)
-    fig.suptitle(f"Sensitivity of {objective} per axis")
+    fig.suptitle(f"Sensitivity of {objective} (workload-weighted score) per axis")
     fig.tight_layout()
     return _save(fig, out, "sensitivity")

@@ -85,7 +85,8 @@ def write_report(out_dir: str | Path, csv_path: str | Path | None = None) -> lis
             d for d in top_k(scores, objectives[0], 5) if d != "base"
         ]
         written += speedup_plot(rows, shown, labels, out)
-        written += sensitivity_plot(rows, store.axes, objectives[0], out)
+        axis_labels = json.loads(store.meta["axis_labels"])
+        written += sensitivity_plot(scores, params, axis_labels, objectives[0], out)
         if csv_path is not None:
             written.append(export_csv(store, csv_path))
     finally:

@@ -8,9 +8,9 @@ and sparsim's version; opening the store for a different spec or version is refu
 
 Columns of ``results``: ``design`` (its key), ``workload``, ``status`` (``ok``, ``invalid``: the
 spec validator refused the point, ``infeasible``: a constraint failed, ``error``: the simulator
-or a worker failed), ``reason``, ``sparsity`` (the workload's recipe), ``weight``, ``density``
-(of its weights), every objective of ``objectives.OBJECTIVES``, the area breakdown, and one
-column per axis (its label).
+or a worker failed), ``reason``, ``model`` and ``sparsity`` (the workload's model and recipe),
+``weight``, ``density`` (of its weights), every objective of ``objectives.OBJECTIVES``, the area
+breakdown, and one column per axis (its label).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ __all__ = ["AREA_COLUMNS", "DB_NAME", "FIXED_COLUMNS", "Row", "Store", "StoreErr
 
 DB_NAME = "results.sqlite"
 AREA_COLUMNS = ("area_pe_mm2", "area_sram_mm2", "area_vector_mm2")
-FIXED_COLUMNS = ("design", "workload", "status", "reason", "sparsity", "weight", "density",
+FIXED_COLUMNS = ("design", "workload", "status", "reason", "model", "sparsity", "weight", "density",
                  *OBJECTIVES, *AREA_COLUMNS)  # fmt: skip
 STATUSES = ("ok", "invalid", "infeasible", "error")
 
@@ -154,6 +154,7 @@ def _meta(sweep: Sweep) -> dict[str, str]:
         "base": sweep.base_name,
         "objectives": json.dumps(list(sweep.objectives)),
         "axes": json.dumps([a.name for a in sweep.axes]),
+        "axis_labels": json.dumps({a.name: list(a.labels) for a in sweep.axes}),
         "workloads": json.dumps(workloads),
     }
 
@@ -167,7 +168,7 @@ def _create(conn: sqlite3.Connection, meta: Mapping[str, str], axes: list[str]) 
     clash = sorted(set(axes) & set(FIXED_COLUMNS))
     if clash:
         raise StoreError([f"axis names {clash} clash with result columns; rename the axes"])
-    text = {"design", "workload", "status", "reason", "sparsity"}
+    text = {"design", "workload", "status", "reason", "model", "sparsity"}
     columns = [f"{_quote(c)} {'TEXT' if c in text else 'REAL'}" for c in FIXED_COLUMNS]
     columns += [_quote(a) for a in axes]  # labels: numbers or text
     conn.execute("BEGIN IMMEDIATE")

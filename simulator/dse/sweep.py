@@ -317,7 +317,8 @@ def _labels(sec: Section, values: list[Any]) -> tuple[str | float, ...] | None:
     if not isinstance(labels, list) or len(labels) != len(values):
         sec.add("labels", f"must be a list of {len(values)} labels, one per value")
         return None
-    return tuple(str(v) for v in labels)
+    return tuple(v if isinstance(v, int | float) and not isinstance(v, bool) else str(v)
+                 for v in labels)
 
 
 def _tied_axis(sec: Section) -> Axis | None:

@@ -100,3 +100,12 @@ def test_random_sampler_is_seeded(write_sweep) -> None:
     first = [d.choice for d in expand(load_sweep(write_sweep(sampler=sampler)))]
     again = [d.choice for d in expand(load_sweep(write_sweep(sampler=sampler)))]
     assert first == again and len(first) == 6 and len(set(first)) == 6
+
+
+@pytest.mark.parametrize(("name", "size"), [("nm_training", 4 * 4 * 4 * 4),
+                                            ("mobile_npu", 5 * 5 * 5)])
+def test_shipped_sweeps_validate(name: str, size: int) -> None:
+    from sparsim.accel.configs import config_dir
+
+    sweep = load_sweep(config_dir() / "dse" / f"{name}.yaml")
+    assert sweep.size == size
