@@ -18,6 +18,9 @@ bad value, what is allowed>``. Schema (units live in the key names)::
       activation: none              # none, gating or skipping
       sparse_weight_gradient: false # needs nm entries
       pregen_elements_per_cycle: 0  # int >= 0
+      unstructured:                 # optional: skip arbitrary weight zeros per lane
+        decode_cycles_per_nonzero: 0.25   # number >= 0 (index decode, gather)
+        metadata_bits_per_nonzero: 8      # int 1..32
     buffers:                        # required: weight, input and output, or a single shared
       weight: {size_bytes: 65536, read_bytes_per_cycle: 32, write_bytes_per_cycle: 32,
                banks: 1, double_buffered: true}   # sizes: int bytes or "64KiB" (B/KiB/MiB/GiB)
@@ -63,6 +66,7 @@ from sparsim.accel.spec import (
     Operand,
     PrecisionSpec,
     SparsitySupport,
+    UnstructuredSupport,
     VectorUnitSpec,
     precision_bits,
 )
@@ -146,7 +150,7 @@ def _sparsity(sec: _Section | None, multipliers: int | None) -> SparsitySupport 
     if sec is None:
         return SparsitySupport()
     sec.allow(("nm", "transposable", "group_size", "activation", "sparse_weight_gradient",
-               "pregen_elements_per_cycle"))
+               "pregen_elements_per_cycle", "unstructured"))
     nm = _nm_list(sec, multipliers)
     values = {
         "transposable": sec.boolean("transposable", False),
@@ -157,9 +161,25 @@ def _sparsity(sec: _Section | None, multipliers: int | None) -> SparsitySupport 
     }
     for key in ("transposable", "sparse_weight_gradient"):
         _needs_nm(sec, key, values[key])
-    if None in values.values():
+    unstructured = _unstructured(sec.section("unstructured"))
+    if None in values.values() or unstructured is False:
         return None
-    return SparsitySupport(nm=nm, **values | {"activation": ActivationMode(values["activation"])})
+    return SparsitySupport(
+        nm=nm, unstructured=None if unstructured is True else unstructured,
+        **values | {"activation": ActivationMode(values["activation"])},
+    )  # fmt: skip
+
+
+def _unstructured(sec: _Section | None) -> UnstructuredSupport | bool:
+    """``sparsity.unstructured``; ``True`` when absent, ``False`` when a problem was recorded."""
+    if sec is None:
+        return True
+    sec.allow(("decode_cycles_per_nonzero", "metadata_bits_per_nonzero"))
+    decode = sec.number("decode_cycles_per_nonzero", positive=False)
+    bits = sec.integer("metadata_bits_per_nonzero", lo=1, hi=32)
+    if decode is None or bits is None:
+        return False
+    return UnstructuredSupport(decode_cycles_per_nonzero=decode, metadata_bits_per_nonzero=bits)
 
 
 def _buffer(sec: _Section | None) -> BufferSpec | None:

@@ -28,6 +28,7 @@ __all__ = [
     "Operand",
     "PrecisionSpec",
     "SparsitySupport",
+    "UnstructuredSupport",
     "VectorUnitSpec",
     "precision_bits",
 ]
@@ -99,6 +100,22 @@ class NMSupport:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class UnstructuredSupport:
+    """Skipping of arbitrary weight zeros: each lane (output channel) walks its own nonzeros,
+    paying ``decode_cycles_per_nonzero`` extra cycles per nonzero (index decode and operand
+    gather) and storing ``metadata_bits_per_nonzero`` index bits with each. The busiest lane of
+    a tile sets its time; above the break-even density ``1 / (1 + decode_cycles_per_nonzero)``
+    the layer runs dense."""
+
+    decode_cycles_per_nonzero: float
+    metadata_bits_per_nonzero: int
+
+    @property
+    def break_even_density(self) -> float:
+        return 1.0 / (1.0 + self.decode_cycles_per_nonzero)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class SparsitySupport:
     """What the datapath can exploit. Empty ``nm`` and ``group_size == 0``: dense only.
 
@@ -114,13 +131,19 @@ class SparsitySupport:
     activation: ActivationMode = ActivationMode.NONE
     sparse_weight_gradient: bool = False
     pregen_elements_per_cycle: int = 0
+    unstructured: UnstructuredSupport | None = None
 
     def supports_nm(self, n: int, m: int, axis: str = "k") -> bool:
         return any(s.n == n and s.m == m and s.axis == axis for s in self.nm)
 
     @property
     def is_dense_only(self) -> bool:
-        return not self.nm and self.group_size == 0 and self.activation != ActivationMode.SKIPPING
+        return (
+            not self.nm
+            and self.group_size == 0
+            and self.activation != ActivationMode.SKIPPING
+            and self.unstructured is None
+        )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

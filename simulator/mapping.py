@@ -28,6 +28,14 @@ lets every ``G`` adjacent output channels skip their shared zero K positions. Ou
 drops zero activations (balanced); gating keeps the cycles and only saves MAC energy. Anything
 else runs dense and says so in ``notes``. Without a real mask, work is assumed balanced across
 lanes (noted); with one, the slowest channel group of a tile sets its time.
+
+Unstructured skipping (``spec.sparsity.unstructured``), for a weight no structured mode takes:
+every lane (output channel) walks its own nonzeros at ``1 + decode_cycles_per_nonzero`` K slots
+each, the busiest lane of a tile setting its time; at or above the break-even density the layer
+runs dense (noted). A real mask is B's GEMM view ``K x (count * N)`` (conv groups side by side,
+``workloads.weights``) or ``(count * K) x N``; any other shape is an error naming the layer (a
+``(rows, K)`` mask as ``workloads.pruning`` returns needs ``.T``). The notes quote the mask's
+load imbalance: busiest lane (or lane group) over the mean.
 """
 
 from __future__ import annotations
@@ -41,7 +49,7 @@ from sparsim.accel.spec import AcceleratorSpec, ActivationMode
 from sparsim.simulator import tile
 from sparsim.simulator.lower import Problem, mask_density
 from sparsim.simulator.results import Pass
-from sparsim.workloads.sparsity import NM, Block, Dense, Group, SparsityPattern
+from sparsim.workloads.sparsity import NM, Block, Dense, Group, SparsityError, SparsityPattern
 
 __all__ = [
     "LOOP_ORDERS",
@@ -49,6 +57,8 @@ __all__ = [
     "Mapping",
     "choose_exploit",
     "default_order",
+    "instance_masks",
+    "lane_work",
     "map_problem",
     "os_tile_order",
     "split_sizes",
@@ -68,6 +78,8 @@ class Exploit:
     fraction of issued MACs that pay MAC energy (gating). ``m_keep``: fraction of output rows
     computed (sparse weight gradient). ``weight_keep``: in N:M mode, the fraction of B's values
     that are nonzero (the MACs issued per dense MAC; ``n/m`` unless a real mask says less).
+    ``unstructured_density`` < 1: unstructured skipping at that density, with the spec's
+    ``decode_cycles_per_nonzero`` and ``metadata_bits_per_nonzero``.
     """
 
     nm: tuple[int, int] | None = None
@@ -77,6 +89,9 @@ class Exploit:
     mac_keep_gated: float = 1.0
     m_keep: float = 1.0
     weight_keep: float = 1.0
+    unstructured_density: float = 1.0
+    decode_cycles_per_nonzero: float = 0.0
+    metadata_bits_per_nonzero: int = 0
     notes: tuple[str, ...] = ()
 
 
@@ -147,7 +162,22 @@ def _weight_exploit(problem: Problem, spec: AcceleratorSpec) -> dict:
     group = _group_of(b)
     if group and sup.group_size and group % sup.group_size == 0 and _channels_group(spec):
         return {"group_size": group, "group_density": mask_density(b)}
+    if sup.unstructured is not None and _channel_lanes(spec):
+        return _unstructured_exploit(problem, spec)
     return {"notes": (_unsupported_note(problem, spec),)}
+
+
+def _unstructured_exploit(problem: Problem, spec: AcceleratorSpec) -> dict:
+    uns, d = spec.sparsity.unstructured, mask_density(problem.b_pattern)
+    assert uns is not None
+    if d >= uns.break_even_density:
+        return {"notes": (f"weight density {d:.2f} is at or above the unstructured break-even "
+                          f"{uns.break_even_density:.2f}: ran dense",)}  # fmt: skip
+    return {
+        "unstructured_density": d,
+        "decode_cycles_per_nonzero": uns.decode_cycles_per_nonzero,
+        "metadata_bits_per_nonzero": uns.metadata_bits_per_nonzero,
+    }
 
 
 def _channel_lanes(spec: AcceleratorSpec) -> int:
@@ -184,25 +214,69 @@ def choose_exploit(problem: Problem, spec: AcceleratorSpec) -> Exploit:
     parts.append(_wgrad_exploit(problem, spec))
     notes = tuple(n for part in parts for n in part.get("notes", ()))
     fields = {k: v for part in parts for k, v in part.items() if k != "notes"}
-    skips_weight = fields.get("nm") or fields.get("group_size")
-    if skips_weight and problem.b_pattern.mask is None:
+    lane_group = spec.sparsity.group_size if fields.get("group_size") else 1
+    per_lane = bool(fields.get("group_size")) or "unstructured_density" in fields
+    if (fields.get("nm") or per_lane) and problem.b_pattern.mask is None:
         notes += ("no weight mask: balanced work assumed",)
+    elif per_lane:
+        notes += (_imbalance_note(problem, lane_group, spec),)
     return Exploit(notes=notes, **fields)
+
+
+def instance_masks(problem: Problem) -> np.ndarray | None:
+    """B's real mask as ``(count, k, n)`` (module docstring), ``None`` without one; a mask of
+    another shape raises ``SparsityError`` naming the layer."""
+    mask, k, n, count = problem.b_pattern.mask, problem.k, problem.n, problem.count
+    if mask is None:
+        return None
+    if mask.shape == (k, n * count):
+        return mask.reshape(k, count, n).transpose(1, 0, 2)
+    if mask.shape == (k * count, n):
+        return mask.reshape(count, k, n)
+    rows_k = mask.shape in ((n * count, k), (n, k * count))
+    hint = " (a (rows, K) mask as workloads.pruning returns: pass mask.T)" if rows_k else ""
+    raise SparsityError(
+        f"layer {problem.layer}: {problem.pass_.value} weight mask has shape {mask.shape}; the "
+        f"GEMM view needs ({k}, {n * count}) = K x N{hint}"
+    )
+
+
+def lane_work(problem: Problem, lanes: int, group: int) -> np.ndarray | None:
+    """K positions each group of ``group`` adjacent output channels must visit (the union of
+    their kept positions), per ``(count, tile of lanes, group)``; ``None`` without a mask."""
+    masks = instance_masks(problem)
+    if masks is None:
+        return None
+    count, k, n = masks.shape
+    tiles = tile.ceil_div(n, lanes)
+    padded = np.zeros((count, k, tiles * lanes), dtype=bool)
+    padded[:, :, :n] = masks
+    return padded.reshape(count, k, tiles, lanes // group, group).any(axis=4).sum(axis=1)
+
+
+def _imbalance_note(problem: Problem, group: int, spec: AcceleratorSpec) -> str:
+    """The real mask's load imbalance: busiest lane (group) over the mean."""
+    work = lane_work(problem, _channel_lanes(spec), group)
+    assert work is not None
+    real = work.reshape(work.shape[0], -1)[:, : tile.ceil_div(problem.n, group)]
+    busiest, mean = int(real.max()), float(real.mean())
+    ratio = busiest / mean if mean else 1.0
+    return (f"real mask: busiest lane{'' if group == 1 else ' group'} {busiest} of {problem.k} "
+            f"K positions vs mean {mean:.1f} (imbalance {ratio:.2f}x)")  # fmt: skip
 
 
 def _group_k_eff(problem: Problem, ex: Exploit, spec: AcceleratorSpec, n_tiles: int):
     """Reduction positions each fold of ``n`` processes. Each ``spec.sparsity.group_size``
     adjacent output channels (array rows for ``os``, columns for ``ws``) share an activation
-    selector and skip their common zeros; the slowest such group sets the tile's time.
-    Balanced (no mask): ``ceil(density * k)`` for every tile."""
-    k, n, lanes, g = problem.k, problem.n, _channel_lanes(spec), spec.sparsity.group_size
-    mask = problem.b_pattern.mask
-    if mask is None or mask.shape != (k, n):
-        return np.full(n_tiles, math.ceil(k * ex.group_density), dtype=np.int64)
-    padded = np.zeros((k, n_tiles * lanes), dtype=bool)
-    padded[:, :n] = mask
-    kept = padded.reshape(k, n_tiles, lanes // g, g).any(axis=3).sum(axis=0)
-    return kept.max(axis=1).astype(np.int64)
+    selector and skip their common zeros (unstructured skipping: each lane alone); the slowest
+    such group sets the tile's time; over conv groups (``count``), the mean of each tile's,
+    rounded up. Balanced (no mask): ``ceil(density * k)`` for every tile."""
+    g = spec.sparsity.group_size if ex.group_size else 1
+    density = ex.group_density if ex.group_size else ex.unstructured_density
+    work = lane_work(problem, _channel_lanes(spec), g)
+    if work is None:
+        return np.full(n_tiles, math.ceil(problem.k * density), dtype=np.int64)
+    return np.ceil(work.max(axis=2).mean(axis=0) - 1e-9).astype(np.int64)
 
 
 def os_tile_order(mapping: Mapping) -> tuple[np.ndarray, np.ndarray]:
@@ -227,14 +301,15 @@ def _k_eff(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per fold of the array side that is not ``k`` (``Mapping.k_kept_per_tile``): K positions
     of B kept (after weight skipping) and processed (after activation skipping too)."""
-    if ex.group_size:
+    if ex.group_size or ex.unstructured_density < 1.0:
         kept = _group_k_eff(problem, ex, spec, tiles)
     else:
         kept = np.full(tiles, problem.k, dtype=np.int64)
     kept = np.maximum(kept, 1)
-    if ex.act_keep == 1.0:
+    slots = 1.0 + ex.decode_cycles_per_nonzero  # K slots per kept position
+    if ex.act_keep == 1.0 and slots == 1.0:
         return kept, kept
-    return kept, np.maximum(np.ceil(kept * ex.act_keep).astype(np.int64), 1)
+    return kept, np.maximum(np.ceil(kept * slots * ex.act_keep - 1e-9).astype(np.int64), 1)
 
 
 class _Tiles(NamedTuple):
@@ -307,6 +382,7 @@ def map_problem(
         raise ValueError(f"loop_order must be one of {', '.join(LOOP_ORDERS)}, not {loop_order!r}")
     if problem.b_pattern.mask is None:
         return _map_cached(problem, spec, loop_order)
+    instance_masks(problem)  # a mask of the wrong shape or orientation is an error
     return _map(problem, spec, loop_order)
 
 

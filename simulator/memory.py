@@ -122,6 +122,9 @@ def b_storage_rates(exploit: Exploit, value_bytes: float) -> tuple[float, float]
         return value_bytes * n / m, n * index_bits(m) / (8 * m)
     if exploit.group_size:
         return value_bytes * exploit.group_density, 1 / (8 * exploit.group_size)
+    if exploit.unstructured_density < 1.0:
+        d = exploit.unstructured_density
+        return value_bytes * d, d * exploit.metadata_bits_per_nonzero / 8
     return value_bytes, 0.0
 
 
@@ -173,6 +176,8 @@ def b_chunk_bytes(
     if exploit.group_size:
         positions = _ceil(kept / exploit.group_density)
         return values, tile.ceil_div(positions, 8) * tile.ceil_div(cols, exploit.group_size)
+    if exploit.metadata_bits_per_nonzero:  # unstructured: an index per stored nonzero
+        return values, _ceil(cols * kept * exploit.metadata_bits_per_nonzero / 8)
     return values, np.zeros_like(values)
 
 
