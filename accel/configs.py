@@ -10,11 +10,10 @@ from __future__ import annotations
 from importlib.resources import files
 from pathlib import Path
 
-from sparsim.workloads.yamlio import ConfigError
+from sparsim.workloads.yamlio import ConfigError, is_path_like, shorten
 
 __all__ = ["config_dir", "config_path", "list_configs"]
 
-_SUFFIXES = (".yaml", ".yml")
 
 
 def config_dir() -> Path:
@@ -27,21 +26,17 @@ def list_configs() -> list[str]:
     return sorted(p.stem for p in config_dir().glob("*.yaml"))
 
 
-def _looks_like_path(text: str) -> bool:
-    return text.endswith(_SUFFIXES) or "/" in text or "\\" in text
-
-
 def config_path(name_or_path: str | Path) -> Path:
     """A ``Path`` stays a path, as does a string with a separator or a ``.yaml``/``.yml``
     suffix; any other string is a shipped config's name."""
-    if isinstance(name_or_path, Path) or _looks_like_path(name_or_path):
+    if isinstance(name_or_path, Path) or is_path_like(name_or_path):
         return Path(name_or_path)
     available = list_configs()
     if name_or_path in available:
         return config_dir() / f"{name_or_path}.yaml"
     raise ConfigError(
         [
-            f"{name_or_path!r}: no such accelerator config; available configs are "
+            f"{shorten(name_or_path)}: no such accelerator config; available configs are "
             f"{', '.join(available)} (or give the path of a .yaml file)"
         ]
     )

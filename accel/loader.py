@@ -6,11 +6,11 @@ bad value, what is allowed>``. Schema (units live in the key names)::
     name: dense_os_32x32            # required, non-empty string
     description: "..."              # optional string
     compute:                        # required
-      rows: 32                      # required int >= 1
-      cols: 32                      # required int >= 1
+      rows: 32                      # required int 1..4096
+      cols: 32                      # required int 1..4096
       multipliers_per_pe: 1         # int 1..64, default 1; N:M mode needs >= n per PE
       dataflow: os                  # required: ws, os or is
-      freq_mhz: 200                 # number > 0, default 200
+      freq_mhz: 200                 # number 1..10000, default 200
     sparsity:                       # optional; absent = dense only
       nm: [{n: 2, m: 8, axis: k}]   # 1 <= n < m, m in 2..16, axis k (default) or n, no repeats
       transposable: false           # needs nm entries
@@ -26,7 +26,7 @@ bad value, what is allowed>``. Schema (units live in the key names)::
                banks: 1, double_buffered: true}   # sizes: int bytes or "64KiB" (B/KiB/MiB/GiB)
       input: {...}
       output: {...}
-    dram: {bandwidth_gb_per_s: 19.2, latency_cycles: 100,   # required; bandwidth > 0
+    dram: {bandwidth_gb_per_s: 19.2, latency_cycles: 100,   # required; bandwidth 0.001..1e5
            technology: DDR4}   # DDR3, DDR4, LPDDR4, LPDDR4X, LPDDR5, HBM2, HBM2e or HBM3
                                # (default DDR4); prices DRAM bytes (accel.energy)
     precision: {weight: int8, input: int8, output: int8, accumulator: int32}   # optional
@@ -34,9 +34,12 @@ bad value, what is allowed>``. Schema (units live in the key names)::
     energy:                         # optional; absent = DEFAULT_ENERGY scaled to technology_nm,
                                     # dram_per_byte from dram.technology
       technology_nm: 45             # int 3..180, default 45
-      mac_int8: {pj: 0.3, source: "..."}   # any EnergyTable entry; pj >= 0, source non-empty
+      mac_int8: {pj: 0.3, source: "..."}   # any EnergyTable entry; pj 0..1e6, source
     area:                           # optional
       pe_dense: {value: 123, unit: cells, source: "..."}   # unit um2, mm2 or cells
+
+Integers without a stated range are at most 2^31 - 1 and sizes at most 1 TiB
+(``workloads._schema``); each range's reason is in its error message.
 """
 
 from __future__ import annotations
@@ -85,6 +88,8 @@ _TOP_KEYS = (
 )
 _OPERANDS = tuple(o.value for o in Operand)
 _AREA_UNITS = ("um2", "mm2", "cells")
+_MAX_SIDE = 4096
+_SIDE_WHY = "assumed cap: 16x TPU v1's 256-wide array, Jouppi et al. ISCA 2017"
 
 _T = TypeVar("_T")
 
@@ -94,11 +99,12 @@ def _compute(sec: _Section | None) -> ComputeSpec | None:
         return None
     sec.allow(("rows", "cols", "multipliers_per_pe", "dataflow", "freq_mhz"))
     values = {
-        "rows": sec.integer("rows", lo=1),
-        "cols": sec.integer("cols", lo=1),
+        "rows": sec.integer("rows", lo=1, hi=_MAX_SIDE, why=_SIDE_WHY),
+        "cols": sec.integer("cols", lo=1, hi=_MAX_SIDE, why=_SIDE_WHY),
         "multipliers_per_pe": sec.integer("multipliers_per_pe", 1, lo=1, hi=64),
         "dataflow": sec.choice("dataflow", DATAFLOWS),
-        "freq_mhz": sec.number("freq_mhz", 200.0, positive=True),
+        "freq_mhz": sec.number("freq_mhz", 200.0, positive=True, lo=1, hi=10_000,
+                               why="MHz: 1 MHz to 10 GHz; a value outside is a unit slip"),
     }
     if None in values.values():
         return None
@@ -223,7 +229,8 @@ def _dram(sec: _Section | None) -> DramSpec | None:
     if sec is None:
         return None
     sec.allow(("bandwidth_gb_per_s", "latency_cycles", "technology"))
-    bandwidth = sec.number("bandwidth_gb_per_s", positive=True)
+    bandwidth = sec.number("bandwidth_gb_per_s", positive=True, lo=0.001, hi=100_000,
+                           why="GB/s: 1 MB/s to 100 TB/s; a value outside is a unit slip")
     latency = sec.integer("latency_cycles", 100, lo=0)
     technology = sec.choice("technology", DRAM_TECHNOLOGIES, DramTechnology.DDR4.value)
     if None in (bandwidth, latency, technology):
@@ -261,7 +268,9 @@ def _energy_entry(sec: _Section | None) -> EnergyEntry | None:
     if sec is None:
         return None
     sec.allow(("pj", "source"))
-    pj, source = sec.number("pj", positive=False), sec.text("source")
+    pj = sec.number("pj", positive=False, hi=1e6,
+                    why="1e6 pJ is 1 µJ per action, ~400x a 64-bit DRAM access")
+    source = sec.text("source")
     return None if None in (pj, source) else EnergyEntry(pj=float(pj), source=source)
 
 

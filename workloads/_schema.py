@@ -14,19 +14,49 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
-from sparsim.workloads.yamlio import Problems, yaml_path
+from sparsim.workloads.yamlio import Problems, shorten, yaml_path
 
 __all__ = [
-    "REQUIRED", "Section", "all_built", "describe", "is_int", "is_number", "items", "root",
+    "MAX_INT", "MAX_SIZE_BYTES", "REQUIRED", "Section", "all_built", "describe", "is_int",
+    "is_number", "items", "root",
 ]
 
 REQUIRED: Any = object()
 """Default meaning "the key must be present"."""
 
+MAX_INT = 2**31 - 1
+"""Cap on every integer read without its own ``hi``: no count or dimension in a sparsim file
+comes near it, and products of a few such values stay inside int64."""
+
+MAX_SIZE_BYTES = 2**40
+"""Cap on a memory size: 1 TiB, far beyond any on-chip buffer."""
+
 _SIZE_UNITS = {"B": 1, "KiB": 1024, "MiB": 1024**2, "GiB": 1024**3}
 _SIZE_RE = re.compile(r"^(\d+)\s*(B|KiB|MiB|GiB)$")
 
 _T = TypeVar("_T")
+
+_MAX_INT_WHY = "2^31 - 1: no count or dimension in a sparsim file comes near it"
+_SIZE_RANGE = "1 byte to 1TiB (1TiB is far beyond any on-chip buffer)"
+
+
+def _within(value: float, bottom: tuple[float, bool], hi: float | None) -> bool:
+    """``value`` above ``bottom`` (``(bound, strict)``) and at most ``hi``."""
+    low, strict = bottom
+    above = value > low if strict else value >= low
+    return above and (hi is None or value <= hi)
+
+
+def _num(x: float) -> str:
+    return f"{x:,.0f}" if float(x).is_integer() and abs(x) < 1e7 else f"{x:g}"
+
+
+def _range_text(bottom: tuple[float, bool], hi: float | None) -> str:
+    low, strict = bottom
+    if hi is not None and not strict:
+        return f"in {_num(low)}..{_num(hi)}"
+    text = f"> {_num(low)}" if strict else f">= {_num(low)}"
+    return text if hi is None else f"{text} and <= {_num(hi)}"
 
 
 def describe(value: Any) -> str:
@@ -40,7 +70,7 @@ def describe(value: Any) -> str:
     if isinstance(value, list):
         return "a list"
     kind = {str: "a string", int: "an int", float: "a float"}.get(type(value), type(value).__name__)
-    return f"{value!r} ({kind})"
+    return f"{shorten(value)} ({kind})"
 
 
 def is_int(value: Any) -> bool:
@@ -87,26 +117,44 @@ class Section:
         self.add(key, f"must be {expected}, not {describe(value)}")
         return None
 
-    def _in_range(self, key: str, value: Any, ok: bool, allowed: str) -> Any:
+    def _in_range(self, key: str, value: Any, ok: bool, allowed: str, why: str = "") -> Any:
         if value is None or key not in self.data or ok:
             return value
-        self.add(key, f"must be {allowed}, not {value}")
+        because = f" ({why})" if why else ""
+        self.add(key, f"must be {allowed}{because}, not {shorten(value)}")
         return None
 
     def integer(
-        self, key: str, default: Any = REQUIRED, *, lo: int = 0, hi: int | None = None
+        self, key: str, default: Any = REQUIRED, *, lo: int = 0, hi: int | None = None,
+        why: str = "",
     ) -> Any:
+        """An int in ``lo..hi`` (``hi`` absent: ``MAX_INT``); ``why`` explains the range."""
         value = self._read(key, default, is_int, "an integer")
+        if hi is None and value is not None and key in self.data and value > MAX_INT:
+            return self._in_range(key, value, False, f"at most {MAX_INT:,}", why or _MAX_INT_WHY)
         ok = key not in self.data or (
             value is not None and lo <= value and (hi is None or value <= hi)
         )
-        return self._in_range(key, value, ok, f">= {lo}" if hi is None else f"in {lo}..{hi}")
+        allowed = f">= {lo}" if hi is None else f"in {lo}..{hi}"
+        return self._in_range(key, value, ok, allowed, why)
 
-    def number(self, key: str, default: Any = REQUIRED, *, positive: bool) -> Any:
-        hint = " (PyYAML reads 1e3 as a string; write 1.0e3)" if self._float_text(key) else ""
-        value = self._read(key, default, is_number, f"a number{hint}")
-        ok = key not in self.data or (value is not None and (value > 0 if positive else value >= 0))
-        return self._in_range(key, value, ok, "> 0" if positive else ">= 0")
+    def number(
+        self, key: str, default: Any = REQUIRED, *, positive: bool,
+        lo: float | None = None, hi: float | None = None, why: str = "",
+    ) -> Any:
+        """A finite int or float, ``> 0`` (``positive``) or ``>= 0``, within ``lo``/``hi`` if
+        given; ``why`` explains the range."""
+        value = self._read(key, default, is_number, f"a number{self._float_hint(key)}")
+        bottom = (0.0 if lo is None else lo, positive and lo is None)
+        ok = key not in self.data or (value is not None and _within(value, bottom, hi))
+        return self._in_range(key, value, ok, _range_text(bottom, hi), why)
+
+    def _float_hint(self, key: str) -> str:
+        text = self.data.get(key)
+        if not self._float_text(key):
+            return ""
+        number = text.strip() if len(text.strip()) <= 40 else repr(float(text))
+        return f" (quotes make it a string; write {number} without them)"
 
     def _float_text(self, key: str) -> bool:
         try:
@@ -118,11 +166,16 @@ class Section:
         """Bytes as an int >= 1 or a string like ``"256KiB"``."""
         value = self.data.get(key)
         if isinstance(value, str) and (match := _SIZE_RE.match(value.strip())):
-            return int(match[1]) * _SIZE_UNITS[match[2]]
+            size = int(match[1]) * _SIZE_UNITS[match[2]]
+            if 1 <= size <= MAX_SIZE_BYTES:
+                return size
+            self.add(key, f"must be {_SIZE_RANGE}, not {shorten(value)} ({size:,} bytes)")
+            return None
         units = ", ".join(_SIZE_UNITS)
         expected = f"a positive integer number of bytes or a size like '256KiB' (units {units})"
         value = self._read(key, REQUIRED, is_int, expected)
-        return self._in_range(key, value, value is not None and value >= 1, ">= 1")
+        ok = value is not None and 1 <= value <= MAX_SIZE_BYTES
+        return self._in_range(key, value, ok, _SIZE_RANGE)
 
     def boolean(self, key: str, default: bool) -> Any:
         return self._read(key, default, lambda v: isinstance(v, bool), "true or false")

@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass, field
 
 import numpy as np
+from sparsim.workloads.yamlio import shorten
 
 __all__ = [
     "AXES",
@@ -155,7 +156,7 @@ _PCT_RE = re.compile(r"^(group(\d+)|block(\d+)x(\d+)|unstructured):(\d+(?:\.\d+)
 def _density_from_zero_pct(text: str, pct: str) -> float:
     zeros = float(pct) / 100.0
     if not 0.0 <= zeros < 1.0:
-        raise SparsityError(f"{text!r}: the percentage of zeros must be in [0, 100)")
+        raise SparsityError(f"{shorten(text)}: the percentage of zeros must be in [0, 100)")
     return 1.0 - zeros
 
 
@@ -175,6 +176,6 @@ def parse_sparsity(text: str) -> SparsityPattern:
             return Block(rows=int(m[3]), cols=int(m[4]), density=density)
         return Unstructured(density=density)
     raise SparsityError(
-        f"{text!r} is not a sparsity; use dense, N:M (e.g. 2:8, 2:8t for transposable), "
+        f"{shorten(text)} is not a sparsity; use dense, N:M (e.g. 2:8, 2:8t for transposable), "
         "groupG:P%, blockRxC:P% or unstructured:P% (P = percent zeros)"
     )

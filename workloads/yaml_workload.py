@@ -19,7 +19,7 @@ from sparsim.workloads.ops import Conv2d, Gemm, Linear, MatMul, Op, Vector, Vect
 from sparsim.workloads.sparsity import parse_sparsity
 from sparsim.workloads.yamlio import Problems, load_yaml
 
-__all__ = ["load_workload_yaml", "workload_from_mapping"]
+__all__ = ["MAX_LAYERS", "load_workload_yaml", "workload_from_mapping"]
 
 _ABSENT: Any = object()
 """Default of an optional key: left out, so the op's own default applies."""
@@ -175,6 +175,18 @@ def _check_unique_names(layers: list[Section | None]) -> None:
 
 _TOP_KEYS = ("name", "phase", "batch", "layers")
 
+MAX_LAYERS = 10_000
+"""Most layers a workload file may list (assumed: 15x the 675 problems of llama2_7b training)."""
+
+
+def _layer_sections(root: Section) -> list[Section | None]:
+    """The ``layers`` list, refused whole (before any layer is read) when over ``MAX_LAYERS``."""
+    layers = root.data.get("layers")
+    if isinstance(layers, list) and len(layers) > MAX_LAYERS:
+        root.add("layers", f"{len(layers):,} layers; at most {MAX_LAYERS:,} (split the file)")
+        return []
+    return items(root, "layers", required=True)
+
 
 def workload_from_mapping(data: Any, source: str) -> Workload:
     """Validate parsed YAML ``data`` (read from ``source``, named in every error line) and
@@ -184,7 +196,7 @@ def workload_from_mapping(data: Any, source: str) -> Workload:
     name = root.text("name")
     phase = root.choice("phase", _PHASES, Phase.INFERENCE.value)
     batch = root.integer("batch", 1, lo=1)
-    sections = items(root, "layers", required=True)
+    sections = _layer_sections(root)
     _check_unique_names(sections)
     layers = [_read_layer(sec, batch) for sec in sections]
     problems.raise_if_any()

@@ -130,16 +130,20 @@ _BAD_VALUES = [
     ("bool-for-int", "compute.cols", True, "compute.cols: must be an integer, not true (a bool)"),
     ("bool-for-number", "dram.bandwidth_gb_per_s", False,
      "dram.bandwidth_gb_per_s: must be a number, not false (a bool)"),
-    ("out-of-range-low", "compute.rows", 0, "compute.rows: must be >= 1, not 0"),
+    ("out-of-range-low", "compute.rows", 0,
+     "compute.rows: must be in 1..4096 (assumed cap: 16x TPU v1's 256-wide array, Jouppi et al. "
+     "ISCA 2017), not 0"),
     ("out-of-range-high", "compute.multipliers_per_pe", 65,
      "compute.multipliers_per_pe: must be in 1..64, not 65"),
     ("null-number", "compute.freq_mhz", None, "compute.freq_mhz: must be a number, not null"),
-    ("zero-bandwidth", "dram.bandwidth_gb_per_s", 0, "dram.bandwidth_gb_per_s: must be > 0, not 0"),
+    ("zero-bandwidth", "dram.bandwidth_gb_per_s", 0,
+     "dram.bandwidth_gb_per_s: must be in 0.001..100,000 (GB/s: 1 MB/s to 100 TB/s; a value "
+     "outside is a unit slip), not 0"),
     ("unknown-dram", "dram.technology", "DDR9", "dram.technology: must be one of DDR3, DDR4, "
      "LPDDR4, LPDDR4X, LPDDR5, HBM2, HBM2e, HBM3, not 'DDR9' (a string)"),
-    ("exponent-string", "dram.bandwidth_gb_per_s", "1e3",
-     "dram.bandwidth_gb_per_s: must be a number (PyYAML reads 1e3 as a string; write 1.0e3), "
-     "not '1e3' (a string)"),
+    ("quoted-number", "dram.bandwidth_gb_per_s", "12.8",
+     "dram.bandwidth_gb_per_s: must be a number (quotes make it a string; write 12.8 without "
+     "them), not '12.8' (a string)"),
     ("unknown-key", "compute.speed", 3,
      f"compute.speed: unknown key; allowed keys are {_COMPUTE_KEYS}"),
     ("misspelled-top-key", "bufers", {},
@@ -187,7 +191,8 @@ _BAD_VALUES = [
      "buffers.output: required key is missing (per-operand buffers need weight, input and "
      "output; or give a single 'shared' buffer)"),
     ("zero-size", "buffers.weight", {**_BUFFER, "size_bytes": 0},
-     "buffers.weight.size_bytes: must be >= 1, not 0"),
+     "buffers.weight.size_bytes: must be 1 byte to 1TiB (1TiB is far beyond any on-chip "
+     "buffer), not 0"),
     ("bad-size-unit", "buffers.weight", {**_BUFFER, "size_bytes": "64KB"},
      f"buffers.weight.size_bytes: must be {_SIZE_HELP}, not '64KB' (a string)"),
     ("bool-double-buffered", "buffers.input", {**_BUFFER, "double_buffered": "yes please"},
@@ -197,7 +202,8 @@ _BAD_VALUES = [
     ("energy-empty-source", "energy", {"mac_int8": {"pj": 0.3, "source": " "}},
      "energy.mac_int8.source: must be a non-empty string, not ' ' (a string)"),
     ("negative-energy", "energy", {"dram_per_byte": {"pj": -0.1, "source": "x"}},
-     "energy.dram_per_byte.pj: must be >= 0, not -0.1"),
+     "energy.dram_per_byte.pj: must be in 0..1,000,000 (1e6 pJ is 1 µJ per action, ~400x a "
+     "64-bit DRAM access), not -0.1"),
     ("misspelled-energy-entry", "energy", {"mac_int9": {"pj": 0.3, "source": "x"}},
      "energy.mac_int9: unknown key; did you mean 'mac_int8'?"),
     ("technology-out-of-range", "energy", {"technology_nm": 2},
