@@ -10,12 +10,15 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
-from pathlib import Path
+from typing import NoReturn
 
 from sparsim.simulator.dse.cli import add_dse_parsers, run_dse_command
+from sparsim.simulator.files import check_output_dir, check_output_file
 from sparsim.workloads.layer import Phase, Workload
 from sparsim.workloads.sparsity import SparsityError, parse_sparsity
-from sparsim.workloads.yamlio import ConfigError
+from sparsim.workloads.yamlio import ConfigError, is_path_like, shorten
+
+from sparsim import __version__
 
 __all__ = ["DEFAULT_ACCEL", "DEFAULT_SPARSITY", "DEFAULT_WORKLOAD", "main"]
 
@@ -43,6 +46,25 @@ examples:
 """
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage mistakes as one line (``sparsim: error: ...``) and exit 2, like every other user
+    error; ``--help`` shows the usage."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"sparsim: error: {message} (see {self.prog} --help)\n")
+
+
+def _batch(text: str) -> int:
+    """``--batch``: an int >= 1 (its upper limit is the simulator's size check)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1, not {shorten(text)}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1, not {value}")
+    return value
+
+
 def _add_run_parser(sub: argparse._SubParsersAction) -> None:
     run = sub.add_parser(
         "run",
@@ -53,30 +75,34 @@ def _add_run_parser(sub: argparse._SubParsersAction) -> None:
             "Simulate a workload on an accelerator. With no --workload, runs the default job: "
             f"{DEFAULT_WORKLOAD} training with {DEFAULT_SPARSITY} weights. A zoo model given with "
             "--workload runs dense inference unless --sparsity/--phase say otherwise; a YAML "
-            "workload keeps its own sparsity and phase unless overridden."
+            "workload keeps its own sparsity and phase unless overridden. A --accel or "
+            "--workload value with a '/' or a .yaml/.yml suffix is a file; any other is a "
+            "shipped config or zoo model name (use ./NAME for a file in this folder)."
         ),
     )
     run.add_argument("--accel", default=DEFAULT_ACCEL, help="config name or YAML path")
     run.add_argument("--workload", help="zoo model name or workload YAML path")
-    run.add_argument("--batch", type=int, default=None, help="batch size (zoo models)")
+    run.add_argument("--batch", type=_batch, default=None,
+                     help="batch size of a zoo model (a YAML workload sets batch: in its file)")
     run.add_argument("--sparsity", help="weight sparsity: dense, 2:8, 2:8t, group4:50%%, ...")
     run.add_argument("--phase", choices=[p.value for p in Phase])
     run.add_argument("--engine", choices=["analytical", "event"], default="analytical")
-    run.add_argument("--json", type=Path, help="write results as JSON to this file")
-    run.add_argument("--trace", type=Path, help="write a Chrome/Perfetto trace (event engine)")
-    run.add_argument("--out", type=Path, help="write CSV, JSON and plots into this folder")
+    run.add_argument("--json", help="write results as JSON to this file")
+    run.add_argument("--trace", help="write a Chrome/Perfetto trace (event engine)")
+    run.add_argument("--out", help="write CSV, JSON and plots into this folder")
     run.add_argument("--wide", action="store_true",
                      help="table with every column (GEMM dims, stall %%, MACs, DRAM bytes), "
                      "no 120-column limit")  # fmt: skip
 
 
 def _build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="sparsim",
         description="Performance/energy simulator for sparse DNN accelerators.",
         epilog=_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"sparsim {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     _add_run_parser(sub)
     sub.add_parser("list", help="list shipped accelerator configs and zoo models")
@@ -93,7 +119,10 @@ def _load_workload(args: argparse.Namespace) -> Workload:
     from sparsim.workloads.yaml_workload import load_workload_yaml
 
     name = args.workload or DEFAULT_WORKLOAD
-    if name.endswith((".yaml", ".yml")) or Path(name).is_file():
+    if is_path_like(name):
+        if args.batch is not None:
+            raise ConfigError([f"--batch sets a zoo model's batch; {name} sets its own "
+                               "(batch: in the file): drop --batch or edit the file"])
         workload = load_workload_yaml(name)
     else:
         params = {} if args.batch is None else {"batch": args.batch}
@@ -107,13 +136,32 @@ def _load_workload(args: argparse.Namespace) -> Workload:
     return workload
 
 
+def _check_not_empty(args: argparse.Namespace, names: Sequence[str]) -> None:
+    """An empty value (``--sparsity ""``) is a mistake, never a silent fall-back to a default."""
+    for name in names:
+        value = getattr(args, name)
+        if value is not None and not str(value).strip():
+            raise ConfigError([f"--{name}: empty value; give one or leave the option out"])
+
+
+def _check_outputs(args: argparse.Namespace) -> None:
+    """Every output path is checked before the run starts: a long run is never lost to a typo."""
+    for name in ("json", "trace"):
+        if getattr(args, name) is not None:
+            check_output_file(getattr(args, name), f"--{name}")
+    if args.json is not None and args.json == args.trace:
+        raise ConfigError(["--json and --trace name the same file"])
+    if args.out is not None:
+        check_output_dir(args.out, "--out")
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     from sparsim.accel.loader import load_spec
     from sparsim.simulator.report import format_table, write_json, write_outputs
     from sparsim.simulator.run import simulate
 
-    if args.batch is not None and args.batch < 1:
-        raise ConfigError([f"--batch must be >= 1, not {args.batch}"])
+    _check_not_empty(args, ("accel", "workload", "sparsity", "json", "trace", "out"))
+    _check_outputs(args)
     if args.trace is not None and args.engine != "event":
         raise ConfigError(["--trace needs --engine event (the analytical engine has no timeline)"])
     spec = load_spec(args.accel)
@@ -156,7 +204,10 @@ def _cmd_rtl_area(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _build_parser().parse_args(argv)
+    try:
+        args = _build_parser().parse_args(argv)
+    except SystemExit as exc:  # --help, --version, a usage error: already printed
+        return exc.code if isinstance(exc.code, int) else 2
     try:
         if args.command == "run":
             return _cmd_run(args)
@@ -174,6 +225,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # e.g. `sparsim run | head`: the reader left, not an error of ours
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except OSError as exc:  # writing an output failed after the checks (/dev/full, disk full)
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"sparsim: error: {where}cannot write: {exc.strerror or exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -56,6 +56,7 @@ from sparsim.simulator.energy import (
     sram_bytes,
     static_energy_pj,
 )
+from sparsim.simulator.limits import check_size
 from sparsim.simulator.lower import Problem, lower
 from sparsim.simulator.mapping import Exploit, Mapping, choose_exploit, map_problem
 from sparsim.simulator.memory import (
@@ -489,7 +490,9 @@ def plan(workload: Workload, spec: AcceleratorSpec) -> list[PlannedProblem]:
     plans = _spec_plans(spec)
     index: dict[tuple[str, Pass], int] = {}
     out: list[PlannedProblem] = []
-    for problem in lower(workload):
+    problems = lower(workload)
+    check_size(problems, spec)
+    for problem in problems:
         exploit = fw.get(problem.layer) if problem.pass_ == Pass.PREGEN else None
         if exploit is not None and not _skips_weight(exploit):
             continue

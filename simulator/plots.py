@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from sparsim.simulator.report import atomic_write
+from sparsim.simulator.files import atomic_write
 from sparsim.simulator.results import ENERGY_COMPONENTS, Pass, RunResult
 
 if TYPE_CHECKING:

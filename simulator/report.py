@@ -1,7 +1,8 @@
 """What a user reads and scripts parse: a per-layer text table, CSV and JSON of a ``RunResult``.
 
-Every file is written atomically (to a temporary file in the same folder, then renamed over the
-target), so an interrupted run leaves either the old file or the new one, never half of one.
+Every file is written with ``simulator.files.atomic_write`` (a synced temporary file renamed
+over the target; devices and pipes written in place), so an interrupted run leaves either the
+old file or the new one, never half of one.
 """
 
 from __future__ import annotations
@@ -9,12 +10,11 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import textwrap
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from sparsim.simulator.files import atomic_write
 from sparsim.simulator.results import ENERGY_COMPONENTS, LayerResult, RunResult
 
 if TYPE_CHECKING:
@@ -22,7 +22,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "TABLE_WIDTH",
-    "atomic_write",
     "csv_rows",
     "format_table",
     "scaled",
@@ -30,26 +29,6 @@ __all__ = [
     "write_json",
     "write_outputs",
 ]
-
-
-def atomic_write(path: str | Path, write: Callable[[Path], object]) -> Path:
-    """Call ``write(tmp)`` (its result is ignored) on a temporary file next to ``path``, then
-    rename it to ``path``.
-
-    The rename is atomic on POSIX (same folder, same file system); on any error the temporary
-    file is removed and ``path`` is left untouched. The temporary name carries the process id,
-    so concurrent runs writing into one folder do not share it.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
 
 
 def _write_text(path: str | Path, text: str) -> Path:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from sparsim.simulator.report import atomic_write
+from sparsim.simulator.files import atomic_write
 
 __all__ = ["TRACKS", "Trace"]
 
@@ -76,6 +76,6 @@ class Trace:
         return {"traceEvents": self._metadata() + events, "displayTimeUnit": "ns"}
 
     def write(self, path: str | Path) -> Path:
-        """Write the JSON trace atomically (see ``simulator.report.atomic_write``)."""
+        """Write the JSON trace atomically (see ``simulator.files.atomic_write``)."""
         text = json.dumps(self.to_dict(), separators=(",", ":"))
         return atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))

@@ -150,7 +150,7 @@ class Section:
         return self._in_range(key, value, ok, _range_text(bottom, hi), why)
 
     def _float_hint(self, key: str) -> str:
-        text = self.data.get(key)
+        text = str(self.data.get(key))
         if not self._float_text(key):
             return ""
         number = text.strip() if len(text.strip()) <= 40 else repr(float(text))

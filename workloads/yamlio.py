@@ -64,8 +64,9 @@ _MERGE = "tag:yaml.org,2002:merge"
 _VALUE = "tag:yaml.org,2002:value"
 _TIMESTAMP = "tag:yaml.org,2002:timestamp"
 _INT_RE = re.compile(r"^(?:[-+]?(?:0|[1-9][0-9_]*)|[-+]?0b[01_]+|[-+]?0x[0-9a-fA-F_]+)$")
-_FLOAT_RE = re.compile(
-    r"^(?:[-+]?(?:\.[0-9][0-9_]*|[0-9][0-9_]*(?:\.[0-9_]*)?)(?:[eE][-+]?[0-9]+)?"
+_FLOAT_RE = re.compile(  # a dot or an exponent: "010" is neither int nor float (a string)
+    r"^(?:[-+]?(?:\.[0-9][0-9_]*|[0-9][0-9_]*\.[0-9_]*)(?:[eE][-+]?[0-9]+)?"
+    r"|[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+"
     r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
 )
 
@@ -98,7 +99,10 @@ def is_path_like(text: str) -> bool:
     return text.endswith((".yaml", ".yml")) or "/" in text or os.sep in text
 
 
-class _StrictLoader(yaml.SafeLoader):
+_BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: ~10x faster
+
+
+class _StrictLoader(_BaseLoader):
     """SafeLoader that refuses duplicate, non-scalar and merge keys; YAML 1.2 numbers."""
 
 
@@ -162,7 +166,7 @@ for _tag in (_INT, _FLOAT, _TIMESTAMP, "tag:yaml.org,2002:bool"):
 class _LimitError(Exception):
     """A resource limit was hit while scanning events (``mark``: where)."""
 
-    def __init__(self, message: str, mark: yaml.Mark | None) -> None:
+    def __init__(self, message: str, mark: Any) -> None:  # a yaml.Mark (C or Python loader)
         super().__init__(message)
         self.mark = mark
 
@@ -173,7 +177,7 @@ def _event_size(event: yaml.Event, sizes: dict[str, int], open_anchors: list[str
         if event.anchor in open_anchors:
             raise _LimitError(f"alias *{event.anchor} refers to a node that contains it "
                               "(recursive data is not allowed)", event.start_mark)
-        return sizes.get(event.anchor, 1)  # an undefined alias is reported by the composer
+        return sizes.get(event.anchor or "", 1)  # an undefined alias: the composer says so
     assert isinstance(event, yaml.ScalarEvent)
     if len(event.value) > MAX_SCALAR_CHARS:
         raise _LimitError(f"a value of {len(event.value):,} characters; at most "
@@ -213,14 +217,14 @@ def _check_limits(text: str) -> None:
                               event.start_mark)
 
 
-_KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISCHR, "a character device"),
-          (stat.S_ISBLK, "a block device"), (stat.S_ISFIFO, "a named pipe"),
-          (stat.S_ISSOCK, "a socket"))
+_KINDS = ((stat.S_ISREG, "a file"), (stat.S_ISDIR, "a directory"),
+          (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+          (stat.S_ISFIFO, "a named pipe"), (stat.S_ISSOCK, "a socket"))
 
 
 def file_kind(mode: int) -> str:
-    """What a non-regular file is, for messages (``os.stat().st_mode``)."""
-    return next((name for test, name in _KINDS if test(mode)), "not a regular file")
+    """What kind of file ``mode`` (``os.stat().st_mode``) is, for messages."""
+    return next((name for test, name in _KINDS if test(mode)), "a special file")
 
 
 def _read_bytes(path: Path) -> bytes:
@@ -262,7 +266,7 @@ def _decode(path: Path, data: bytes) -> str:
                            "save the file as UTF-8"]) from None
 
 
-def _where(path: Path, mark: yaml.Mark | None, problem: str | None) -> ConfigError:
+def _where(path: Path, mark: Any, problem: str | None) -> ConfigError:
     at = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
     return ConfigError([f"{path}: {at}{problem}"])
 

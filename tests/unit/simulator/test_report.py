@@ -1,4 +1,4 @@
-"""Text table, CSV and JSON of a hand-built RunResult; atomic writes.
+"""Text table, CSV and JSON of a hand-built RunResult.
 
 Expected numbers are worked out by hand from the two rows built below (comments show the sums).
 """
@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 from sparsim.simulator.report import (
     TABLE_WIDTH,
-    atomic_write,
     csv_rows,
     format_table,
     scaled,
@@ -161,20 +160,6 @@ def test_json_is_run_to_dict(tmp_path: Path):
     loaded = json.loads(path.read_text(encoding="utf-8"))
     assert loaded == json.loads(json.dumps(run.to_dict()))
     assert loaded["total"]["cycles"] == 4000
-
-
-def test_atomic_write_leaves_old_file_on_error(tmp_path: Path):
-    target = tmp_path / "r.json"
-    target.write_text("old", encoding="utf-8")
-
-    def half_then_fail(tmp: Path) -> None:
-        tmp.write_text("half", encoding="utf-8")
-        raise KeyboardInterrupt
-
-    with pytest.raises(KeyboardInterrupt):
-        atomic_write(target, half_then_fail)
-    assert target.read_text(encoding="utf-8") == "old"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.json"]  # no temporary left over
 
 
 def test_fields_that_do_not_apply_show_a_dash():

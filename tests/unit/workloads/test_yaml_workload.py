@@ -272,3 +272,12 @@ def test_error_message_format_names_the_file(tmp_path: Path) -> None:
         ConfigError, match=re.escape(f"{path}: layers[0].gemm.k: must be >= 1, not 0")
     ):
         load_workload_yaml(path)
+
+
+def test_yaml_1_2_numbers_and_unquoted_nm(tmp_path: Path) -> None:
+    """PyYAML's YAML 1.1 reads an unquoted 2:8 as the base-60 number 128 and 1e3 as a string;
+    the strict loader follows YAML 1.2: 2:8 is the text "2:8", 1e3 the float 1000.0."""
+    w = load_workload_yaml(_write(tmp_path, _layers(_GOOD_LAYER + "    weight_sparsity: 2:8\n")))
+    assert w.layers[0].weight_sparsity == NM(n=2, m=8)
+    errors = _errors(tmp_path, _layers("  - name: g\n    gemm: {m: 1e3, n: 8, k: 16}\n"))
+    assert errors == ["layers[0].gemm.m: must be an integer, not 1000.0 (a float)"]

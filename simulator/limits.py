@@ -1,0 +1,75 @@
+"""Size checks run before a simulation starts, so an absurd job is refused in milliseconds with
+a reason instead of failing minutes later in a numpy allocation or an int64 overflow.
+
+The engines keep a few 8-byte values per tile of every problem (``simulator.mapping``), so the
+tile count bounds their memory; exact integer MAC counts bound the cycle and energy sums.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sparsim.accel.spec import AcceleratorSpec, Operand
+from sparsim.simulator.lower import Problem
+from sparsim.workloads.yamlio import ConfigError
+
+__all__ = ["MAX_MACS", "MAX_TILES", "check_size", "stream_tile_bound", "tile_bound"]
+
+MAX_TILES = 2**24
+"""Most array tiles one problem may take: 16,777,216, 64x the largest zoo problem on a shipped
+config (llama2_7b's 262,144 on mobile_npu); a few 8-byte arrays of this length are ~1 GB."""
+
+MAX_MACS = 2**53
+"""Most dense MACs one problem may do: counts stay exact in float64 and their sums inside
+int64 (llama2_7b's largest training problem does 1.1e11)."""
+
+
+def _ceil_div(a: int, b: int) -> int:
+    return -(-a // b)
+
+
+def tile_bound(problem: Problem, spec: AcceleratorSpec) -> int:
+    """Tiles of a matrix problem when nothing is skipped: an upper bound on what
+    ``simulator.mapping`` allocates (sparsity only shortens the reduction)."""
+    rows, cols = spec.compute.rows, spec.compute.cols
+    flow = spec.compute.dataflow.value
+    if flow == "os":
+        return problem.count * _ceil_div(problem.n, rows) * _ceil_div(problem.m, cols)
+    across = problem.n if flow == "ws" else problem.m
+    return problem.count * _ceil_div(across, cols) * _ceil_div(problem.k, rows)
+
+
+_STREAM_BYTES_IN = 16
+"""Input bytes per element bounding every streamed op (the optimizer reads three values of at
+most 4 bytes per weight: ``simulator.plan.OPTIMIZER_BYTES_IN``)."""
+
+
+def stream_tile_bound(problem: Problem, spec: AcceleratorSpec) -> int:
+    """Chunks a vector or pre-generation problem streams through the input buffer: an upper
+    bound on ``simulator.memory.stream_traffic``'s tile count."""
+    elements = problem.vector_elements or problem.pregen_elements
+    chunk = max(1, spec.buffer_share_bytes(Operand.INPUT) // 2 // _STREAM_BYTES_IN)
+    return _ceil_div(elements, chunk)
+
+
+def _problem_error(problem: Problem, spec: AcceleratorSpec) -> str | None:
+    where = f"layer {problem.layer} ({problem.pass_.value})"
+    work = max(problem.dense_macs, problem.vector_flops)
+    if work > MAX_MACS:
+        what = "MACs" if problem.is_matrix else "vector operations"
+        return f"{where}: {work:.3g} {what}; at most 2^53 = {MAX_MACS:.3g} (exact integer counts)"
+    tiles = tile_bound(problem, spec) if problem.is_matrix else stream_tile_bound(problem, spec)
+    if tiles > MAX_TILES:
+        on = f"{spec.compute.rows}x{spec.compute.cols} array" if problem.is_matrix else "buffers"
+        return (f"{where}: {tiles:,} tiles on {spec.name}'s {on}; at most {MAX_TILES:,} per "
+                "layer (the engines hold per-tile arrays in memory)")
+    return None
+
+
+def check_size(problems: Iterable[Problem], spec: AcceleratorSpec) -> None:
+    """Raise a one-line ``ConfigError`` naming the first problem too large to simulate on
+    ``spec``; ``simulator.plan`` calls it on a whole workload before planning any of it."""
+    for problem in problems:
+        error = _problem_error(problem, spec)
+        if error is not None:
+            raise ConfigError([f"{error}; use a smaller batch or layer"])
