@@ -49,7 +49,38 @@ def test_nm_speedup_within_ideal_bound(m, n, k, flow, ratio, bw):
     n_, m_ = ratio
     layer = _layer(m, n, k, flow, NM(n=n_, m=m_), ratio=ratio, bw=bw)
     assert layer.cycles * m_ >= layer.dense_cycles * n_
-    assert layer.speedup <= m_ / n_
+
+
+@SETTINGS
+@given(m=dims, n=dims, k=dims, flow=flows, ratio=ratios)
+def test_nm_never_slower_than_dense_when_compute_bound(m, n, k, flow, ratio):
+    # The other side: with DRAM this fast every transfer takes latency + 1 cycle for both runs
+    # and no later tile's compute (>= rows = 8 cycles) waits on one, so cycles = 21 + compute
+    # + 21 (perf.py). N:M mode keeps the tiles and consumes (P // n) * m >= P reduction
+    # elements per step (tile.py), so no tile streams longer than its dense twin: os tiles
+    # stream fewer steps, ws/is need fewer k folds; hence 1 <= speedup <= M/N.
+    n_, m_ = ratio
+    layer = _layer(m, n, k, flow, NM(n=n_, m=m_), ratio=ratio)
+    assert layer.bound == "compute"
+    assert layer.cycles <= layer.dense_cycles
+    assert 1.0 <= layer.speedup <= m_ / n_
+
+
+@pytest.mark.parametrize("flow", ["os", "ws", "is"])
+def test_nm_speedup_by_hand(flow):
+    # 4 x 4 array, P = 2, 2:8 weight, GEMM m=12, n=8, k=64, fast DRAM without latency: 1 + compute
+    # + 1 cycles (perf.py); k_per_step 2 dense, (2 // 2) * 8 = 8 sparse. Tiles (tile.py):
+    #   os: n on 2 row tiles x m on 3 column tiles = 6 tiles of 32 (dense) / 8 (2:8) steps:
+    #       dense (32 + 3 + 3 + 4) + 5 * 32 + 2 = 204, sparse (8 + 10) + 5 * 8 + 2 = 60
+    #   ws: n on 2 column tiles x ceil(64 / (4 * kps)) k folds = 16 / 4 tiles streaming m = 12:
+    #       dense (4 + 12 + 3 + 3) + 15 * 12 + 2 = 204, sparse 22 + 3 * 12 + 2 = 60
+    #   is: m on 3 column tiles x 8 / 2 k folds = 24 / 6 tiles streaming n = 8:
+    #       dense (4 + 8 + 3 + 3) + 23 * 8 + 2 = 204, sparse 18 + 5 * 8 + 2 = 60
+    # Speedup 204 / 60 = 3.4, short of M/N = 4 by the unscaled fill and drain.
+    spec = make_spec(rows=4, cols=4, multipliers=2, dataflow=flow, nm=((2, 8),))
+    (layer,) = simulate(gemm_workload(12, 8, 64, weight_sparsity=NM(n=2, m=8)), spec).layers
+    assert (layer.cycles, layer.dense_cycles, layer.bound) == (60, 204, "compute")
+    assert layer.speedup == pytest.approx(3.4)
 
 
 @SETTINGS

@@ -48,6 +48,16 @@ def test_training_passes_shapes_and_sparse_operand():
     assert (pregen.pass_, pregen.pregen_elements) == (Pass.PREGEN, FC.weight_elements)
 
 
+def test_activation_density_goes_to_the_passes_that_read_the_activations():
+    # X is A in FW (Y = X·W) and in BW_WEIGHT (dW = Xᵀ·dY); BW_DATA's A is the output gradient
+    # dY, dense. Half of X is zero.
+    w = _workload(Layer(name="fc", op=FC, act_sparsity=Unstructured(density=0.5)),
+                  phase=Phase.TRAINING)  # fmt: skip
+    fw, bw_data, bw_weight, _update = lower(w)
+    assert [p.pass_ for p in (fw, bw_data, bw_weight)] == [Pass.FW, Pass.BW_DATA, Pass.BW_WEIGHT]
+    assert [p.a_density for p in (fw, bw_data, bw_weight)] == [0.5, 1.0, 0.5]
+
+
 def test_non_transposable_nm_is_not_nm_along_backward_reduction():
     w = _workload(Layer(name="fc", op=FC, weight_sparsity=NM(n=2, m=8)), phase=Phase.TRAINING)
     bw_data = lower(w)[1]

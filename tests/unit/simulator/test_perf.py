@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from sparsim.simulator.mapping import map_problem
 from sparsim.simulator.perf import analytical_timing, transfer_cycles
-from sparsim.simulator.plan import layer_result, plan
+from sparsim.simulator.plan import plan
 from sparsim.simulator.run import simulate
 from sparsim.simulator.schedule import TileSchedule
 from sparsim.workloads.layer import Layer, Phase, Workload
@@ -74,24 +74,17 @@ def test_slow_dram_makes_a_gemm_memory_bound():
     assert slow.cycles > fast.cycles and slow.stall_cycles == slow.cycles - slow.compute_cycles
 
 
-def test_plan_is_what_simulate_times():
-    # the engine interface (simulator.run docstring): one PlannedProblem per (layer, pass),
-    # a dense baseline only when the problem is not already dense
+def test_buffer_tiles_keep_the_array_cycles():
+    # the buffer-level tiling splits the work the array does, never changes it: the plan's
+    # per-tile compute sums to the mapping's back-to-back array cycles (simulator.mapping)
     spec = make_spec(multipliers=2, nm=((2, 8),), transposable=True)
     w = gemm_workload(40, 24, 64, weight_sparsity=NM(n=2, m=8, transposable=True),
                       phase=Phase.TRAINING)  # fmt: skip
-    plans = plan(w, spec)
-    assert [p.problem.pass_.value for p in plans] == [
-        "fw", "bw_data", "bw_weight", "vector", "pregen"
-    ]  # fmt: skip
-    assert [p.dense is None for p in plans] == [False, False, False, True, False]
-    for planned, layer in zip(plans, simulate(w, spec).layers, strict=True):
-        timing = analytical_timing(planned.schedule)
-        dense = timing if planned.dense is None else analytical_timing(planned.dense.schedule)
-        assert layer_result(planned, timing, dense, spec) == layer
-        if planned.mapping is not None:  # buffer tiles share the array's cycles exactly
-            array_cycles = int(map_problem(planned.problem, spec)[1].sum())
-            assert int(planned.schedule.compute_cycles.sum()) == array_cycles
+    matrix = [p for p in plan(w, spec) if p.mapping is not None]
+    assert len(matrix) == 3
+    for planned in matrix:
+        array_cycles = int(map_problem(planned.problem, spec)[1].sum())
+        assert int(planned.schedule.compute_cycles.sum()) == array_cycles
 
 
 def _chain(*, fused: bool, m: int, n: int, k: int, phase: Phase = Phase.INFERENCE) -> Workload:

@@ -9,10 +9,14 @@ from sparsim.simulator import tile
 
 @pytest.mark.parametrize(
     ("p", "nm", "expected"),
-    [(1, None, 1), (4, None, 4), (2, (2, 4), 4), (2, (2, 8), 8), (2, (1, 8), 16), (4, (2, 4), 8)],
-)
+    [(1, None, 1), (4, None, 4), (2, (2, 4), 4), (2, (2, 8), 8), (2, (1, 8), 16), (4, (2, 4), 8),
+     (3, None, 3), (3, (2, 4), 4), (5, (2, 8), 16), (3, (1, 4), 12)],
+)  # fmt: skip
 def test_k_per_step(p: int, nm: tuple[int, int] | None, expected: int) -> None:
-    # A P-multiplier PE does P // n groups of m per cycle in N:M mode, P elements dense.
+    # A P-multiplier PE does P // n groups of m per cycle in N:M mode, P elements dense. A P
+    # that n does not divide leaves multipliers idle: 3 multipliers at 2:4 take one group of 4
+    # (2 multipliers; a second group would need 4), not 3 * 4 / 2 = 6 elements; 5 at 2:8 take
+    # 2 groups of 8 = 16, not 20.
     assert tile.k_per_step(p, nm) == expected
 
 
@@ -23,6 +27,7 @@ def test_k_per_step_needs_n_multipliers() -> None:
 
 def test_k_steps_pads_ragged_k() -> None:
     assert tile.k_steps(10, 2, (2, 4)) == 3  # groups of 4: 4 + 4 + 2 (padded)
+    assert tile.k_steps(12, 3, (2, 4)) == 3  # 3 multipliers at 2:4: one group of 4 per step
     assert np.array_equal(tile.k_steps(np.array([1, 8, 9]), 2, (2, 8)), [1, 1, 2])
 
 
