@@ -10,13 +10,11 @@ that buffer's price, ``sram_prices``), ``dram`` (bytes both ways at the spec's D
 energy). Metadata bytes moved are counted in ``sram``/``dram`` like any other bytes.
 
 SRAM bytes per buffer (``sram_bytes``) come from ``LayerResult.bytes_by_level``: the keys
-``sram.<buffer>.read`` / ``sram.<buffer>.write`` (``<buffer>`` a name of ``spec.buffers``) when
-the memory model gives them. Until it does, the totals ``sram.read``/``sram.write`` are split:
-DRAM fills are written to their operand's buffer (``dram.input`` → input, ``dram.weight`` and
-``dram.metadata`` → weight), the other writes (results, partial sums) go to the output buffer;
-DRAM drains and partial-sum traffic (``dram.output``, ``dram.psum``) are read from the output
-buffer, and the rest of the reads (the array's operand feed, not split by operand) is charged
-half to the input and half to the weight buffer. A shared buffer takes everything.
+``sram.<buffer>.read`` / ``sram.<buffer>.write`` (``<buffer>`` a name of ``spec.buffers``) that
+the memory model gives for matrix passes (``simulator.tiling``). Element-wise work has only the
+totals ``sram.read``/``sram.write``: it streams through the input buffer
+(``memory.stream_traffic``), except a fused op kept on chip (no DRAM bytes at all), which
+works on its producer's tiles in the output buffer; a shared buffer takes everything.
 """
 
 from __future__ import annotations
@@ -77,7 +75,6 @@ class _SpecEnergy:
 
     names: tuple[str, ...]
     keys: tuple[str, ...]
-    shared: bool
     prices: dict[str, tuple[float, float]]
     static_pj_per_cycle: float
 
@@ -97,26 +94,17 @@ def _of(spec: AcceleratorSpec) -> _SpecEnergy:
         keys = tuple(f"sram.{n}.{way}" for n in names for way in ("read", "write"))
         static = static_power_pj_per_ns(spec) * 1000 / spec.compute.freq_mhz
         hit = _spec_energy[id(spec)] = (
-            spec, _SpecEnergy(names, keys, spec.shared_buffer, sram_prices(spec), static)
+            spec, _SpecEnergy(names, keys, sram_prices(spec), static)
         )
     return hit[1]
 
 
-def _split(
-    levels: MappingABC[str, int], shared: bool
-) -> tuple[dict[str, float], dict[str, float]]:
-    """Reads and writes per buffer from the totals (module docstring)."""
-    if shared:
-        return {"shared": levels.get("sram.read", 0)}, {"shared": levels.get("sram.write", 0)}
-    fill_in = levels.get("dram.input", 0)
-    fill_w = levels.get("dram.weight", 0) + levels.get("dram.metadata", 0)
-    drain = levels.get("dram.output", 0) + levels.get("dram.psum", 0)
-    reads, writes = levels.get("sram.read", 0), levels.get("sram.write", 0)
-    out_writes = max(0, writes - fill_in - fill_w)
-    out_reads = min(reads, drain)
-    feed = (reads - out_reads) / 2
-    write: dict[str, float] = {"input": fill_in, "weight": fill_w, "output": out_writes}
-    return {"input": feed, "weight": feed, "output": out_reads}, write
+def _stream_buffer(levels: MappingABC[str, int], names: tuple[str, ...]) -> str:
+    """The buffer element-wise work goes through (module docstring)."""
+    if "shared" in names:
+        return "shared"
+    moved = any(v for key, v in levels.items() if key.startswith("dram."))
+    return "input" if moved else "output"
 
 
 def sram_bytes(
@@ -131,7 +119,8 @@ def sram_bytes(
         reads = {n: levels.get(f"sram.{n}.read", 0) for n in names}
         writes = {n: levels.get(f"sram.{n}.write", 0) for n in names}
     else:
-        reads, writes = _split(levels, known.shared)
+        buffer = _stream_buffer(levels, names)
+        reads, writes = {buffer: levels.get("sram.read", 0)}, {buffer: levels.get("sram.write", 0)}
     return (
         tuple((n, round(reads.get(n, 0))) for n in names),
         tuple((n, round(writes.get(n, 0))) for n in names),

@@ -38,12 +38,14 @@ def _write_text(path: str | Path, text: str) -> Path:
 TABLE_WIDTH = 120
 """Widest line of the default table (``format_table``); ``wide=True`` has no limit."""
 
-_NARROW = ("layer", "pass", "op", "cycles", "util %", "speedup", "energy", "bound", "notes")
+_NARROW = (
+    "layer", "pass", "op", "cycles", "util %", "speedup", "energy", "in", "bound", "notes",
+)  # fmt: skip
 _WIDE = (
     "layer", "pass", "op", "M", "N", "K", "cycles", "stall %", "util %", "MACs", "speedup",
-    "energy", "DRAM", "bound", "notes",
+    "energy", "DRAM", "in", "bound", "notes", "mapping",
 )  # fmt: skip
-_LEFT = {"layer", "pass", "op", "bound", "notes"}
+_LEFT = {"layer", "pass", "op", "in", "bound", "notes", "mapping"}
 _SHRINK = (("layer", 12), ("op", 8))
 """Columns cut (middle ellipsis) in this order, down to these widths, to fit ``TABLE_WIDTH``."""
 
@@ -88,11 +90,18 @@ def _shown_notes(r: LayerResult) -> tuple[str, ...]:
     return tuple(note for note in r.notes if note != f"fused with {r.fused_with}")
 
 
-def _cells(r: LayerResult, index: dict[str, int]) -> dict[str, str]:
+def _short_bound(bound: str) -> str:
+    """``input buffer read port`` as ``input rd port`` (the narrow table's bound column)."""
+    return bound.replace(" buffer read port", " rd port").replace(" buffer write port", " wr port")
+
+
+def _cells(r: LayerResult, index: dict[str, int], wide: bool) -> dict[str, str]:
     """Every column of one row; ``-`` where a field does not apply (dims of vector work, the
     speedup of work the dense baseline does not do, such as weight pre-generation). A fused
     vector op shows ``fused`` (no cycles of its own) or the ``+cycles`` it adds to its
-    producer, and ``fused`` as its bound (its utilization is in the JSON)."""
+    producer, and ``fused`` as its bound (its utilization is in the JSON). ``in``: ``chip``
+    when the input was left on chip by its producer; ``bound``: the resource that bound the
+    row (``compute``, ``DRAM`` or a buffer port, shortened unless ``wide``)."""
     dims = (str(r.m), str(r.n), str(r.k)) if r.dense_macs else ("-", "-", "-")
     cells = {
         "layer": r.layer, "pass": r.pass_name, "op": r.op, "M": dims[0], "N": dims[1],
@@ -101,7 +110,9 @@ def _cells(r: LayerResult, index: dict[str, int]) -> dict[str, str]:
         "speedup": f"{r.speedup:.2f}" if r.dense_cycles else "-",
         "energy": _energy(r.energy_total_pj),
         "DRAM": scaled(sum(v for k, v in r.bytes_by_level if k.startswith("dram.")), "B"),
-        "bound": r.bound, "notes": _note_refs(_shown_notes(r), index),
+        "in": "chip" if r.input_from_chip else "",
+        "bound": r.bound if wide else _short_bound(r.bound),
+        "notes": _note_refs(_shown_notes(r), index), "mapping": r.mapping,
     }  # fmt: skip
     if r.fused_with:
         cycles = f"+{r.cycles:,}" if r.cycles else "fused"
@@ -177,12 +188,13 @@ def format_table(run: RunResult, *, wide: bool = False) -> str:
     """Per (layer, pass) table with a totals line; notes are numbered and listed below it.
 
     The default table fits ``TABLE_WIDTH`` columns (long layer names are cut in the middle;
-    the JSON has them whole); ``wide=True`` adds GEMM dims, stall %, MACs and DRAM bytes and
-    cuts nothing. Times, energies and bytes carry SI prefixes (µs/ms/s, µJ/mJ/J, kB/MB/GB)."""
+    the JSON has them whole); ``wide=True`` adds GEMM dims, stall %, MACs, DRAM bytes and the
+    mapping, and cuts nothing. Times, energies and bytes carry SI prefixes (µs/ms/s,
+    µJ/mJ/J, kB/MB/GB)."""
     columns, limit = (_WIDE, None) if wide else (_NARROW, TABLE_WIDTH)
     index: dict[str, int] = {}
     header = {c: c for c in columns}
-    body = [_cells(r, index) for r in run.layers]
+    body = [_cells(r, index, wide) for r in run.layers]
     rows = [header, *body, _total_cells(run)]
     lines = _align(columns, rows, _widths(columns, rows, limit))
     rule = "-" * max(len(line) for line in lines)

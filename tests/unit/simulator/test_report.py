@@ -61,7 +61,7 @@ def test_table_has_rows_totals_and_numbered_notes():
     # mac 2 x 2e6 pJ = 4 µJ of 6 (66.7%), dram 2 x 1e6 pJ = 2 µJ (33.3%)
     assert lines[2] == "energy by component: mac 4.000 µJ (66.7%), dram 2.000 µJ (33.3%)"
     assert lines[3].split() == [
-        "layer", "pass", "op", "cycles", "util", "%", "speedup", "energy", "bound", "notes",
+        "layer", "pass", "op", "cycles", "util", "%", "speedup", "energy", "in", "bound", "notes",
     ]  # fmt: skip
     conv = next(line for line in lines if line.startswith("conv1"))
     fc = next(line for line in lines if line.startswith("fc"))
@@ -175,3 +175,16 @@ def test_fields_that_do_not_apply_show_a_dash():
         "fc", "pregen", "pregen", "-", "-", "-", "1,000", "10.0", "0.0", "0", "-", "3.000", "µJ",
         "2.304", "kB", "compute",
     ]  # fmt: skip
+
+
+def test_bound_resource_input_from_chip_and_mapping_shown_compactly():
+    conv = _layer("conv2", Pass.FW, bound="input buffer read port", input_from_chip=True,
+                  mapping="os rows=n cols=m; tile m=56 n=64 k=64 order=mnk")  # fmt: skip
+    run = replace(make_run(), layers=(conv,))
+    row = next(line for line in format_table(run).splitlines() if line.startswith("conv2"))
+    assert row.split()[-4:] == ["chip", "input", "rd", "port"]
+    assert "tile" not in row  # the mapping is a --wide detail
+    wide = next(line for line in format_table(run, wide=True).splitlines()
+                if line.startswith("conv2"))  # fmt: skip
+    assert "chip  input buffer read port" in wide
+    assert wide.endswith("os rows=n cols=m; tile m=56 n=64 k=64 order=mnk")
