@@ -11,6 +11,10 @@ bad value, what is allowed>``. Schema (units live in the key names)::
       multipliers_per_pe: 1         # int 1..64, default 1; N:M mode needs >= n per PE
       dataflow: os                  # required: ws, os or is
       freq_mhz: 200                 # number 1..10000, default 200
+      fold_overlap: true            # back-to-back folds (true, as the RTL) or each fold pays
+                                    # fill, skew and drain (false); simulator.tile
+    inter_layer_residency: true     # a producer's output stays on chip for its consumer when
+                                    # it fits (simulator.plan); false: every layer via DRAM
     sparsity:                       # optional; absent = dense only
       nm: [{n: 2, m: 8, axis: k}]   # 1 <= n < m, m in 2..16, axis k (default) or n, no repeats
       transposable: false           # needs nm entries
@@ -84,7 +88,7 @@ __all__ = ["load_spec", "spec_from_mapping"]
 
 _TOP_KEYS = (
     "name", "description", "compute", "sparsity", "buffers", "dram", "precision", "vector",
-    "energy", "area",
+    "energy", "area", "inter_layer_residency",
 )
 _OPERANDS = tuple(o.value for o in Operand)
 _AREA_UNITS = ("um2", "mm2", "cells")
@@ -97,7 +101,7 @@ _T = TypeVar("_T")
 def _compute(sec: _Section | None) -> ComputeSpec | None:
     if sec is None:
         return None
-    sec.allow(("rows", "cols", "multipliers_per_pe", "dataflow", "freq_mhz"))
+    sec.allow(("rows", "cols", "multipliers_per_pe", "dataflow", "freq_mhz", "fold_overlap"))
     values = {
         "rows": sec.integer("rows", lo=1, hi=_MAX_SIDE, why=_SIDE_WHY),
         "cols": sec.integer("cols", lo=1, hi=_MAX_SIDE, why=_SIDE_WHY),
@@ -105,6 +109,7 @@ def _compute(sec: _Section | None) -> ComputeSpec | None:
         "dataflow": sec.choice("dataflow", DATAFLOWS),
         "freq_mhz": sec.number("freq_mhz", 200.0, positive=True, lo=1, hi=10_000,
                                why="MHz: 1 MHz to 10 GHz; a value outside is a unit slip"),
+        "fold_overlap": sec.boolean("fold_overlap", True),
     }
     if None in values.values():
         return None
@@ -321,12 +326,13 @@ def spec_from_mapping(data: Any, source: str) -> AcceleratorSpec:
     vector = _vector(root.section("vector"))
     energy = _energy(root.section("energy"), dram)
     area = _area(root.section("area"))
+    residency = root.boolean("inter_layer_residency", True)
     problems.raise_if_any()
     return AcceleratorSpec(
         name=name, description=description, source_path=source, compute=_built(compute),
         sparsity=_built(sparsity), buffers=_built(buffers), dram=_built(dram),
         precision=_built(precision), vector=_built(vector), energy=_built(energy),
-        area=_built(area),
+        area=_built(area), inter_layer_residency=bool(residency),
     )
 
 

@@ -73,13 +73,16 @@ def precision_bits(name: str) -> int:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ComputeSpec:
-    """The PE array. ``multipliers_per_pe`` MACs per PE per cycle in dense mode."""
+    """The PE array. ``multipliers_per_pe`` MACs per PE per cycle in dense mode.
+    ``fold_overlap``: folds run back to back, skew and drain hidden under the next fold (as
+    the RTL does); ``False``: each fold pays its fill, skew and drain (``simulator.tile``)."""
 
     rows: int
     cols: int
     multipliers_per_pe: int = 1
     dataflow: Dataflow = Dataflow.OS
     freq_mhz: float = 200.0
+    fold_overlap: bool = True
 
     @property
     def pes(self) -> int:
@@ -148,7 +151,12 @@ class SparsitySupport:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class BufferSpec:
-    """An on-chip SRAM buffer. Bandwidths in bytes per cycle."""
+    """An on-chip SRAM buffer. Bandwidths in bytes per cycle: the read port and the write
+    port each move up to that many bytes per cycle, concurrently (``simulator.tiling`` charges
+    every tile's reads and writes to them). ``banks``: the SRAM macros the buffer is built from,
+    side by side; a port's width is bank width x ``banks``, and accesses are modelled
+    conflict-free (operands are laid out so every bank serves each cycle), so only the
+    product, the port width, enters the timing; ``banks`` documents the organisation."""
 
     size_bytes: int
     read_bytes_per_cycle: int
@@ -258,7 +266,8 @@ class VectorUnitSpec:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AcceleratorSpec:
     """A whole accelerator. ``buffers`` maps an ``Operand`` (or the single key ``"shared"``)
-    to its buffer; use ``buffer_for`` rather than indexing."""
+    to its buffer; use ``buffer_for`` rather than indexing. ``inter_layer_residency``: a
+    producer's output may stay on chip for its consumer (``simulator.plan``)."""
 
     name: str
     compute: ComputeSpec
@@ -271,6 +280,7 @@ class AcceleratorSpec:
     area: tuple[tuple[str, AreaEntry], ...] = ()
     description: str = ""
     source_path: str = ""
+    inter_layer_residency: bool = True
 
     @property
     def shared_buffer(self) -> bool:

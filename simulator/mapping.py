@@ -339,7 +339,7 @@ def _tile_cycles_os(
     steps = spread(per_row, col_tiles)
     if problem.count > 1:
         steps = np.tile(steps, problem.count)
-    cycles = tile.tile_costs("os", rows, cols, steps)
+    cycles = tile.tile_costs("os", rows, cols, steps, fold_overlap=spec.compute.fold_overlap)
     issued = m_eff * int((split_sizes(problem.n, rows) * k_eff).sum()) * problem.count
     return _Tiles(cycles, ("n", "m", "k"), row_tiles, col_tiles, m_eff, k_kept, k_eff, issued)
 
@@ -358,7 +358,7 @@ def _tile_cycles_stationary(
     folds = tile.ceil_div(k_eff, rows * kps)
     flow = spec.compute.dataflow.value
     streams = np.full(int(folds.sum()) * problem.count, stream, dtype=np.int64)
-    cycles = tile.tile_costs(flow, rows, cols, streams)
+    cycles = tile.tile_costs(flow, rows, cols, streams, fold_overlap=spec.compute.fold_overlap)
     issued = stream * int((split_sizes(col_len, cols) * k_eff).sum()) * problem.count
     dims = ("k", col_dim, "n" if col_dim == "m" else "m")
     return _Tiles(cycles, dims, int(folds.max()), col_tiles, m_eff, k_kept, k_eff, issued)

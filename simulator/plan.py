@@ -66,6 +66,7 @@ from sparsim.simulator.memory import (
     stream_traffic,
 )
 from sparsim.simulator.perf import Timing
+from sparsim.simulator.residency import residency
 from sparsim.simulator.results import LayerResult, Pass, RunResult
 from sparsim.simulator.schedule import TileSchedule
 from sparsim.simulator.tiling import NestTraffic, Tiling, choose_tiling, nest_traffic, nest_view
@@ -204,7 +205,8 @@ def _plan_matrix(
     DRAM and port traffic; ``residency``: (input already on chip, output stays on chip)."""
     mapping, cycles = map_problem(problem, spec)
     view = nest_view(problem)
-    tiling = choose_tiling(view, mapping, spec)
+    tiling = choose_tiling(view, mapping, spec, input_on_chip=residency[0],
+                           output_on_chip=residency[1])  # fmt: skip
     nt = nest_traffic(view, tiling, mapping, spec, input_on_chip=residency[0],
                       output_on_chip=residency[1])  # fmt: skip
     count = problem.count
@@ -484,10 +486,13 @@ def plan(workload: Workload, spec: AcceleratorSpec) -> list[PlannedProblem]:
 
     Pre-generation passes are kept only for layers whose forward pass reads a compressed
     weight (the spec exploits the pattern); otherwise there is nothing to re-compress.
-    Fused vector ops point at their producer (module docstring). Same-shape problems share
-    one plan (only ``problem``, ``notes`` and ``producer`` differ)."""
+    Fused vector ops point at their producer (module docstring). Forward passes whose input
+    or output stays on chip between layers (``simulator.residency``) skip those DRAM
+    transfers. Same-shape problems share one plan (only ``problem``, ``notes`` and
+    ``producer`` differ)."""
     fw: dict[str, Exploit] = {}
     plans = _spec_plans(spec)
+    resident = residency(workload, spec)
     index: dict[tuple[str, Pass], int] = {}
     out: list[PlannedProblem] = []
     problems = lower(workload)
@@ -505,7 +510,9 @@ def plan(workload: Workload, spec: AcceleratorSpec) -> list[PlannedProblem]:
                 made.problem, made.mapping, spec
             )
             note = _fusion_note(problem, on_chip)
-        planned = _shared_plan(problem, spec, exploit, on_chip, plans)
+        stays = resident.get(problem.layer) if problem.pass_ == Pass.FW else None
+        kept = (stays.input_on_chip, stays.output_on_chip) if stays else (False, False)
+        planned = _shared_plan(problem, spec, exploit, on_chip, plans, kept)
         if problem.pass_ == Pass.FW and planned.mapping is not None:
             fw[problem.layer] = planned.mapping.exploit
         out.append(_as_problem(planned, problem, producer, note))

@@ -33,6 +33,16 @@ sequence of tiles with ``steps[0..T-1]`` therefore costs::
 is what the engines charge per tile. The same holds for ``ws``/``is`` with double-buffered
 stationary registers: the next tile's ``rows``-cycle load overlaps the current stream.
 
+**Serialized folds** (``compute.fold_overlap: false``): an array that cannot accept a fold
+before the previous one has drained pays each fold's fill, skew and drain::
+
+      serial_sequence_cycles = sum_t tile_cycles(steps[t])
+
+e.g. ``os`` on 4 x 4 with steps ``[10, 10]``: overlapped ``(10 + 3 + 3 + 4) + max(10, 4) =
+30``, serialized ``20 + 20 = 40``. Serialized is never less than overlapped: per tile,
+``tile_cycles(s) >= max(s, rows)`` (``os``: ``s + 2 rows + cols - 2 >= s`` and ``>= rows``;
+``ws``: ``2 rows + s + cols - 2`` likewise).
+
 All functions accept ints or numpy integer arrays (the analytical engine passes arrays).
 """
 
@@ -101,16 +111,23 @@ def tile_cycles(dataflow: str, rows: int, cols: int, stream: IntLike) -> IntLike
     raise ValueError(f"dataflow must be one of os, ws, is, not {dataflow!r}")
 
 
-def tile_costs(dataflow: str, rows: int, cols: int, stream: np.ndarray) -> np.ndarray:
+def tile_costs(
+    dataflow: str, rows: int, cols: int, stream: np.ndarray, *, fold_overlap: bool = True
+) -> np.ndarray:
     """Per-tile cycles of back-to-back tiles: the first pays ``tile_cycles``, each later one
-    ``max(stream, rows)`` (module docstring). Sums to ``sequence_cycles``."""
+    ``max(stream, rows)`` (module docstring). Sums to ``sequence_cycles``. With
+    ``fold_overlap=False`` every tile pays its full ``tile_cycles`` (serialized folds)."""
     stream = np.asarray(stream, dtype=np.int64)
+    if not fold_overlap:
+        return np.asarray(tile_cycles(dataflow, rows, cols, stream), dtype=np.int64)
     costs = np.maximum(stream, rows)
     if costs.size:
         costs[0] = tile_cycles(dataflow, rows, cols, stream[0])
     return costs
 
 
-def sequence_cycles(dataflow: str, rows: int, cols: int, stream: np.ndarray) -> int:
+def sequence_cycles(
+    dataflow: str, rows: int, cols: int, stream: np.ndarray, *, fold_overlap: bool = True
+) -> int:
     """Cycles from the first tile's first step to the last tile's last result."""
-    return int(tile_costs(dataflow, rows, cols, stream).sum())
+    return int(tile_costs(dataflow, rows, cols, stream, fold_overlap=fold_overlap).sum())

@@ -38,13 +38,16 @@ visit but its last and is reloaded before every visit but its first.
 
 **Fit.** A tile fits when its footprint is at most the operand's buffer share
 (``spec.buffer_share_bytes``), halved when double-buffered; C's tile is held at accumulator
-width (``os`` with an untiled ``k`` accumulates in the PEs: output width). **Chooser**
-(``choose_tiling``): candidate tile sizes are each axis's extent halved repeatedly (rounded
-up) down to 1; among the combinations whose tiles fit, and the six loop orders, the one with
-the smallest memory-time bound ``max(DRAM bytes / DRAM bytes per cycle, A feed / input read
-port, B feed / weight read port)`` (small tiles along the array's axes re-read operands),
-then the fewest DRAM bytes, then the fewest tiles, then the first order in ``ORDERS``. If
-nothing fits, the smallest tiles (noted).
+width while partial (``k`` tiled, or ``ws``/``is`` folding ``k`` over the array rows), else at
+output width. **Chooser** (``choose_tiling``): candidate tile sizes are each axis's extent
+halved repeatedly (rounded up) down to 1; among the combinations whose tiles fit, and the six
+loop orders, the one with the smallest memory-time bound ``max(DRAM bytes / DRAM bytes per
+cycle, feed)`` where ``feed`` is the largest of A's feed over the input read port, B's over
+the weight read port (small tiles along the array's axes re-read operands) and the partial
+sums over the output write port (one pass per ``k`` tile, ``ws``/``is``: per array fold of
+``k``; ``k`` candidates include whole numbers of folds), then the smallest
+sum of the two, then the fewest DRAM bytes, then the fewest tiles, then the first order in
+``ORDERS``. If nothing fits, the smallest tiles (noted).
 
 **Buffer ports** (per tile, ``PortBytes``): the input buffer is written by DRAM fills of A and
 read by the array feed (``m x k`` im2col elements per pass of the array over ``n``); the weight
@@ -434,9 +437,16 @@ class _Cand:
     g: list[np.ndarray]
 
 
-def _axis_cands(view: NestView, name: str) -> _Cand:
+def _axis_cands(view: NestView, name: str, fold: int = 0) -> _Cand:
+    """Candidate tilings of one axis; ``fold`` (``k`` of ``ws``/``is``): GEMM elements one
+    array fold reduces, adding the tiles holding whole folds (1, 2, 4, ... folds)."""
     extent = {"m": view.m_extent, "n": view.n_extent, "k": view.k_extent}[name]
-    pairs = [(s, 1) for s in _candidates(extent)]
+    sizes = _candidates(extent)
+    if fold:
+        unit = max(1, int(view.axis(name, 1).g[0]))
+        folds = (fold * 2**j // unit for j in range(40) if fold * 2**j // unit < extent)
+        sizes = sorted({*sizes, *(f for f in folds if f >= 1)}, reverse=True)
+    pairs = [(s, 1) for s in sizes]
     image_axis = view.images > 1 and (
         (name == "m" and view.m_unit) or (name == "k" and view.problem.pass_ == Pass.BW_WEIGHT)
     )
@@ -485,9 +495,20 @@ def _feed_cycles(view: NestView, mp: Mapping, spec: AcceleratorSpec, cm: _Cand, 
     return np.maximum(a, b)
 
 
-def choose_tiling(view: NestView, mp: Mapping, spec: AcceleratorSpec) -> Tiling:
-    """The fitting tiling and loop order moving the fewest DRAM bytes (module docstring)."""
-    cm, cn, ck = (_axis_cands(view, a) for a in ("m", "n", "k"))
+def choose_tiling(
+    view: NestView,
+    mp: Mapping,
+    spec: AcceleratorSpec,
+    *,
+    input_on_chip: bool = False,
+    output_on_chip: bool = False,
+) -> Tiling:
+    """The fitting tiling and loop order with the smallest memory-time bound (module
+    docstring); ``input_on_chip``/``output_on_chip`` as in ``nest_traffic`` (a resident A
+    needs no tile of its own and moves no DRAM bytes; a resident C is not stored)."""
+    fold = mp.rows * mp.k_per_step if mp.dataflow != "os" else 0
+    k_fold = fold if not (view.problem.conv and view.problem.pass_ == Pass.BW_WEIGHT) else 0
+    cm, cn, ck = _axis_cands(view, "m"), _axis_cands(view, "n"), _axis_cands(view, "k", k_fold)
     in_b, out_b = (spec.precision.bytes_of(o) for o in (Operand.INPUT, Operand.OUTPUT))
     acc_b = _acc_bytes(spec)
     b_sum, b_max = _b_table(mp, ck, cn, spec.precision.bytes_of(Operand.WEIGHT))
@@ -498,14 +519,22 @@ def choose_tiling(view: NestView, mp: Mapping, spec: AcceleratorSpec) -> Tiling:
     c_max = cm.fc_max[:, None, None] * cn.fc_max[None, :, None]
     bs, bx = b_sum.T[None, :, :], b_max.T[None, :, :]  # (1, n, k)
     tm, tn, tk = cm.trips[:, None, None], cn.trips[None, :, None], ck.trips[None, None, :]
-    tk_ = ck.trips[None, None, :]
-    c_width = np.where((tk_ > 1) | (mp.dataflow != "os"), acc_b, out_b)
+    # C is held at accumulator width while partial: k tiled, or ws/is folding k in the array
+    folds_k = np.array([g.max() > mp.rows * mp.k_per_step for g in ck.g])
+    partial = (ck.trips > 1) | (folds_k & (mp.dataflow != "os"))
+    c_width = np.where(partial, acc_b, out_b)[None, None, :]
+    if input_on_chip:
+        a_sum, a_max = np.zeros_like(a_sum), np.zeros_like(a_max)
     fits = (
         (a_max <= _fit(spec, Operand.INPUT))
         & (bx <= _fit(spec, Operand.WEIGHT))
         & (c_max * c_width <= _fit(spec, Operand.OUTPUT))
     )
     feed = _feed_cycles(view, mp, spec, cm, cn)
+    # partial sums written to the output buffer: once per array fold of k (os: per k tile)
+    passes = ck.trips if not fold else np.array([np.ceil(g / fold - 1e-9).sum() for g in ck.g])
+    psums = c_sum * acc_b * passes[None, None, :]
+    feed = np.maximum(feed, psums / spec.buffer_for(Operand.OUTPUT).write_bytes_per_cycle)
     a_res = a_sum <= _fit(spec, Operand.INPUT)
     b_res = bs <= _fit(spec, Operand.WEIGHT)
     c_res = c_sum * acc_b <= _fit(spec, Operand.OUTPUT)
@@ -525,18 +554,20 @@ def choose_tiling(view: NestView, mp: Mapping, spec: AcceleratorSpec) -> Tiling:
         a = a_sum * np.where(a_res, 1, factor("n"))
         b = bs * np.where(b_res, 1, factor("m"))
         spill = np.where(c_res | (factor("k") == 1), 0, 2 * (tk - 1))
-        total = a + b + np.ceil(c_sum * out_b) + spill * np.ceil(c_sum * acc_b)
+        final = 0 if output_on_chip else np.ceil(c_sum * out_b)
+        total = a + b + final + spill * np.ceil(c_sum * acc_b)
         total = np.broadcast_to(total, fits.shape)
         time = np.maximum(total / dram_bw, feed)
         cost = np.where(fits, time, np.inf).ravel()
+        both = np.where(fits, total / dram_bw + feed, np.inf).ravel()
         moved = np.where(fits, total, np.inf).ravel()
         count = np.broadcast_to(tiles, fits.shape).ravel()
-        flat = int(np.lexsort((count, moved, cost))[0])
-        key = (cost[flat], moved[flat], int(count[flat]))
+        flat = int(np.lexsort((count, moved, both, cost))[0])
+        key = (cost[flat], both[flat], moved[flat], int(count[flat]))
         if best is None or key < best[0]:
             best = (key, order, np.unravel_index(flat, fits.shape))
     assert best is not None
-    (cost, _, _), order, index = best
+    (cost, *_), order, index = best
     im, jn, kk = (int(x) for x in index)
     if not np.isfinite(cost):  # nothing fits: the smallest tiles, noted by the caller
         im, jn, kk = len(cm.size) - 1, len(cn.size) - 1, len(ck.size) - 1

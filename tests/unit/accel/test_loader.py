@@ -22,7 +22,10 @@ _GOOD: dict[str, Any] = {
     "buffers": {"weight": _BUFFER, "input": _BUFFER, "output": _BUFFER},
     "dram": {"bandwidth_gb_per_s": 10.0},
 }
-_TOP_KEYS = "name, description, compute, sparsity, buffers, dram, precision, vector, energy, area"
+_TOP_KEYS = (
+    "name, description, compute, sparsity, buffers, dram, precision, vector, energy, area, "
+    "inter_layer_residency"
+)
 _DELETE = object()
 
 
@@ -118,7 +121,7 @@ def test_spec_from_mapping_names_the_given_source() -> None:
         spec_from_mapping(_set(_good(), "name", _DELETE), "mem://x")
 
 
-_COMPUTE_KEYS = "cols, dataflow, freq_mhz, multipliers_per_pe, rows"
+_COMPUTE_KEYS = "cols, dataflow, fold_overlap, freq_mhz, multipliers_per_pe, rows"
 _PRECISIONS = "int4, int8, int16, int32, fp16, bf16, fp32"
 _SIZE_HELP = "a positive integer number of bytes or a size like '256KiB' (units B, KiB, MiB, GiB)"
 
@@ -148,7 +151,8 @@ _BAD_VALUES = [
      f"compute.speed: unknown key; allowed keys are {_COMPUTE_KEYS}"),
     ("misspelled-top-key", "bufers", {},
      "bufers: unknown key; did you mean 'buffers'? allowed keys are "
-     "area, buffers, compute, description, dram, energy, name, precision, sparsity, vector"),
+     "area, buffers, compute, description, dram, energy, inter_layer_residency, name, "
+     "precision, sparsity, vector"),
     ("missing-required", "compute.rows", _DELETE, "compute.rows: required key is missing"),
     ("missing-section", "dram", _DELETE, "dram: required key is missing"),
     ("section-not-mapping", "compute", [4, 4], "compute: must be a mapping, not a list"),

@@ -1,0 +1,99 @@
+"""On-chip residency between layers: which forward passes read their input from chip, and
+which producers need not write their output to DRAM.
+
+A workload is a list of layers without edges, so producers are inferred from the order:
+
+* the *live* tensor is the output of the latest matrix layer (fused vector layers after it
+  transform it in place, ``simulator.lower`` fusion); a standalone vector layer (pooling,
+  softmax) writes its output through DRAM, so nothing is live after it;
+* an ``elementwise`` layer (a residual add) ends a block: its output, the live tensor, becomes
+  the *residual* every layer of the next block may read (its first layer and its downsample
+  projection) and the next add needs;
+* a matrix layer whose input has the live tensor's element count reads the live tensor; one
+  whose input has the residual's count reads the residual (the live tensor is then held for
+  the coming add, as the residual); anything else comes from DRAM.
+
+A tensor is on chip when it and everything that must be held with it fit the input buffer
+share (``spec.buffer_share_bytes(Operand.INPUT)``, whole: a resident tensor is not
+double-buffered): the layer's own input if that is on chip, its output, and the held residual.
+A layer reads its input from chip when the tensor it reads is on chip. In inference a
+producer whose output its next matrix layer reads from chip does not store it to DRAM; in
+training every forward output is stored (the backward pass reads it). ``AcceleratorSpec.
+inter_layer_residency = False`` turns all of this off.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sparsim.accel.spec import AcceleratorSpec, Operand
+from sparsim.workloads.layer import Layer, Phase, Workload
+from sparsim.workloads.ops import Conv2d, Vector, VectorKind
+
+__all__ = ["Residency", "io_elements", "residency"]
+
+_CHAINED = frozenset({VectorKind.ACTIVATION, VectorKind.ELEMENTWISE, VectorKind.NORM})
+"""Vector kinds that keep the live tensor (``simulator.lower.FUSABLE_KINDS``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Residency:
+    """Per matrix layer: its input comes from chip; its output stays (no DRAM store)."""
+
+    input_on_chip: bool = False
+    output_on_chip: bool = False
+
+
+def io_elements(layer: Layer) -> tuple[int, int]:
+    """(input, output) activation elements of a matrix layer's forward pass."""
+    op = layer.op
+    if isinstance(op, Conv2d):
+        return (op.batch * op.in_channels * op.height * op.width,
+                op.batch * op.out_channels * op.out_height * op.out_width)  # fmt: skip
+    if isinstance(op, Vector):
+        raise ValueError(f"{layer.name}: a vector layer has no matrix input")
+    g = op.gemm()
+    return g.m * g.k * g.count, g.m * g.n * g.count
+
+
+@dataclass
+class _Tensor:
+    elements: int
+    on_chip: bool
+    producer: str
+
+
+def residency(workload: Workload, spec: AcceleratorSpec) -> dict[str, Residency]:
+    """Matrix layer name → its ``Residency`` (module docstring); empty when switched off."""
+    if not spec.inter_layer_residency:
+        return {}
+    cap = spec.buffer_share_bytes(Operand.INPUT)
+    in_b, out_b = (spec.precision.bytes_of(o) for o in (Operand.INPUT, Operand.OUTPUT))
+    live: _Tensor | None = None
+    residual: _Tensor | None = None
+    reads: dict[str, str] = {}  # consumer -> producer whose output it read from chip
+    out: dict[str, Residency] = {}
+    for layer in workload.layers:
+        if isinstance(layer.op, Vector):
+            if layer.op.kind not in _CHAINED:
+                live = residual = None
+            elif layer.op.kind == VectorKind.ELEMENTWISE:
+                residual = live
+            continue
+        in_el, out_el = io_elements(layer)
+        source = None
+        if live is not None and live.elements == in_el:
+            source = live
+        elif residual is not None and residual.elements == in_el:
+            source, residual = residual, live  # the live tensor waits for the add
+        from_chip = source is not None and source.on_chip
+        held = residual.elements * out_b if residual is not None and residual.on_chip else 0
+        need = out_el * out_b + (in_el * in_b if from_chip else 0) + held
+        if from_chip and source is not None:
+            reads[layer.name] = source.producer
+        out[layer.name] = Residency(input_on_chip=from_chip)
+        live = _Tensor(out_el, need <= cap, layer.name)
+    if workload.phase == Phase.INFERENCE:
+        keep = set(reads.values())
+        out = {name: Residency(r.input_on_chip, name in keep) for name, r in out.items()}
+    return out
