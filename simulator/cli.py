@@ -10,10 +10,19 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import NoReturn
 
 from sparsim.simulator.dse.cli import add_dse_parsers, run_dse_command
 from sparsim.simulator.files import check_output_dir, check_output_file
+from sparsim.simulator.model_cli import (
+    add_model_arguments,
+    add_model_parsers,
+    balanced_comparison,
+    load_model_job,
+    run_model_command,
+    wants_model_job,
+)
 from sparsim.workloads.layer import Phase, Workload
 from sparsim.workloads.sparsity import SparsityError, parse_sparsity
 from sparsim.workloads.yamlio import ConfigError, is_path_like, shorten
@@ -93,6 +102,7 @@ def _add_run_parser(sub: argparse._SubParsersAction) -> None:
     run.add_argument("--wide", action="store_true",
                      help="table with every column (GEMM dims, stall %%, MACs, DRAM bytes), "
                      "no 120-column limit")  # fmt: skip
+    add_model_arguments(run)
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -111,6 +121,7 @@ def _build_parser() -> argparse.ArgumentParser:
     area = rtl_sub.add_parser("area", help="synthesize PEs with Yosys and print cell counts")
     area.add_argument("--update", action="store_true", help="rewrite configs/area/rtl_area.yaml")
     add_dse_parsers(sub)
+    add_model_parsers(sub)
     return parser
 
 
@@ -165,10 +176,19 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if args.trace is not None and args.engine != "event":
         raise ConfigError(["--trace needs --engine event (the analytical engine has no timeline)"])
     spec = load_spec(args.accel)
-    workload = _load_workload(args)
+    if args.sparsity is not None and args.prune is not None:
+        raise ConfigError(["give --prune or --sparsity, not both"])
+    job = load_model_job(args, args.prune or args.sparsity) if wants_model_job(args) else None
+    workload = _load_workload(args) if job is None else job.workload
+    if job is not None and args.phase is not None:
+        workload = workload.with_phase(args.phase)
     result = simulate(workload, spec, engine=args.engine, trace_path=args.trace,
                       progress=sys.stderr.isatty())  # fmt: skip
     print(format_table(result, wide=args.wide))
+    if job is not None:
+        if job.unsupported:
+            print(f"left out (ops sparsim cannot cost): {', '.join(job.unsupported)}")
+        print(balanced_comparison(replace(job, workload=workload), spec, result))
     if args.json is not None:
         write_json(result, args.json)
         print(f"wrote {args.json}")
@@ -215,6 +235,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_list()
         if args.command in ("dse", "dse-report"):
             return run_dse_command(args)
+        if args.command in ("prune", "inspect"):
+            return run_model_command(args)
         return _cmd_rtl_area(args)
     except (ConfigError, SparsityError) as exc:
         print(f"sparsim: error: {exc}", file=sys.stderr)

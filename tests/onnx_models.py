@@ -5,10 +5,11 @@ DIR (what the closing-note command ``sparsim run --model DIR/small_cnn.onnx --pr
 
 ``small_cnn``: stem 3x3/2 conv + BatchNorm + ReLU, depthwise 3x3 + ReLU, pointwise 1x1 + ReLU,
 a dilated 3x3 conv with a residual Add, global average pooling, flatten, Gemm classifier,
-softmax. Its pointwise weight is *unevenly* sparse already: output channels 0-7 keep only one
-weight in every group of four input channels, channels 8-31 are dense. Pruned to 2:4, those
-eight channels hold 1 nonzero per group and the others 2: a real mask that is N:M-valid but
-unbalanced across output channels.
+softmax (32x32 input; 32, 64, 64 channels). Its dilated conv's weight is *unevenly* sparse
+already: every even output channel keeps only one weight in each group of four reduction
+elements, the odd ones are dense. Pruned to 2:4, even channels hold 1 nonzero per group and odd
+ones 2: a real mask that is N:M-valid but unbalanced across output channels (busiest 288 of
+576 K positions, mean 216).
 """
 
 from __future__ import annotations
@@ -18,14 +19,19 @@ from pathlib import Path
 
 import numpy as np
 import onnx
+import yaml
 from onnx import TensorProto, helper, numpy_helper
 
-__all__ = ["UNEVEN_LAYER", "small_cnn", "small_cnn_weights", "tiny_attention"]
+from sparsim import configs
 
-UNEVEN_LAYER = "pw"
+__all__ = [
+    "UNEVEN_LAYER", "small_cnn", "small_cnn_weights", "tiny_attention", "unstructured_spec",
+]
+
+UNEVEN_LAYER = "dil"
 """The layer of ``small_cnn`` whose weight is unevenly sparse (module docstring)."""
 
-IMAGE = 16
+IMAGE = 32
 
 
 def small_cnn_weights(seed: int = 0) -> dict[str, np.ndarray]:
@@ -35,18 +41,18 @@ def small_cnn_weights(seed: int = 0) -> dict[str, np.ndarray]:
     def w(*shape: int) -> np.ndarray:
         return rng.standard_normal(shape).astype(np.float32)
 
-    pw = w(32, 16, 1, 1)
-    pw[:8].reshape(8, 4, 4)[:, :, 1:] = 0.0  # channels 0-7: one weight per group of 4 inputs
+    dil = w(64, 64, 3, 3)
+    dil[0::2].reshape(32, 144, 4)[:, :, 1:] = 0.0  # even channels: one weight per group of 4
     return {
-        "stem.w": w(16, 3, 3, 3),
-        "bn.gamma": np.linspace(0.5, 2.0, 16, dtype=np.float32),
-        "bn.beta": w(16),
-        "bn.mean": w(16),
-        "bn.var": np.linspace(0.25, 4.0, 16, dtype=np.float32),
-        "dw.w": w(16, 1, 3, 3),
-        "pw.w": pw,
-        "dil.w": w(32, 32, 3, 3),
-        "fc.w": w(10, 32),
+        "stem.w": w(32, 3, 3, 3),
+        "bn.gamma": np.linspace(0.5, 2.0, 32, dtype=np.float32),
+        "bn.beta": w(32),
+        "bn.mean": w(32),
+        "bn.var": np.linspace(0.25, 4.0, 32, dtype=np.float32),
+        "dw.w": w(32, 1, 3, 3),
+        "pw.w": w(64, 32, 1, 1),
+        "dil.w": dil,
+        "fc.w": w(10, 64),
         "fc.b": w(10),
     }
 
@@ -64,7 +70,7 @@ def small_cnn(seed: int = 0) -> onnx.ModelProto:
         _node("BatchNormalization", ["s", "bn.gamma", "bn.beta", "bn.mean", "bn.var"], "sb",
               "stem_bn", epsilon=1e-5),
         _node("Relu", ["sb"], "sr", "stem_relu"),
-        _node("Conv", ["sr", "dw.w"], "d", "dw", kernel_shape=[3, 3], group=16,
+        _node("Conv", ["sr", "dw.w"], "d", "dw", kernel_shape=[3, 3], group=32,
               pads=[1, 1, 1, 1]),
         _node("Relu", ["d"], "dr", "dw_relu"),
         _node("Conv", ["dr", "pw.w"], "p", "pw", kernel_shape=[1, 1]),
@@ -133,9 +139,26 @@ def tiny_attention(dim: int = 8, heads: int = 2, seed: int = 1) -> onnx.ModelPro
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
 
 
+def unstructured_spec() -> dict:
+    """``configs/mobile_npu.yaml`` with unstructured skipping instead of group skipping: each
+    output channel walks its own nonzeros at 0.25 extra cycles each, 8-bit index per nonzero
+    (both assumed), so real masks' per-channel imbalance shows in the tile time."""
+    data = yaml.safe_load((Path(configs.__file__).parent / "mobile_npu.yaml").read_text())
+    data["name"] = "unstructured_npu"
+    data["description"] = "mobile_npu with unstructured weight skipping (test fixture)"
+    data["sparsity"] = {
+        "activation": "none",
+        "unstructured": {"decode_cycles_per_nonzero": 0.25, "metadata_bits_per_nonzero": 8},
+    }
+    return data
+
+
 def main(argv: list[str]) -> int:
     out = Path(argv[0] if argv else ".")
     out.mkdir(parents=True, exist_ok=True)
+    spec = out / "unstructured_npu.yaml"
+    spec.write_text(yaml.safe_dump(unstructured_spec(), sort_keys=False))
+    print(f"wrote {spec}")
     for name, model in (("small_cnn", small_cnn()), ("tiny_attention", tiny_attention())):
         onnx.save(model, out / f"{name}.onnx")
         print(f"wrote {out / f'{name}.onnx'}")
