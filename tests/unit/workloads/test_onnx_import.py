@@ -38,17 +38,17 @@ def cnn(cnn_path):
 
 def test_cnn_layers_shapes_and_macs(cnn):
     ops = {ly.name: ly.op for ly in cnn.workload.layers}
-    assert ops["stem"] == Conv2d(batch=2, in_channels=3, out_channels=16, height=16, width=16,
+    assert ops["stem"] == Conv2d(batch=2, in_channels=3, out_channels=32, height=32, width=32,
                                  kernel=(3, 3), stride=(2, 2), padding=(1, 1))  # fmt: skip
-    assert ops["dw"].is_depthwise and ops["dw"].groups == 16
-    assert ops["dil"].dilation == (2, 2) and ops["dil"].out_height == 8
-    assert ops["fc"] == Linear(tokens=2, in_features=32, out_features=10, bias=True)
-    # MACs by hand (batch 2, 16x16 input, stem stride 2 -> 8x8 maps):
-    # stem 2*64*16*27 = 55296, dw 2*64*16*9 = 18432, pw 2*64*32*16 = 65536,
-    # dil 2*64*32*288 = 1179648, fc 2*32*10 = 640
-    assert cnn.workload.macs == 55296 + 18432 + 65536 + 1179648 + 640
-    assert ops["residual"] == Vector(kind="elementwise", elements=2 * 32 * 8 * 8)
-    assert ops["pool"].elements == 2 * 32 * 64 and ops["softmax"].elements == 20
+    assert ops["dw"].is_depthwise and ops["dw"].groups == 32
+    assert ops["dil"].dilation == (2, 2) and ops["dil"].out_height == 16
+    assert ops["fc"] == Linear(tokens=2, in_features=64, out_features=10, bias=True)
+    # MACs by hand (batch 2, 32x32 input, stem stride 2 -> 16x16 = 256 pixels):
+    # stem 2*256*32*27 = 442368, dw 2*256*32*9 = 147456, pw 2*256*64*32 = 1048576,
+    # dil 2*256*64*576 = 18874368, fc 2*64*10 = 1280
+    assert cnn.workload.macs == 442368 + 147456 + 1048576 + 18874368 + 1280
+    assert ops["residual"] == Vector(kind="elementwise", elements=2 * 64 * 256)
+    assert ops["pool"].elements == 2 * 64 * 256 and ops["softmax"].elements == 20
     assert cnn.layout_ops == ("Flatten x1",) and cnn.unsupported == ()
 
 
@@ -97,16 +97,15 @@ def test_symbolic_sequence_needs_seq_len(tmp_path):
 # detected patterns
 
 
-def test_detects_the_uneven_pointwise_weight(cnn):
-    stats = weight_stats(cnn.weights["pw"])
-    # 32 rows x 4 groups of 4: rows 0-7 hold 1 nonzero per group (32 groups pass 2:4), the 96
-    # groups of rows 8-31 hold 4: 25%. group4: rows 0-3 and 4-7 share 12 zero columns of 16,
-    # rows 8-31 none: 24 of 128 cells = 19%
-    assert stats.findings[0] == "2:4 along K: 25% of groups"
-    assert stats.findings[2] == "group4: 19% zero groups"
-    assert stats.density == pytest.approx((8 * 4 + 24 * 16) / 512)
-    # busiest row 16 nonzeros over the mean 13 = 1.23
-    assert stats.row_imbalance == pytest.approx(16 / 13)
+def test_detects_the_uneven_dilated_conv_weight(cnn):
+    stats = weight_stats(cnn.weights["dil"])
+    # 64 rows x 144 groups of 4: even rows hold 1 nonzero per group (pass 2:4), odd rows 4:
+    # 50%. group4: every 4 rows hold 2 dense odd rows, so no all-zero cell: 0%
+    assert stats.findings[0] == "2:4 along K: 50% of groups"
+    assert stats.findings[2] == "group4: 0% zero groups"
+    assert stats.density == pytest.approx((32 * 144 + 32 * 576) / (64 * 576))
+    # busiest row 576 nonzeros over the mean 360 = 1.6
+    assert stats.row_imbalance == pytest.approx(1.6)
 
 
 def test_detects_known_patterns():
