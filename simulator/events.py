@@ -60,7 +60,7 @@ from sparsim.simulator.perf import Timing, bound_of, transfer_cycles
 from sparsim.simulator.plan import PlannedProblem, layer_result, overlap_fused, plan, run_result
 from sparsim.simulator.results import Pass, RunResult
 from sparsim.simulator.schedule import TileSchedule
-from sparsim.simulator.trace import Trace
+from sparsim.simulator.trace import Trace, check_trace_size
 from tqdm import tqdm
 
 if TYPE_CHECKING:
@@ -411,12 +411,14 @@ def simulate_events(
         trace = Trace(process_name=f"{workload.name} on {spec.name}",
                       freq_mhz=spec.compute.freq_mhz)  # fmt: skip
     plans = plan(workload, spec)  # kept alive: ``_cached_replay`` keys on schedule ids
+    if trace is not None:
+        check_trace_size(planned.schedule for planned in plans)  # before any replay
     cache: dict[int, tuple[Timing, Trace | None]] = {}
     bar = tqdm(plans, desc=f"event engine: {workload.name}", unit="problem", disable=not progress,
                file=sys.stderr, leave=False)  # fmt: skip
     replays = [_cached_replay(planned, cache, trace) for planned in bar]
     own = [timing for timing, _ in replays]
-    dense = [_cached_replay(p.dense, cache, trace)[0] if p.dense else t
+    dense = [_cached_replay(p.dense, cache, None)[0] if p.dense else t
              for p, t in zip(plans, own, strict=True)]  # fmt: skip
     timings, dense = overlap_fused(plans, own), overlap_fused(plans, dense)
     if trace is not None and trace_path is not None:

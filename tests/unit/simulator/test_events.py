@@ -8,15 +8,24 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sparsim.simulator.events import replay
 from sparsim.simulator.perf import analytical_timing
 from sparsim.simulator.schedule import TileSchedule
-from sparsim.simulator.trace import TRACKS, Trace
+from sparsim.simulator.trace import (
+    MIN_EVENT_BYTES,
+    TRACKS,
+    Trace,
+    check_trace_size,
+    trace_events,
+)
+from sparsim.workloads.yamlio import ConfigError
 
 
 def _schedule(c, ld, st_, *, bw=16.0, lat=10, double=True) -> TileSchedule:
@@ -181,3 +190,40 @@ def test_long_calm_run_is_one_batch_and_exact():
     n = 10_000
     s = _schedule([300] * n, [1000] * n, [500] * n)
     assert replay(s).cycles == 73 + 300 * n + 42
+
+
+def test_streamed_trace_is_the_dict_and_merges_keep_their_place(tmp_path: Path):
+    """``write`` streams in chunks; the file must equal the one-shot JSON of ``to_dict``, with
+    a merged (by reference) replay's events where it was merged, shifted by its offset."""
+    local = Trace(process_name="", freq_mhz=2.0)
+    local.complete("array", "compute", 0, 4, {"tile": 0})
+    main = Trace(process_name="p", freq_mhz=2.0)
+    main.complete("problem", "a:fw", 0, 4)
+    main.merge(local, 10)
+    main.complete("problem", "b:fw", 4, 6)
+    main.merge(local, 20)
+    events = [e for e in main.to_dict()["traceEvents"] if e["ph"] == "X"]
+    # (name, ts): cycles / 2 MHz; the local compute lands at 10/2 and 20/2 microseconds
+    assert [(e["name"], e["ts"]) for e in events] == [
+        ("a:fw", 0.0), ("compute", 5.0), ("b:fw", 2.0), ("compute", 10.0)]
+    path = main.write(tmp_path / "t.json")
+    assert path.read_text(encoding="utf-8") == json.dumps(main.to_dict(), separators=(",", ":"))
+
+
+def test_trace_size_is_checked_before_the_replay():
+    # 1 problem interval + computes of tiles 0 and 2 + loads of 1, 2 + stores of 0, 1 = 7 events
+    s = _schedule([1, 0, 2], [0, 5, 5], [1, 1, 0])
+    assert trace_events(s) == 7
+    check_trace_size([s, s], limit_bytes=14 * MIN_EVENT_BYTES)  # twice: 14 events fit
+    with pytest.raises(ConfigError, match=r"^--trace: this run records 14 events, at least "):
+        check_trace_size([s, s], limit_bytes=14 * MIN_EVENT_BYTES - 1)
+
+
+def test_trace_write_stops_at_the_limit(tmp_path: Path):
+    trace = Trace(process_name="p", freq_mhz=1.0)
+    for i in range(100):
+        trace.complete("array", "compute", i, 1, {"tile": i})
+    path = tmp_path / "t.json"
+    with pytest.raises(ConfigError, match=re.escape(f"{path}: the trace passed 1,000 bytes")):
+        trace.write(path, limit_bytes=1000)
+    assert list(tmp_path.iterdir()) == []  # nothing left behind
