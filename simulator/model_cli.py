@@ -24,12 +24,13 @@ from sparsim.accel.spec import AcceleratorSpec
 from sparsim.simulator.lower import mask_density
 from sparsim.simulator.results import Pass, RunResult
 from sparsim.simulator.run import simulate
-from sparsim.workloads.detect import WeightStats, weight_stats
+from sparsim.workloads.detect import WeightStats, as_matrix, weight_stats
 from sparsim.workloads.layer import Workload
+from sparsim.workloads.pruning import transposable_nm_report
 from sparsim.workloads.recipe import Assignment, Recipe, apply_recipe, load_recipe
 from sparsim.workloads.recipe import recipe_from_flags as _flags_recipe
 from sparsim.workloads.registry import get_workload
-from sparsim.workloads.sparsity import NM, Block, Dense, Group, SparsityPattern, Unstructured
+from sparsim.workloads.sparsity import NM, Block, Group, SparsityPattern, Unstructured
 from sparsim.workloads.weightfile import ModelFileError, load_weight_file, save_npz
 from sparsim.workloads.weights import bind_weights, prune_weights, with_masks
 from sparsim.workloads.yamlio import ConfigError
@@ -51,12 +52,14 @@ WEIGHT_SUFFIXES = (".npz", ".safetensors")
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ModelJob:
-    """A workload with its (maybe pruned) weights and the rule that decided each layer."""
+    """A workload with its (maybe pruned) weights, the weights before pruning, and the rule
+    that decided each layer."""
 
     workload: Workload
     weights: dict[str, np.ndarray]
     assignments: tuple[Assignment, ...]
     unsupported: tuple[str, ...] = ()
+    original: Mapping[str, np.ndarray] | None = None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -155,16 +158,19 @@ def load_model_job(args: argparse.Namespace, pattern: str | None) -> ModelJob:
         args.batch, args.seq_len, args.weights,
     )  # fmt: skip
     recipe = _recipe(pattern, args)
-    if recipe is None:
-        assignments = tuple(Assignment(layer=ly.name, rule="", pattern=Dense())
+    if recipe is None:  # the patterns the real weights already satisfy
+        wl = with_masks(wl, weights)
+        assignments = tuple(Assignment(layer=ly.name, rule="", pattern=ly.weight_sparsity)
                             for ly in wl.layers if ly.op.has_weight)  # fmt: skip
-        return ModelJob(workload=with_masks(wl, weights), weights=weights,
-                        assignments=assignments, unsupported=unsupported)  # fmt: skip
+        return ModelJob(workload=wl, weights=weights, assignments=assignments,
+                        unsupported=unsupported, original=weights)  # fmt: skip
+    original = weights
     if weights:
         wl, weights, table = prune_weights(wl, weights, recipe)
     else:
         wl, table = apply_recipe(wl, recipe)
-    return ModelJob(workload=wl, weights=weights, assignments=table, unsupported=unsupported)
+    return ModelJob(workload=wl, weights=weights, assignments=table, unsupported=unsupported,
+                    original=original)  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------------------
@@ -241,9 +247,19 @@ def _cmd_prune(args: argparse.Namespace) -> int:
         raise ConfigError([f"{args.model}: no weights to prune; give --weights"])
     save_npz(args.out, job.weights)
     for a in job.assignments:
-        print(f"  {a.layer}: {a.pattern} ({a.rule or 'no rule'})")
+        print(f"  {a.layer}: {a.pattern} ({a.rule or 'no rule'}){_kept(a, job.original)}")
     print(f"wrote {args.out}")
     return 0
+
+
+def _kept(a: Assignment, original: Mapping[str, np.ndarray] | None) -> str:
+    """For a transposable N:M layer: magnitude kept against one-directional N:M."""
+    p = a.pattern
+    if not (isinstance(p, NM) and p.transposable and original and a.layer in original):
+        return ""
+    r = transposable_nm_report(as_matrix(original[a.layer]), p.n, p.m)
+    return (f"; keeps {r.transposable_kept:.1%} of |W| vs {r.one_way_kept:.1%} for "
+            f"{p.n}:{p.m} along K only")  # fmt: skip
 
 
 def _inspect_arrays(args: argparse.Namespace) -> dict[str, np.ndarray]:

@@ -148,6 +148,11 @@ def pattern_misfit(layer: Layer, pattern: SparsityPattern) -> str | None:
     if isinstance(pattern, NM) and (dims.k if pattern.axis == "k" else dims.n) < pattern.m:
         extent = f"K={dims.k}" if pattern.axis == "k" else f"N={dims.n}"
         return f"{pattern} needs groups of {pattern.m}; {layer.name} has {extent}{per_group}"
+    if isinstance(pattern, NM) and pattern.transposable and dims.n < pattern.m:
+        return (
+            f"{pattern} needs groups of {pattern.m} output channels too; {layer.name} has "
+            f"N={dims.n}{per_group}"
+        )
     if isinstance(pattern, Block) and (pattern.rows > dims.k or pattern.cols > dims.n):
         return (
             f"{pattern} needs a {pattern.rows}x{pattern.cols} block; {layer.name}'s weight is "

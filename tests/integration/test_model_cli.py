@@ -89,6 +89,25 @@ def test_prune_writes_npz_and_inspect_reads_it(files, tmp_path, capsys):
     assert re.search(r"1\.33x\s+m=4: 0/4608/4608/0/0$", dil_line)
     png = tmp_path / "plots" / "sparsity_inspect.png"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # the pruned file bound back by layer name: detected patterns, real masks simulated
+    assert main(["run", "--model", str(files / "small_cnn.onnx"), "--weights", str(out),
+                 "--accel", str(files / "unstructured_npu.yaml")]) == 0  # fmt: skip
+    text = capsys.readouterr().out
+    assert _row(text, "dil")[1:5] == ["-", "2:4", "0.375", "1.33x"]
+    assert _row(text, "stem")[1:3] == ["-", "dense"]
+
+
+def test_prune_transposable_reports_kept_magnitude(files, tmp_path, capsys):
+    model, out = str(files / "small_cnn.onnx"), str(tmp_path / "t.npz")
+    assert main(["prune", model, "--pattern", "2:4t", "--skip", "first", "--out", out]) == 2
+    assert "2:4T needs groups of 4 output channels too; dw has N=1 per conv group" in (
+        capsys.readouterr().err
+    )
+    assert main(["prune", model, "--pattern", "2:4t", "--skip", "first,depthwise",
+                 "--out", out]) == 0  # fmt: skip
+    line = next(ln for ln in capsys.readouterr().out.splitlines() if "dil:" in ln)
+    both, one_way = map(float, re.findall(r"([\d.]+)% ", line))
+    assert 0 < both <= one_way < 100  # N:M along both axes keeps at most the one-way optimum
 
 
 @pytest.mark.parametrize("suffix", [".onnx", ".npz"])
