@@ -567,7 +567,7 @@ def choose_tiling(
         if best is None or key < best[0]:
             best = (key, order, np.unravel_index(flat, fits.shape))
     assert best is not None
-    (cost, *_), order, index = best
+    (cost, *_), order, index = best  # ``cost`` is inf when nothing fits
     im, jn, kk = (int(x) for x in index)
     if not np.isfinite(cost):  # nothing fits: the smallest tiles, noted by the caller
         im, jn, kk = len(cm.size) - 1, len(cn.size) - 1, len(ck.size) - 1
