@@ -11,6 +11,7 @@ from dataclasses import replace
 
 import pytest
 from sparsim.accel.energy import DEFAULT_ENERGY
+from sparsim.accel.loader import load_spec
 from sparsim.accel.spec import AcceleratorSpec, BufferSpec, EnergyEntry
 from sparsim.simulator.energy import (
     PREGEN_OPS_PER_ELEMENT,
@@ -218,3 +219,12 @@ def test_no_pregen_when_the_spec_runs_the_weight_dense():
     assert Pass.PREGEN not in passes
     dense = gemm_workload(32, 32, 64, weight_sparsity=Dense(), phase=Phase.TRAINING)
     assert passes == [r.pass_ for r in simulate(dense, make_spec()).layers]
+
+
+def test_mobile_npu_dram_bytes_are_priced_as_lpddr4x():
+    # LPDDR4X: 10.630208 pJ/bit (accel.energy: LPDDR4 16.385417 x (0.5 + 0.5 x (0.6/1.1)^2))
+    # = 85.0417 pJ per byte, whatever bytes the memory model moves
+    (layer,) = simulate(gemm_workload(64, 64, 64), load_spec("mobile_npu")).layers
+    moved = sum(v for key, v in layer.bytes_by_level if key.startswith("dram."))
+    assert moved > 0
+    assert dict(layer.energy_pj)["dram"] == pytest.approx(moved * 8 * 10.630208, rel=1e-6)
