@@ -53,7 +53,7 @@ def speedup_plot(rows: Sequence[Mapping[str, Any]], designs: Sequence[str],
                  labels: Mapping[str, str], out: Path) -> list[Path]:  # fmt: skip
     """Speedup over dense on the same design against the workloads' weight sparsity (1 -
     density), one line per (design in ``designs``, model)."""
-    fig, ax = plt.subplots(figsize=(6, 4.5))
+    fig, ax = plt.subplots(figsize=(6, 4))
     lines: dict[tuple[str, str], list[tuple[float, float]]] = defaultdict(list)
     for row in rows:
         if row["design"] in designs and row["status"] == "ok":
@@ -66,7 +66,7 @@ def speedup_plot(rows: Sequence[Mapping[str, Any]], designs: Sequence[str],
     ax.set_xlabel("weight sparsity (fraction of zeros)")
     ax.set_ylabel("speedup over dense on the same design")
     ax.set_title("Speedup against sparsity")
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.02, 1.0))
     return _save(fig, out, "speedup_vs_sparsity")
 
 

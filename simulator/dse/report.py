@@ -63,6 +63,20 @@ def _report_text(store: Store, scores: Mapping[str, Mapping[str, float]], fronts
     return "\n".join(lines) + "\n"
 
 
+def _distinct(scores: Mapping[str, Mapping[str, float]], keys: Sequence[str],
+              k: int) -> list[str]:  # fmt: skip
+    """The first ``k`` of ``keys`` with distinct scores (axes that change nothing for these
+    workloads give many equal designs; one of each is enough in a plot)."""
+    seen: set[tuple[float, ...]] = set()
+    out = []
+    for key in keys:
+        values = tuple(scores[key].values()) if key in scores else None
+        if values is not None and values not in seen:
+            seen.add(values)
+            out.append(key)
+    return out[:k]
+
+
 def write_report(out_dir: str | Path, csv_path: str | Path | None = None) -> list[Path]:
     """Regenerate ``report.md`` and the plots in ``out_dir`` from its store; ``csv_path``:
     also export the rows. Returns the files written."""
@@ -81,9 +95,7 @@ def write_report(out_dir: str | Path, csv_path: str | Path | None = None) -> lis
         if scores and len(objectives) >= 2:
             written += pareto_plot(scores, front(scores, objectives[:2]), objectives[0],
                                    objectives[1], out)  # fmt: skip
-        shown = (["base"] if "base" in scores else []) + [
-            d for d in top_k(scores, objectives[0], 5) if d != "base"
-        ]
+        shown = _distinct(scores, ["base", *top_k(scores, objectives[0], len(scores))], 4)
         written += speedup_plot(rows, shown, labels, out)
         axis_labels = json.loads(store.meta["axis_labels"])
         written += sensitivity_plot(scores, params, axis_labels, objectives[0], out)

@@ -1,4 +1,4 @@
-"""Tiny sweeps written into a test's folder (a 7-layer YAML workload: milliseconds a point)."""
+"""Tiny sweeps written into a test's folder (a two-GEMM YAML workload: milliseconds a point)."""
 
 from __future__ import annotations
 
@@ -6,12 +6,20 @@ from pathlib import Path
 
 import pytest
 import yaml
-from sparsim.accel.configs import config_dir
 
-LAYERS = str(config_dir() / "workloads" / "example_layers.yaml")
+LAYERS_YAML = """\
+name: two_gemms
+phase: inference
+batch: 1
+layers:
+  - name: fc1
+    gemm: {m: 64, n: 128, k: 256}
+  - name: fc2
+    gemm: {m: 64, n: 64, k: 128}
+"""
 
 
-def sweep_mapping(**changes: object) -> dict:
+def sweep_mapping(layers: str = "layers.yaml", **changes: object) -> dict:
     """A 3 x 3 x 2 grid over the SAT config, with one area-style constraint."""
     data = {
         "name": "tiny",
@@ -23,8 +31,8 @@ def sweep_mapping(**changes: object) -> dict:
                                                           "step": 9.6}},
         ],
         "constraints": ["compute.rows * compute.cols * compute.multipliers_per_pe <= 4096"],
-        "workloads": [{"name": "layers_2of8", "model": LAYERS, "sparsity": "2:8t"},
-                      {"name": "layers_dense", "model": LAYERS, "sparsity": "dense",
+        "workloads": [{"name": "layers_2of8", "model": layers, "sparsity": "2:8t"},
+                      {"name": "layers_dense", "model": layers, "sparsity": "dense",
                        "weight": 0.5}],
         "objectives": ["latency_ms", "energy_mj", "area_mm2"],
         "batch_size": 2,
@@ -36,6 +44,7 @@ def sweep_mapping(**changes: object) -> dict:
 @pytest.fixture
 def write_sweep(tmp_path: Path):
     def write(name: str = "tiny.yaml", **changes: object) -> Path:
+        (tmp_path / "layers.yaml").write_text(LAYERS_YAML)  # found next to the sweep file
         path = tmp_path / name
         path.write_text(yaml.safe_dump(sweep_mapping(**changes), sort_keys=False))
         return path
