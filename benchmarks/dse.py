@@ -81,7 +81,7 @@ def _dask(points: int, workers: int) -> SweepSummary:
     from distributed import Client, LocalCluster
 
     with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                      dashboard_address=None) as cluster, Client(cluster) as client:  # fmt: skip
+                      dashboard_address=":0") as cluster, Client(cluster) as client:  # fmt: skip
         return _timed(f"dask LocalCluster ({workers} procs)", points, scheduler=client)
 
 

@@ -81,7 +81,7 @@ def test_dask_local_cluster_matches_serial(write_sweep, tmp_path: Path) -> None:
     sweep = load_sweep(write_sweep())
     run_sweep(sweep, tmp_path / "serial", workers=0, progress=False)
     with LocalCluster(processes=False, n_workers=1, threads_per_worker=2,
-                      dashboard_address=None) as cluster, Client(cluster) as client:
+                      dashboard_address=":0") as cluster, Client(cluster) as client:
         summary = run_sweep(sweep, tmp_path / "dask", scheduler=client, progress=False)
     assert summary.designs_run == 19
     key = ("design", "workload", "status", "latency_ms", "energy_mj", "area_mm2")
