@@ -24,7 +24,8 @@ from sparsim.simulator.model_cli import (
     wants_model_job,
 )
 from sparsim.workloads.layer import Phase, Workload
-from sparsim.workloads.sparsity import SparsityError, parse_sparsity
+from sparsim.workloads.recipe import apply_recipe, recipe_from_flags
+from sparsim.workloads.sparsity import SparsityError
 from sparsim.workloads.yamlio import ConfigError, is_path_like, shorten
 
 from sparsim import __version__
@@ -139,8 +140,8 @@ def _load_workload(args: argparse.Namespace) -> Workload:
         params = {} if args.batch is None else {"batch": args.batch}
         workload = get_workload(name, **params)
     sparsity = args.sparsity or (DEFAULT_SPARSITY if args.workload is None else None)
-    if sparsity is not None:
-        workload = workload.with_weight_sparsity(parse_sparsity(sparsity))
+    if sparsity is not None:  # as a recipe: a pattern that cannot describe a layer is an error
+        workload, _ = apply_recipe(workload, recipe_from_flags(sparsity))
     phase = args.phase or (DEFAULT_PHASE if args.workload is None else None)
     if phase is not None:
         workload = workload.with_phase(phase)

@@ -182,13 +182,23 @@ def _first_rule(recipe: Recipe, name: str, kinds: dict[str, frozenset[str]]) -> 
     return next((r for r in recipe.rules if r.matches(name, kinds[name])), None)
 
 
+def _misfit_line(source: str, label: str, found: list[tuple[str, str]]) -> str:
+    """One line per rule: the first misfit in full, the other layers by name."""
+    line = f"{source}: {label}: {found[0][1]}"
+    if len(found) > 1:
+        others = [name for name, _ in found[1:]]
+        shown = ", ".join(others[:5]) + (", ..." if len(others) > 5 else "")
+        line += f" (and {len(others)} more layers: {shown})"
+    return line
+
+
 def apply_recipe(workload: Workload, recipe: Recipe) -> tuple[Workload, tuple[Assignment, ...]]:
     """``workload`` with each matrix layer set by its first matching rule, and per weighted
     layer the rule that decided it. Raises ``ConfigError`` listing every misfit and every rule
     that matches no layer."""
     kinds = layer_kinds(workload)
     used: set[str] = set()
-    problems: list[str] = []
+    misfits: dict[str, list[tuple[str, str]]] = {}
     layers, assignments = [], []
     for layer in workload.layers:
         rule = _first_rule(recipe, layer.name, kinds)
@@ -196,7 +206,7 @@ def apply_recipe(workload: Workload, recipe: Recipe) -> tuple[Workload, tuple[As
             used.add(rule.label)
             misfit = pattern_misfit(layer, rule.pattern) if layer.op.has_weight else None
             if misfit:
-                problems.append(f"{recipe.source}: {rule.label}: {misfit}")
+                misfits.setdefault(rule.label, []).append((layer.name, misfit))
             layer = _apply_rule(layer, rule)
         layers.append(layer)
         if layer.op.has_weight:
@@ -204,6 +214,7 @@ def apply_recipe(workload: Workload, recipe: Recipe) -> tuple[Workload, tuple[As
             assignments.append(
                 Assignment(layer=layer.name, rule=label, pattern=layer.weight_sparsity)
             )
+    problems = [_misfit_line(recipe.source, label, found) for label, found in misfits.items()]
     for rule in recipe.rules:
         if rule.label not in used:
             problems.append(f"{recipe.source}: {rule.label}: matches no layer of {workload.name}")

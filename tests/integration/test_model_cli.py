@@ -63,13 +63,18 @@ def test_only_and_recipe_say_which_rule_pruned_each_layer(files, capsys, tmp_pat
 
 
 def test_group_on_depthwise_is_one_clear_error(capsys):
+    # plain --sparsity (no --only/--skip) is checked too: the "accepted as group4"
     assert main(["run", "--workload", "mobilenet_v1", "--sparsity", "group4:50%",
-                 "--skip", "first"]) == 2  # fmt: skip
+                 "--accel", "mobile_npu"]) == 2  # fmt: skip
     err = capsys.readouterr().err
+    assert err.count("\n") == 1
     assert err.startswith(
         "sparsim: error: command line: --sparsity: group4:50% needs 4 output channels sharing a "
-        "pattern; blocks.0.dw (depthwise conv) has 1 output channel(s) per conv group\n"
+        "pattern; blocks.0.dw (depthwise conv) has 1 output channel(s) per conv group (and 12 "
+        "more layers: "
     )
+    assert main(["run", "--workload", "mobilenet_v1", "--sparsity", "group4:50%",
+                 "--only", "conv1x1", "--accel", "mobile_npu"]) == 0  # fmt: skip
 
 
 def test_prune_writes_npz_and_inspect_reads_it(files, tmp_path, capsys):
