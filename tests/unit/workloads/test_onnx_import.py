@@ -1,6 +1,5 @@
 """workloads.onnx_import on models built in the test (tests.onnx_models): shapes, MACs,
-BatchNorm folded, attention products, unsupported ops in one warning, detected patterns; and
-binding .npz/.safetensors weights to a zoo model."""
+BatchNorm folded, attention products, unsupported ops in one warning, detected patterns."""
 
 from __future__ import annotations
 
@@ -9,16 +8,10 @@ import warnings
 import numpy as np
 import onnx
 import pytest
-from safetensors.numpy import save_file
 from sparsim.simulator.lower import lower
-from sparsim.workloads import get_workload
 from sparsim.workloads.detect import weight_stats
 from sparsim.workloads.onnx_import import UnsupportedOpsWarning, load_onnx
 from sparsim.workloads.ops import Conv2d, Linear, MatMul, Vector
-from sparsim.workloads.recipe import recipe_from_flags
-from sparsim.workloads.sparsity import NM, Dense
-from sparsim.workloads.weightfile import load_weight_file, save_npz
-from sparsim.workloads.weights import bind_weights, expected_shape, prune_weights, with_masks
 from sparsim.workloads.yamlio import ConfigError
 
 from tests.onnx_models import small_cnn, small_cnn_weights, tiny_attention
@@ -94,7 +87,7 @@ def test_symbolic_sequence_needs_seq_len(tmp_path):
 
 
 # --------------------------------------------------------------------------------------------
-# detected patterns
+# detected patterns of the imported weights
 
 
 def test_detects_the_uneven_dilated_conv_weight(cnn):
@@ -106,74 +99,3 @@ def test_detects_the_uneven_dilated_conv_weight(cnn):
     assert stats.density == pytest.approx((32 * 144 + 32 * 576) / (64 * 576))
     # busiest row 576 nonzeros over the mean 360 = 1.6
     assert stats.row_imbalance == pytest.approx(1.6)
-
-
-def test_detects_known_patterns():
-    rng = np.random.default_rng(5)
-    w = rng.integers(1, 100, (8, 25)).astype(np.float32)
-    nm = w.copy()
-    nm[:, 1::2] = 0  # every group of 4 keeps positions 0 and 2 (or 0 in the short last group)
-    stats = weight_stats(nm)
-    assert stats.findings[0] == "2:4 along K: 100% of groups"
-    assert isinstance(stats.pattern, NM) and (stats.pattern.n, stats.pattern.m) == (2, 4)
-    assert np.array_equal(stats.pattern.mask, (nm != 0).T)
-    grp = w.copy()
-    grp[:4, :12] = 0  # group of rows 0-3: 12 of 25 columns zero; rows 4-7: another 12
-    grp[4:, 13:] = 0
-    stats = weight_stats(grp)
-    assert stats.findings[2] == "group4: 48% zero groups"  # 24 of 50 cells
-    assert str(stats.pattern) == "group4:48%"
-
-
-# --------------------------------------------------------------------------------------------
-# weight files bound to a zoo model
-
-
-def _resnet_arrays(workload, seed=0):
-    rng = np.random.default_rng(seed)
-    return {
-        f"{ly.name}.weight": rng.standard_normal(expected_shape(ly.op)).astype(np.float32)
-        for ly in workload.layers
-        if ly.op.has_weight
-    }
-
-
-@pytest.fixture(scope="module")
-def resnet():
-    return get_workload("resnet18", image_size=32)
-
-
-def test_prune_save_load_gives_the_same_mask(resnet, tmp_path):
-    weights = bind_weights(resnet, _resnet_arrays(resnet), "mem")
-    # the 1x1 downsample convs and the classifier: small enough to keep the test fast
-    recipe = recipe_from_flags("2:4", only="conv1x1,linear")
-    pruned_wl, pruned, _ = prune_weights(resnet, weights, recipe)
-    for path in (tmp_path / "p.npz", tmp_path / "p.safetensors"):
-        if path.suffix == ".npz":
-            save_npz(path, pruned)
-        else:
-            save_file({k: np.ascontiguousarray(v) for k, v in pruned.items()}, str(path))
-        loaded = with_masks(resnet, bind_weights(resnet, load_weight_file(path), str(path)))
-        for before, after in zip(pruned_wl.layers, loaded.layers, strict=True):
-            if isinstance(before.weight_sparsity, Dense):
-                assert isinstance(after.weight_sparsity, Dense)  # dense random weights
-                continue
-            assert np.array_equal(before.weight_sparsity.mask, after.weight_sparsity.mask)
-            assert str(after.weight_sparsity) == "2:4"
-
-
-def test_binding_errors_name_the_layer(resnet):
-    arrays = _resnet_arrays(resnet)
-    arrays["layer1.0.conv1.weight"] = np.zeros((64, 64, 1, 3), np.float32)
-    arrays["layer9.conv.weight"] = np.zeros((1, 1), np.float32)
-    del arrays["fc.weight"]
-    arrays["layer1.0.bn1.weight"] = np.ones(64, np.float32)  # BatchNorm scale: not a matrix
-    with pytest.raises(ConfigError) as err:
-        bind_weights(resnet, arrays, "w.npz")
-    assert str(err.value).splitlines() == [
-        "w.npz: layer layer1.0.conv1: array 'layer1.0.conv1.weight' has shape (64, 64, 1, 3), "
-        "the model needs (64, 64, 3, 3)",
-        "w.npz: array 'layer9.conv.weight' names no layer of resnet18 (did you mean "
-        "'layer4.1.conv2'?)",
-        "w.npz: no array for layer fc (shape (1000, 512))",
-    ]
