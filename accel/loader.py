@@ -57,6 +57,7 @@ from sparsim.accel.energy import DEFAULT_ENERGY, ENERGY_ENTRY_NAMES, scale_energ
 from sparsim.accel.spec import (
     ACTIVATION_MODES,
     DATAFLOWS,
+    DEPTHWISE_MODES,
     DRAM_TECHNOLOGIES,
     PRECISIONS,
     AcceleratorSpec,
@@ -101,7 +102,8 @@ _T = TypeVar("_T")
 def _compute(sec: _Section | None) -> ComputeSpec | None:
     if sec is None:
         return None
-    sec.allow(("rows", "cols", "multipliers_per_pe", "dataflow", "freq_mhz", "fold_overlap"))
+    sec.allow(("rows", "cols", "multipliers_per_pe", "dataflow", "freq_mhz", "fold_overlap",
+               "matrix_vector", "depthwise"))
     values = {
         "rows": sec.integer("rows", lo=1, hi=_MAX_SIDE, why=_SIDE_WHY),
         "cols": sec.integer("cols", lo=1, hi=_MAX_SIDE, why=_SIDE_WHY),
@@ -110,6 +112,8 @@ def _compute(sec: _Section | None) -> ComputeSpec | None:
         "freq_mhz": sec.number("freq_mhz", 200.0, positive=True, lo=1, hi=10_000,
                                why="MHz: 1 MHz to 10 GHz; a value outside is a unit slip"),
         "fold_overlap": sec.boolean("fold_overlap", True),
+        "matrix_vector": sec.boolean("matrix_vector", False),
+        "depthwise": sec.choice("depthwise", DEPTHWISE_MODES, "serial"),
     }
     if None in values.values():
         return None

@@ -12,6 +12,7 @@ from enum import StrEnum
 __all__ = [
     "ACTIVATION_MODES",
     "DATAFLOWS",
+    "DEPTHWISE_MODES",
     "DRAM_TECHNOLOGIES",
     "PRECISIONS",
     "AcceleratorSpec",
@@ -43,6 +44,8 @@ class Dataflow(StrEnum):
 
 
 DATAFLOWS = tuple(d.value for d in Dataflow)
+DEPTHWISE_MODES = ("serial", "channels", "vector")
+"""How grouped convs may run (``ComputeSpec.depthwise``)."""
 
 
 class Operand(StrEnum):
@@ -75,7 +78,15 @@ def precision_bits(name: str) -> int:
 class ComputeSpec:
     """The PE array. ``multipliers_per_pe`` MACs per PE per cycle in dense mode.
     ``fold_overlap``: folds run back to back, skew and drain hidden under the next fold (as
-    the RTL does); ``False``: each fold pays its fill, skew and drain (``simulator.tile``)."""
+    the RTL does); ``False``: each fold pays its fill, skew and drain (``simulator.tile``).
+    What the array supports besides its ``dataflow`` (``simulator.mapper`` searches it):
+    ``matrix_vector``: it can run as a matrix-vector engine (reduction ``k`` on the rows,
+    output channels ``n`` on the columns, every PE taking a new weight each cycle from the
+    weight buffer, tokens ``m`` streaming), so a GEMV does not pay ``rows`` cycles per weight
+    block; ``depthwise`` (one of ``DEPTHWISE_MODES``): how a grouped conv's groups run:
+    ``serial`` one group after another on the array, ``channels`` groups side by side across
+    the array side holding output channels (each with its own input feed), ``vector`` on the
+    vector unit (one MAC per lane per cycle)."""
 
     rows: int
     cols: int
@@ -83,6 +94,8 @@ class ComputeSpec:
     dataflow: Dataflow = Dataflow.OS
     freq_mhz: float = 200.0
     fold_overlap: bool = True
+    matrix_vector: bool = False
+    depthwise: str = "serial"
 
     @property
     def pes(self) -> int:

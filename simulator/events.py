@@ -56,6 +56,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import simpy
 from simpy.events import EventPriority
+from sparsim.simulator.mapper import SEARCH, MapperOptions
 from sparsim.simulator.perf import Timing, bound_of, transfer_cycles
 from sparsim.simulator.plan import PlannedProblem, layer_result, overlap_fused, plan, run_result
 from sparsim.simulator.results import Pass, RunResult
@@ -402,6 +403,7 @@ def simulate_events(
     *,
     trace_path: str | Path | None = None,
     progress: bool = False,
+    mapper: MapperOptions = SEARCH,
 ) -> RunResult:
     """Run ``workload`` on ``spec`` with the event engine; optionally write a Perfetto trace
     and show a progress bar (large models take seconds). Fused vector ops overlap their
@@ -410,7 +412,8 @@ def simulate_events(
     if trace_path is not None:
         trace = Trace(process_name=f"{workload.name} on {spec.name}",
                       freq_mhz=spec.compute.freq_mhz)  # fmt: skip
-    plans = plan(workload, spec)  # kept alive: ``_cached_replay`` keys on schedule ids
+    # kept alive: ``_cached_replay`` keys on schedule ids
+    plans = plan(workload, spec, mapper=mapper)
     if trace is not None:
         check_trace_size(planned.schedule for planned in plans)  # before any replay
     cache: dict[int, tuple[Timing, Trace | None]] = {}

@@ -58,18 +58,27 @@ from sparsim.simulator.energy import (
 )
 from sparsim.simulator.limits import check_size
 from sparsim.simulator.lower import Problem, lower
-from sparsim.simulator.mapping import Exploit, Mapping, choose_exploit, map_problem
+from sparsim.simulator.mapper import (
+    FIXED,
+    SEARCH,
+    Candidate,
+    MapperOptions,
+    Orientation,
+    fixed_candidate,
+    search,
+)
+from sparsim.simulator.mapping import Exploit, Mapping, choose_exploit
 from sparsim.simulator.memory import (
     Traffic,
     b_storage_rates,
     output_tile_fits,
     stream_traffic,
 )
-from sparsim.simulator.perf import Timing
+from sparsim.simulator.perf import Timing, analytical_timing
 from sparsim.simulator.residency import residency
 from sparsim.simulator.results import LayerResult, Pass, RunResult
 from sparsim.simulator.schedule import TileSchedule
-from sparsim.simulator.tiling import NestTraffic, Tiling, choose_tiling, nest_traffic, nest_view
+from sparsim.simulator.tiling import NestTraffic, Tiling, nest_traffic, nest_view
 from sparsim.workloads.layer import Workload
 from sparsim.workloads.ops import VectorKind
 
@@ -106,6 +115,7 @@ class PlannedProblem:
     sram_bytes: tuple[tuple[str, int], ...] = ()
     input_from_chip: bool = False
     mapping_text: str = ""
+    orientation: Orientation | None = None
 
     @property
     def issued_macs(self) -> int:
@@ -199,14 +209,49 @@ def _levels(nt: NestTraffic, count: int) -> dict[str, int]:
 
 
 def _plan_matrix(
-    problem: Problem, spec: AcceleratorSpec, residency: tuple[bool, bool] = (False, False)
+    problem: Problem,
+    spec: AcceleratorSpec,
+    residency: tuple[bool, bool] = (False, False),
+    options: MapperOptions = FIXED,
+) -> PlannedProblem:
+    """The fixed mapping's plan, or with ``options.mode == "search"`` the better of it and the
+    mapper's best estimate, timed exactly (``simulator.mapper``)."""
+    planned = _plan_candidate(problem, spec, residency, fixed_candidate(problem, spec, residency))
+    if options.mode == "fixed":
+        return planned
+    best = _score(planned, spec, options.objective)
+    for cand in search(problem, spec, options.objective, residency)[:SEARCH_EXACT]:
+        if cand.orientation == planned.orientation and cand.tiling == planned.tiling:
+            continue
+        other = _plan_candidate(problem, spec, residency, cand)
+        score = _score(other, spec, options.objective)
+        if score < best:
+            planned, best = other, score
+    return planned
+
+
+SEARCH_EXACT = 1
+"""The mapper's best estimates timed exactly against the fixed mapping (``_plan_matrix``)."""
+
+
+def _score(planned: PlannedProblem, spec: AcceleratorSpec, objective: str) -> float:
+    """The exact objective of a matrix plan: analytical cycles, energy (dynamic + static) or
+    their product."""
+    cycles = analytical_timing(planned.schedule).cycles
+    if objective == "latency":
+        return float(cycles)
+    energy = sum(v for _, v in energy_pj(planned.counts, spec)) + static_energy_pj(cycles, spec)
+    return energy if objective == "energy" else energy * cycles
+
+
+def _plan_candidate(
+    problem: Problem, spec: AcceleratorSpec, residency: tuple[bool, bool], cand: Candidate
 ) -> PlannedProblem:
     """Array mapping (``simulator.mapping``), buffer tiling (``simulator.tiling``), per-tile
-    DRAM and port traffic; ``residency``: (input already on chip, output stays on chip)."""
-    mapping, cycles = map_problem(problem, spec)
+    DRAM and port traffic of one mapper candidate; ``residency``: (input already on chip,
+    output stays on chip)."""
+    mapping, cycles, tiling = cand.mapping, cand.cycles, cand.tiling
     view = nest_view(problem)
-    tiling = choose_tiling(view, mapping, spec, input_on_chip=residency[0],
-                           output_on_chip=residency[1])  # fmt: skip
     nt = nest_traffic(view, tiling, mapping, spec, input_on_chip=residency[0],
                       output_on_chip=residency[1])  # fmt: skip
     count = problem.count
@@ -232,8 +277,7 @@ def _plan_matrix(
     notes = ex.notes
     if not tiling.fits:
         notes += ("buffers too small for the smallest tiles: ran them anyway",)
-    text = (f"{mapping.dataflow} rows={mapping.row_dim} cols={mapping.col_dim}; "
-            f"{tiling.describe(view)}")  # fmt: skip
+    text = f"{cand.orientation.describe()}; {tiling.describe(view)}"
     return PlannedProblem(
         problem=problem,
         mapping=mapping,
@@ -245,6 +289,7 @@ def _plan_matrix(
         sram_bytes=tuple((k, v * count) for k, v in nt.sram.items()),
         input_from_chip=residency[0],
         mapping_text=text,
+        orientation=cand.orientation,
     )
 
 
@@ -335,11 +380,12 @@ def _plan_one(
     fw: Exploit | None,
     on_chip: bool = False,
     residency: tuple[bool, bool] = (False, False),
+    options: MapperOptions = FIXED,
 ) -> PlannedProblem:
     """``fw``: the forward pass's exploit (pre-generation only); ``on_chip``: a fused vector
-    op whose data stays in the output buffer."""
+    op whose data stays in the output buffer; ``options``: the mapper's (matrix work)."""
     if problem.is_matrix:
-        return _plan_matrix(problem, spec, residency)
+        return _plan_matrix(problem, spec, residency, options)
     if problem.pass_ == Pass.VECTOR:
         return _plan_vector(problem, spec, on_chip)
     if problem.pregen_elements == 0:
@@ -359,14 +405,15 @@ def _plan_with_dense(
     fw: Exploit | None,
     on_chip: bool,
     residency: tuple[bool, bool] = (False, False),
+    options: MapperOptions = FIXED,
 ) -> PlannedProblem:
-    planned = _plan_one(problem, spec, fw, on_chip, residency)
+    planned = _plan_one(problem, spec, fw, on_chip, residency, options)
     dense_problem, dense = problem.dense(), None
     if dense_problem != problem:
         if _same_as_dense(planned, dense_problem, spec):
             twin = _as_problem(planned, dense_problem, None, "")
         else:
-            twin = _plan_one(dense_problem, spec, fw, residency=residency)
+            twin = _plan_one(dense_problem, spec, fw, residency=residency, options=options)
         dense = _with_energy(twin, spec, None)
     return _with_energy(planned, spec, dense)
 
@@ -401,6 +448,7 @@ def _with_energy(
         sram_bytes=planned.sram_bytes,
         input_from_chip=planned.input_from_chip,
         mapping_text=planned.mapping_text,
+        orientation=planned.orientation,
     )
 
 
@@ -431,19 +479,20 @@ def _shared_plan(
     on_chip: bool,
     plans: dict[tuple, PlannedProblem],
     residency: tuple[bool, bool] = (False, False),
+    options: MapperOptions = FIXED,
 ) -> PlannedProblem:
     """The plan of ``problem``: made once per shape, fusion state and forward exploit in
     ``plans`` (``spec``'s cache), then shared by same-shape layers and later calls (plans are
     immutable; only ``problem`` differs)."""
     shape = _shape_key(problem)
     if shape is None:
-        return _plan_with_dense(problem, spec, fw, on_chip, residency)
-    key = (shape, on_chip, fw, residency)
+        return _plan_with_dense(problem, spec, fw, on_chip, residency, options)
+    key = (shape, on_chip, fw, residency, options)
     if key not in plans:
         if len(plans) >= PLAN_CACHE_SIZE:
             plans.clear()
         plans[key] = _plan_with_dense(
-            replace(problem, layer="", fused_with=""), spec, fw, on_chip, residency
+            replace(problem, layer="", fused_with=""), spec, fw, on_chip, residency, options
         )
     return plans[key]
 
@@ -473,6 +522,7 @@ def _as_problem(
         sram_bytes=planned.sram_bytes,
         input_from_chip=planned.input_from_chip,
         mapping_text=planned.mapping_text,
+        orientation=planned.orientation,
     )
 
 
@@ -481,7 +531,9 @@ def _fusion_note(problem: Problem, on_chip: bool) -> str:
     return note if on_chip else f"{note}; its output tile exceeds the output buffer: via DRAM"
 
 
-def plan(workload: Workload, spec: AcceleratorSpec) -> list[PlannedProblem]:
+def plan(
+    workload: Workload, spec: AcceleratorSpec, *, mapper: MapperOptions = SEARCH
+) -> list[PlannedProblem]:
     """Every (layer, pass) of ``workload`` mapped onto ``spec``, with its dense baseline.
 
     Pre-generation passes are kept only for layers whose forward pass reads a compressed
@@ -489,7 +541,8 @@ def plan(workload: Workload, spec: AcceleratorSpec) -> list[PlannedProblem]:
     Fused vector ops point at their producer (module docstring). Forward passes whose input
     or output stays on chip between layers (``simulator.residency``) skip those DRAM
     transfers. Same-shape problems share one plan (only ``problem``, ``notes`` and
-    ``producer`` differ)."""
+    ``producer`` differ). ``mapper``: searched
+    mappings (default) or the fixed heuristic (``simulator.mapper``)."""
     fw: dict[str, Exploit] = {}
     plans = _spec_plans(spec)
     resident = residency(workload, spec)
@@ -512,7 +565,7 @@ def plan(workload: Workload, spec: AcceleratorSpec) -> list[PlannedProblem]:
             note = _fusion_note(problem, on_chip)
         stays = resident.get(problem.layer) if problem.pass_ == Pass.FW else None
         kept = (stays.input_on_chip, stays.output_on_chip) if stays else (False, False)
-        planned = _shared_plan(problem, spec, exploit, on_chip, plans, kept)
+        planned = _shared_plan(problem, spec, exploit, on_chip, plans, kept, options=mapper)
         if problem.pass_ == Pass.FW and planned.mapping is not None:
             fw[problem.layer] = planned.mapping.exploit
         out.append(_as_problem(planned, problem, producer, note))

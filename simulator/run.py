@@ -8,6 +8,7 @@ from pathlib import Path
 
 from sparsim.accel.spec import AcceleratorSpec
 from sparsim.simulator.events import simulate_events
+from sparsim.simulator.mapper import MapperOptions
 from sparsim.simulator.perf import Timing, analytical_timing
 from sparsim.simulator.plan import (
     PLAN_CACHE_SIZE,
@@ -41,8 +42,8 @@ def _analytical_timing(schedule: TileSchedule) -> Timing:
     return hit[1]
 
 
-def _analytical(workload: Workload, spec: AcceleratorSpec) -> RunResult:
-    plans = plan(workload, spec)
+def _analytical(workload: Workload, spec: AcceleratorSpec, mapper: MapperOptions) -> RunResult:
+    plans = plan(workload, spec, mapper=mapper)
     own = [_analytical_timing(p.schedule) for p in plans]
     dense = [_analytical_timing(p.dense.schedule) if p.dense else t
              for p, t in zip(plans, own, strict=True)]  # fmt: skip
@@ -58,14 +59,19 @@ def simulate(
     engine: str = "analytical",
     trace_path: str | Path | None = None,
     progress: bool = False,
+    mapper: str = "search",
+    objective: str = "latency",
 ) -> RunResult:
     """Run ``workload`` on ``spec``. ``engine="event"`` replays the same plan in simpy and can
     write a Perfetto trace to ``trace_path`` (and show a progress bar with ``progress``); the
-    analytical engine has no timeline and takes milliseconds."""
+    analytical engine has no timeline and takes milliseconds. ``mapper``: ``search`` each
+    layer's mapping under ``objective`` or keep the ``fixed`` heuristic (``simulator.mapper``)."""
+    options = MapperOptions(mode=mapper, objective=objective)
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}")
     if engine == "event":
-        return simulate_events(workload, spec, trace_path=trace_path, progress=progress)
+        return simulate_events(workload, spec, trace_path=trace_path, progress=progress,
+                               mapper=options)  # fmt: skip
     if trace_path is not None:
         raise ValueError("a trace needs engine='event' (the analytical engine has no timeline)")
-    return _analytical(workload, spec)
+    return _analytical(workload, spec, options)

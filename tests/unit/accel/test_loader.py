@@ -121,7 +121,9 @@ def test_spec_from_mapping_names_the_given_source() -> None:
         spec_from_mapping(_set(_good(), "name", _DELETE), "mem://x")
 
 
-_COMPUTE_KEYS = "cols, dataflow, fold_overlap, freq_mhz, multipliers_per_pe, rows"
+_COMPUTE_KEYS = (
+    "cols, dataflow, depthwise, fold_overlap, freq_mhz, matrix_vector, multipliers_per_pe, rows"
+)
 _PRECISIONS = "int4, int8, int16, int32, fp16, bf16, fp32"
 _SIZE_HELP = "a positive integer number of bytes or a size like '256KiB' (units B, KiB, MiB, GiB)"
 

@@ -1,0 +1,447 @@
+"""The mapper: per (layer, pass), search the mappings the hardware allows and keep the best.
+
+**The space.** A mapping is an *array orientation* (``Orientation``: which GEMM dim sits on the
+array rows, which on its columns, which streams in time) and a *buffer tiling*
+(``simulator.tiling.Tiling``: tile sizes along the nest axes ``m``, ``n``, ``k`` and one of the
+six loop orders). Orientations a spec allows (``accel.spec.ComputeSpec``):
+
+* the spec's ``dataflow`` (``os``: rows ``n``, columns ``m``, ``k`` in time; ``ws``: rows
+  ``k``, columns ``n``, ``m`` in time; ``is``: rows ``k``, columns ``m``, ``n`` in time);
+* ``matrix-vector`` when ``compute.matrix_vector``: rows ``k``, columns ``n``, tokens ``m``
+  stream, every PE taking a new weight each cycle, so a block of ``rows x cols`` weights costs
+  ``m`` cycles instead of a ``rows``-cycle stationary load (``ws``'s ``max(m, rows)``); the
+  first block pays one load cycle and the skew ``rows - 1 + cols - 1``. Its traffic is ``ws``'s
+  (B read once, A re-read per column fold, partial sums per row fold of ``k``);
+* for a grouped conv (``count`` groups, e.g. depthwise) when ``compute.depthwise`` is
+  ``channels``: ``P = min(count, side // n)`` groups side by side along the array side holding
+  ``n`` (rows for ``os``, columns for ``ws``), each with its own input feed: compute as the
+  problem with ``n * P`` channels and ``ceil(count / P)`` groups; traffic as the groups one by
+  one (the same bytes, delivered at the higher rate the ports then have to sustain);
+  ``vector``: on the vector unit, ``ceil(MACs / lanes)`` cycles.
+
+Tile sizes per axis: the extent halved repeatedly (rounded up) and the powers of two below it
+(image counts likewise for a conv's batch); tiles must fit their buffer share (halved when
+double-buffered), as in ``simulator.tiling``.
+
+**The estimate** (vectorised over every (order, m, n, k) candidate of one orientation with
+numpy; one orientation's compute cycles ``C``, ``count`` groups): per group, DRAM bytes ``D``
+by the reuse rule of ``simulator.tiling`` (an operand is fetched again on every trip of its
+irrelevant axis unless the loops inside that axis have one trip or the whole operand fits its
+buffer; partial sums spill at accumulator width, 2 x (k trips - 1) times, unless ``k`` is
+innermost of C's loops or C fits), the array feed from the buffers (A: ``m x k`` elements per
+pass over ``n``; B: its stored bytes per pass over ``m``) and the DRAM fills; then::
+
+    latency = max(C, count * D / DRAM bytes per cycle,
+                  count * feed or fill bytes / that buffer's port bytes per cycle)
+    energy  = count * (D * DRAM pJ/B + feed * read pJ/B + fills * write pJ/B)
+              + static pJ per cycle * latency
+    edp     = energy * latency
+
+The objective (``latency`` by default, ``energy``, ``edp``) picks the best estimate (ties: the
+fewest DRAM bytes, the fewest tiles, the first orientation, the first order in
+``tiling.ORDERS``). **The choice is exact**: ``simulator.plan`` times the fixed mapping (the
+spec's dataflow with ``tiling.choose_tiling``) and the best estimate with the full per-tile
+model and keeps the better by the objective, so a search is never worse than ``fixed``.
+
+Deterministic; cached per (problem shape, residency, objective) and the spec fields that
+matter (compute, buffers, DRAM, precision, sparsity, vector unit, energy table: not its name).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+import numpy as np
+from sparsim.accel.spec import AcceleratorSpec, Dataflow, Operand, precision_bits
+from sparsim.simulator import tile
+from sparsim.simulator.energy import sram_prices, static_energy_pj
+from sparsim.simulator.lower import Problem
+from sparsim.simulator.mapping import Mapping, map_problem
+from sparsim.simulator.memory import b_chunk_bytes
+from sparsim.simulator.tiling import ORDERS, NestView, Tiling, choose_tiling, nest_view
+
+__all__ = [
+    "FIXED",
+    "MAPPER_MODES",
+    "OBJECTIVES",
+    "SEARCH",
+    "Candidate",
+    "MapperOptions",
+    "Orientation",
+    "fixed_candidate",
+    "orientations",
+    "search",
+]
+
+OBJECTIVES = ("latency", "energy", "edp")
+MAPPER_MODES = ("search", "fixed")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MapperOptions:
+    """``mode``: ``search`` (module docstring) or ``fixed`` (the spec's dataflow and
+    ``tiling.choose_tiling``); ``objective``: one of ``OBJECTIVES``."""
+
+    mode: str = "search"
+    objective: str = "latency"
+
+    def __post_init__(self) -> None:
+        if self.mode not in MAPPER_MODES:
+            raise ValueError(f"mapper must be one of {', '.join(MAPPER_MODES)}, not {self.mode!r}")
+        if self.objective not in OBJECTIVES:
+            raise ValueError(
+                f"objective must be one of {', '.join(OBJECTIVES)}, not {self.objective!r}"
+            )
+
+
+FIXED = MapperOptions(mode="fixed")
+SEARCH = MapperOptions()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Orientation:
+    """Where the GEMM dims sit: ``rows``/``cols`` of the array, ``time`` streamed; ``name``
+    the dataflow or mode (module docstring); ``groups``: groups side by side."""
+
+    name: str
+    rows: str
+    cols: str
+    time: str
+    groups: int = 1
+
+    def describe(self) -> str:
+        packed = f", {self.groups} groups side by side" if self.groups > 1 else ""
+        return f"{self.name} rows={self.rows} cols={self.cols} time={self.time}{packed}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Candidate:
+    """One mapping: orientation, the ``Mapping`` its traffic follows, compute cycles per tile
+    (their sum is what counts), the buffer tiling and its objective estimate."""
+
+    orientation: Orientation
+    mapping: Mapping
+    cycles: np.ndarray
+    tiling: Tiling
+    estimate: float = math.inf
+
+
+_Oriented = tuple[Orientation, Mapping, np.ndarray]
+"""An orientation, the ``Mapping`` its traffic follows, its compute cycles per tile."""
+
+_variants: dict[int, tuple[AcceleratorSpec, AcceleratorSpec]] = {}
+
+
+def _ws_spec(spec: AcceleratorSpec) -> AcceleratorSpec:
+    """``spec`` running ``ws`` (one object per spec, so ``map_problem``'s cache holds)."""
+    if spec.compute.dataflow == Dataflow.WS:
+        return spec
+    hit = _variants.get(id(spec))
+    if hit is None or hit[0] is not spec:
+        if len(_variants) >= 8:
+            _variants.clear()
+        ws = replace(spec, compute=replace(spec.compute, dataflow=Dataflow.WS))
+        hit = _variants[id(spec)] = (spec, ws)
+    return hit[1]
+
+
+def _native(problem: Problem, spec: AcceleratorSpec) -> _Oriented:
+    mp, cycles = map_problem(problem, spec)
+    return Orientation(name=mp.dataflow, rows=mp.row_dim, cols=mp.col_dim,
+                       time=mp.stream_dim), mp, cycles  # fmt: skip
+
+
+def _matrix_vector(problem: Problem, spec: AcceleratorSpec) -> _Oriented:
+    """``ws`` traffic, each weight block costing its stream (module docstring)."""
+    mp, ws_cycles = map_problem(problem, _ws_spec(spec))
+    stream = mp.m_eff
+    cycles = np.full(len(ws_cycles), stream, dtype=np.int64)
+    if cycles.size:
+        cycles[0] = 1 + stream + (mp.rows - 1) + (mp.cols - 1)
+    return Orientation(name="matrix-vector", rows="k", cols="n", time="m"), mp, cycles
+
+
+def _grouped(
+    problem: Problem, spec: AcceleratorSpec, native: _Oriented
+) -> list[_Oriented]:
+    """Grouped-conv orientations the spec declares (module docstring)."""
+    mode, (orient, mp, _) = spec.compute.depthwise, native
+    if problem.conv is None or problem.count < 2 or mode == "serial":
+        return []
+    if mode == "vector":
+        cycles = np.array([tile.ceil_div(mp.issued_macs, spec.vector.lanes)], dtype=np.int64)
+        return [(Orientation(name="vector unit", rows="-", cols="lanes", time="m,n,k"), mp, cycles)]
+    side = {"os": mp.rows, "ws": mp.cols}.get(mp.dataflow, 0)
+    groups = min(problem.count, side // max(1, problem.n))
+    if groups < 2:
+        return []
+    packed = replace(problem, n=problem.n * groups, count=-(-problem.count // groups))
+    _, cycles = map_problem(packed, spec)
+    return [(replace(orient, groups=groups), mp, cycles)]
+
+
+def orientations(problem: Problem, spec: AcceleratorSpec) -> list[_Oriented]:
+    """Every orientation ``spec`` allows for ``problem``, the native one first."""
+    native = _native(problem, spec)
+    out = [native, *_grouped(problem, spec, native)]
+    if spec.compute.matrix_vector and problem.conv is None:
+        out.append(_matrix_vector(problem, spec))
+    return out
+
+
+def fixed_candidate(
+    problem: Problem, spec: AcceleratorSpec, residency: tuple[bool, bool] = (False, False)
+) -> Candidate:
+    """Today's heuristic: the spec's dataflow and ``tiling.choose_tiling``."""
+    orient, mp, cycles = _native(problem, spec)
+    tiling = choose_tiling(nest_view(problem), mp, spec, input_on_chip=residency[0],
+                           output_on_chip=residency[1])  # fmt: skip
+    return Candidate(orientation=orient, mapping=mp, cycles=cycles, tiling=tiling)
+
+
+# --- the vectorised tiling search ----------------------------------------------------------
+
+
+def _sizes(extent: int) -> list[int]:
+    """Tile sizes of an axis: ``extent`` halved (rounded up) down to 1, and the powers of two
+    below ``extent``; largest first."""
+    out, size = {extent}, extent
+    while size > 1:
+        size = -(-size // 2)
+        out.add(size)
+    out.update(2**j for j in range(max(1, extent).bit_length()) if 2**j < extent)
+    return sorted(out, reverse=True)
+
+
+@dataclass(frozen=True, slots=True)
+class _Axis:
+    """One axis' candidate tilings (per candidate: size, images, trips, sums, maxima)."""
+
+    size: np.ndarray
+    images: np.ndarray
+    trips: np.ndarray
+    fa_sum: np.ndarray
+    fa_max: np.ndarray
+    fc_sum: np.ndarray
+    fc_max: np.ndarray
+    g_sum: np.ndarray
+    g: tuple[np.ndarray, ...]
+
+    def passes(self, side: int) -> np.ndarray:
+        """``sum(ceil(g / side))`` per candidate: array passes over this axis."""
+        return np.array([np.ceil(g / side - 1e-9).sum() for g in self.g])
+
+
+def _axis(view: NestView, name: str) -> _Axis:
+    extent = {"m": view.m_extent, "n": view.n_extent, "k": view.k_extent}[name]
+    pairs = [(s, 1) for s in _sizes(extent)]
+    p = view.problem
+    image_axis = view.images > 1 and (
+        (name == "m" and view.m_unit) or (name == "k" and p.conv is not None and not view.m_unit)
+    )
+    if image_axis:
+        pairs = [(extent, im) for im in _sizes(view.images)] + pairs[1:]
+    axes = [view.axis(name, s, im) for s, im in pairs]
+    return _Axis(
+        size=np.array([s for s, _ in pairs]),
+        images=np.array([im for _, im in pairs]),
+        trips=np.array([len(a.g) for a in axes]),
+        fa_sum=np.array([a.fa.sum() for a in axes]),
+        fa_max=np.array([a.fa.max() for a in axes]),
+        fc_sum=np.array([a.fc.sum() for a in axes]),
+        fc_max=np.array([a.fc.max() for a in axes]),
+        g_sum=np.array([a.g.sum() for a in axes]),
+        g=tuple(a.g for a in axes),
+    )
+
+
+def _b_bytes(mp: Mapping, ck: _Axis, cn: _Axis, w_b: float) -> tuple[np.ndarray, np.ndarray]:
+    """B's stored bytes (values + metadata) summed over tiles and the largest tile, for every
+    (k, n) candidate pair, shape (k, n) (``memory.b_chunk_bytes`` per column, group skipping
+    keeping the mapping's average kept fraction, as ``simulator.tiling``)."""
+    ex = mp.exploit
+    ratio = float(mp.k_kept_per_tile.mean()) / max(1, int(mp.k_kept_per_tile.max()))
+    vals, metas = [], []
+    for g in ck.g:
+        kept = np.ceil(g * (ratio if ex.group_size else 1.0) - 1e-9).astype(np.int64)
+        v, m = b_chunk_bytes(ex, kept, np.ones_like(kept), w_b)
+        vals.append(v.astype(np.float64))
+        metas.append(m.astype(np.float64))
+    gs = ex.group_size
+    units = [np.ceil(g / gs - 1e-9) if gs else g for g in cn.g]
+    vs, ms = np.array([v.sum() for v in vals]), np.array([m.sum() for m in metas])
+    vx, mx = np.array([v.max() for v in vals]), np.array([m.max() for m in metas])
+    cs, us = cn.g_sum, np.array([u.sum() for u in units])
+    cx, ux = np.array([g.max() for g in cn.g]), np.array([u.max() for u in units])
+    return np.outer(vs, cs) + np.outer(ms, us), np.outer(vx, cx) + np.outer(mx, ux)
+
+
+def _fit(spec: AcceleratorSpec, operand: Operand) -> int:
+    share = spec.buffer_share_bytes(operand)
+    return share // 2 if spec.buffer_for(operand).double_buffered else share
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Grid:
+    """Every (order, m, n, k) candidate of one orientation: objective, DRAM bytes, tiles."""
+
+    cost: np.ndarray
+    dram: np.ndarray
+    tiles: np.ndarray
+    fits: np.ndarray
+
+
+def _factor(order: str, irrelevant: str, trips: dict[str, np.ndarray]) -> np.ndarray:
+    """Fetches of an operand per visit of its tile: ``T_irrelevant`` unless the loops inside
+    that axis have one trip (module docstring)."""
+    inner = order[order.index(irrelevant) + 1 :]
+    prod = np.ones(1, dtype=np.int64)
+    for ax in inner:
+        prod = prod * trips[ax]
+    return np.where(prod > 1, trips[irrelevant], 1)
+
+
+def _grid(
+    view: NestView,
+    mp: Mapping,
+    spec: AcceleratorSpec,
+    compute: int,
+    objective: str,
+    residency: tuple[bool, bool],
+    axes: tuple[_Axis, _Axis, _Axis],
+) -> _Grid:
+    cm, cn, ck = axes
+    pr = spec.precision
+    in_b, out_b, w_b = (pr.bytes_of(o) for o in (Operand.INPUT, Operand.OUTPUT, Operand.WEIGHT))
+    acc_b = precision_bits(pr.accumulator) / 8
+    b_sum, b_max = (x.T[None, :, :] for x in _b_bytes(mp, ck, cn, w_b))  # (1, n, k)
+    a_sum = np.ceil(cm.fa_sum[:, None, None] * ck.fa_sum[None, None, :] * in_b - 1e-9)
+    a_max = cm.fa_max[:, None, None] * ck.fa_max[None, None, :] * in_b
+    c_sum = cm.fc_sum[:, None, None] * cn.fc_sum[None, :, None]
+    c_max = cm.fc_max[:, None, None] * cn.fc_max[None, :, None]
+    trips = {"m": cm.trips[:, None, None], "n": cn.trips[None, :, None],
+             "k": ck.trips[None, None, :]}  # fmt: skip
+    c_width = np.where((trips["k"] > 1) | (mp.dataflow != "os"), acc_b, out_b)
+    fits = ((a_max <= _fit(spec, Operand.INPUT)) & (b_max <= _fit(spec, Operand.WEIGHT))
+            & (c_max * c_width <= _fit(spec, Operand.OUTPUT)))  # fmt: skip
+    a_res = a_sum <= _fit(spec, Operand.INPUT)
+    b_res = b_sum <= _fit(spec, Operand.WEIGHT)
+    c_res = c_sum * acc_b <= _fit(spec, Operand.OUTPUT)
+    # array feeds (per group): A per pass over n, B per pass over m (simulator.tiling)
+    side_n = {"os": mp.rows, "ws": mp.cols}.get(mp.dataflow, 0)
+    a_pass = cn.passes(side_n) if side_n else cn.trips.astype(np.float64)
+    b_pass = cm.trips.astype(np.float64) if mp.dataflow == "ws" else cm.passes(mp.cols)
+    a_feed = in_b * (cm.g_sum[:, None, None] * ck.g_sum[None, None, :]) * a_pass[None, :, None]
+    b_feed = b_sum * b_pass[:, None, None]
+    final = 0.0 if residency[1] else np.ceil(c_sum * out_b - 1e-9)
+    bw = spec.dram.bytes_per_cycle(spec.compute.freq_mhz)
+    count = view.problem.count
+    prices = sram_prices(spec)
+    shared = spec.shared_buffer
+    names = {o: "shared" if shared else o.value for o in (Operand.INPUT, Operand.WEIGHT)}
+    costs, drams = [], []
+    for order in ORDERS:
+        a = 0.0 if residency[0] else a_sum * np.where(a_res, 1, _factor(order, "n", trips))
+        b = b_sum * np.where(b_res, 1, _factor(order, "m", trips))
+        spill = np.where(c_res | (_factor(order, "k", trips) == 1), 0, 2 * (trips["k"] - 1))
+        dram = a + b + final + spill * np.ceil(c_sum * acc_b - 1e-9)
+        port = _port_cycles(spec, a_feed, b_feed, a, b, names)
+        latency = np.maximum(np.maximum(compute, count * dram / bw), count * port)
+        costs.append(_objective(objective, latency, dram, a_feed, b_feed, a + b, spec, prices,
+                                names, count))  # fmt: skip
+        drams.append(np.broadcast_to(dram, fits.shape))
+    tiles = np.broadcast_to(trips["m"] * trips["n"] * trips["k"], fits.shape)
+    return _Grid(cost=np.stack(costs), dram=np.stack(drams),
+                 tiles=np.broadcast_to(tiles, (len(ORDERS), *fits.shape)), fits=fits)  # fmt: skip
+
+
+def _port_cycles(spec, a_feed, b_feed, a_fill, b_fill, names) -> np.ndarray:
+    """Per group: the busiest input/weight port (reads: array feeds; writes: DRAM fills)."""
+    bufs = dict(spec.buffers)
+    a_buf, b_buf = bufs[names[Operand.INPUT]], bufs[names[Operand.WEIGHT]]
+    if names[Operand.INPUT] == names[Operand.WEIGHT]:
+        return np.maximum((a_feed + b_feed) / a_buf.read_bytes_per_cycle,
+                          (a_fill + b_fill) / a_buf.write_bytes_per_cycle)  # fmt: skip
+    reads = np.maximum(a_feed / a_buf.read_bytes_per_cycle, b_feed / b_buf.read_bytes_per_cycle)
+    writes = np.maximum(a_fill / a_buf.write_bytes_per_cycle,
+                        b_fill / b_buf.write_bytes_per_cycle)  # fmt: skip
+    return np.maximum(reads, writes)
+
+
+def _objective(objective, latency, dram, a_feed, b_feed, fills, spec, prices, names, count):
+    """The objective of every candidate from its estimates (module docstring)."""
+    if objective == "latency":
+        return latency
+    a_read, b_read = prices[names[Operand.INPUT]][0], prices[names[Operand.WEIGHT]][0]
+    write = prices[names[Operand.WEIGHT]][1]
+    dynamic = count * (dram * spec.energy.dram_per_byte.pj + a_feed * a_read
+                       + b_feed * b_read + fills * write)  # fmt: skip
+    energy = dynamic + static_energy_pj(1, spec) * latency
+    return energy if objective == "energy" else energy * latency
+
+
+def _best_tiling(view: NestView, grid: _Grid, axes: tuple[_Axis, _Axis, _Axis]):
+    """The best fitting (order, m, n, k) of ``grid`` and its estimate (ties: module
+    docstring); ``None`` if nothing fits."""
+    fits = np.broadcast_to(grid.fits, grid.cost.shape)
+    cost = np.where(fits, grid.cost, np.inf).ravel()
+    if not np.isfinite(cost).any():
+        return None
+    flat = int(np.lexsort((grid.tiles.ravel(), grid.dram.ravel(), cost))[0])
+    o, i, j, f = (int(x) for x in np.unravel_index(flat, grid.cost.shape))
+    cm, cn, ck = axes
+    images = int(cm.images[i]) if view.m_unit else int(ck.images[f])
+    tiling = Tiling(m=int(cm.size[i]), n=int(cn.size[j]), k=int(ck.size[f]), order=ORDERS[o],
+                    images=images)  # fmt: skip
+    return tiling, float(cost[flat])
+
+
+def search(
+    problem: Problem,
+    spec: AcceleratorSpec,
+    objective: str = "latency",
+    residency: tuple[bool, bool] = (False, False),
+) -> tuple[Candidate, ...]:
+    """Per orientation the best tiling by the objective's estimate, best first (module
+    docstring); orientations where nothing fits are left out."""
+    shape = _problem_key(problem)
+    key = (_spec_key(spec), shape, objective, residency)
+    hit = _cache.get(key) if shape is not None else None
+    if hit is not None:
+        return hit
+    view = nest_view(problem)
+    axes = (_axis(view, "m"), _axis(view, "n"), _axis(view, "k"))
+    out = []
+    for orient, mp, cycles in orientations(problem, spec):
+        grid = _grid(view, mp, spec, int(cycles.sum()), objective, residency, axes)
+        best = _best_tiling(view, grid, axes)
+        if best is not None:
+            out.append(Candidate(orientation=orient, mapping=mp, cycles=cycles, tiling=best[0],
+                                 estimate=best[1]))  # fmt: skip
+    ranked = tuple(sorted(out, key=lambda c: c.estimate))  # stable: orientation order on ties
+    if shape is not None:
+        if len(_cache) >= CACHE_SIZE:
+            _cache.clear()
+        _cache[key] = ranked
+    return ranked
+
+
+CACHE_SIZE = 16384
+"""Searches kept (``search``); emptied at this size."""
+
+_cache: dict[tuple, tuple[Candidate, ...]] = {}
+
+
+def _spec_key(spec: AcceleratorSpec) -> tuple:
+    """The spec fields a mapping depends on (not its name or description)."""
+    return (spec.compute, spec.buffers, spec.dram, spec.precision, spec.sparsity, spec.vector,
+            spec.energy)  # fmt: skip
+
+
+def _problem_key(problem: Problem) -> Problem | None:
+    """``problem`` without its names; ``None`` (not cached) when a real mask makes it unique
+    (masks take no part in pattern equality)."""
+    if problem.b_pattern.mask is not None:
+        return None
+    return replace(problem, layer="", fused_with="")

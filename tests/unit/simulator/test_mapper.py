@@ -1,0 +1,148 @@
+"""The mapper (simulator.mapper): searched mappings against the fixed heuristic, a brute-force
+enumeration of the tiling space, decode GEMVs at DRAM speed, depthwise channels across the
+array."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sparsim.accel.configs import list_configs
+from sparsim.accel.loader import load_spec
+from sparsim.accel.spec import Operand
+from sparsim.simulator.lower import Problem
+from sparsim.simulator.mapper import FIXED, MapperOptions, _sizes, orientations, search
+from sparsim.simulator.perf import analytical_timing
+from sparsim.simulator.plan import plan
+from sparsim.simulator.results import Pass
+from sparsim.simulator.run import simulate
+from sparsim.simulator.tiling import ORDERS, Tiling, nest_traffic, nest_view
+from sparsim.workloads.registry import get_workload
+
+from tests.unit.simulator.conftest import gemm_workload, make_spec
+
+
+def _cycles(workload, spec, mapper) -> list[int]:
+    return [analytical_timing(p.schedule).cycles for p in plan(workload, spec, mapper=mapper)]
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    m=st.integers(1, 300), n=st.integers(1, 300), k=st.integers(1, 300),
+    flow=st.sampled_from(["os", "ws", "is"]), buffer=st.sampled_from([512, 4096, 1 << 20]),
+    bw=st.sampled_from([0.5, 4.0, 1e6]), mv=st.booleans(),
+)  # fmt: skip
+def test_search_is_never_slower_than_fixed(m, n, k, flow, buffer, bw, mv):
+    spec = make_spec(rows=8, cols=8, dataflow=flow, buffer_bytes=buffer, dram_gb_per_s=bw,
+                     port_bytes_per_cycle=16)  # fmt: skip
+    spec = replace(spec, compute=replace(spec.compute, matrix_vector=mv))
+    wl = gemm_workload(m, n, k)
+    searched, fixed = _cycles(wl, spec, MapperOptions()), _cycles(wl, spec, FIXED)
+    assert all(s <= f for s, f in zip(searched, fixed, strict=True))
+
+
+def _brute_force_latency(problem: Problem, spec, orient_index: int = 0) -> float:
+    """The mapper's latency estimate of every (order, m, n, k) tiling, one at a time, from the
+    per-tile traffic model (``nest_traffic``) instead of the mapper's closed forms."""
+    view = nest_view(problem)
+    _, mp, cycles = orientations(problem, spec)[orient_index]
+    bw = spec.dram.bytes_per_cycle(spec.compute.freq_mhz)
+    buf = spec.buffer_for(Operand.INPUT)
+    share = {o: spec.buffer_share_bytes(o) // 2 for o in Operand}
+    in_b, acc_b = 1, 4  # int8 operands, int32 accumulators
+    best = float("inf")
+    for order in ORDERS:
+        for tm in _sizes(view.m_extent):
+            for tn in _sizes(view.n_extent):
+                for tk in _sizes(view.k_extent):
+                    t = Tiling(m=tm, n=tn, k=tk, order=order)
+                    # fit, by hand: A tile tm x tk, B tile tk x tn, C tile tm x tn (int32 while
+                    # k is split or the dataflow folds k; else int8)
+                    c_b = acc_b if (tk < view.k_extent or mp.dataflow != "os") else 1
+                    if (min(tm, view.m_extent) * tk * in_b > share[Operand.INPUT]
+                            or tk * tn > share[Operand.WEIGHT]
+                            or tm * tn * c_b > share[Operand.OUTPUT]):  # fmt: skip
+                        continue
+                    nt = nest_traffic(view, t, mp, spec)
+                    dram = sum(nt.dram.values())
+                    a_feed, b_feed = nt.sram["input.input.read"], nt.sram["weight.weight.read"]
+                    fills = (nt.sram["input.input.write"], nt.sram["weight.weight.write"])
+                    port = max(a_feed, b_feed, *fills) / buf.read_bytes_per_cycle
+                    best = min(best, max(int(cycles.sum()), dram / bw, port))
+    return best
+
+
+@pytest.mark.parametrize(
+    ("m", "n", "k", "flow", "buffer"),
+    [(12, 8, 20, "os", 128), (9, 6, 18, "ws", 96), (10, 5, 16, "is", 128),
+     (3, 24, 24, "os", 200)],
+)  # fmt: skip
+def test_vectorised_search_finds_the_brute_force_optimum(m, n, k, flow, buffer):
+    spec = make_spec(rows=4, cols=4, dataflow=flow, buffer_bytes=buffer, dram_gb_per_s=0.8,
+                     port_bytes_per_cycle=8)  # fmt: skip
+    problem = Problem(layer="g", op="Gemm", pass_=Pass.FW, m=m, n=n, k=k)
+    (best,) = search(problem, spec)
+    assert best.estimate == pytest.approx(_brute_force_latency(problem, spec), rel=1e-12)
+
+
+# --- decode GEMVs come out memory-bound ------------------------------------------------------
+
+_DIM, _HIDDEN, _LAYERS, _VOCAB, _HEADS = 4096, 11008, 32, 32000, 32
+
+
+def _llama_weight_kv_bytes(kv_len: int) -> int:
+    """LLaMA-2-7B at int8 (1 B per value), worked by hand: per block qkv 4096 x 12288,
+    proj 4096 x 4096, gate and up 4096 x 11008 each, down 11008 x 4096 (202,375,168 B); the
+    head 4096 x 32000 (131,072,000 B); the KV cache, K and V of 32 heads x 128 x kv_len per
+    block (2 x 4096 x kv_len B). kv_len 4096: 6,607,077,376 + 1,073,741,824 B."""
+    block = _DIM * 3 * _DIM + _DIM * _DIM + 2 * _DIM * _HIDDEN + _HIDDEN * _DIM
+    return _LAYERS * (block + 2 * _DIM * kv_len) + _DIM * _VOCAB
+
+
+def _activation_bound_bytes(kv_len: int) -> int:
+    """At most every activation read and written once per op at int8 (by hand, per block):
+    norms 2 x (4096 + 4096), qkv 4096 + 12288, rope 2 x 8192, Q Kᵀ 4096 + 32 kv, softmax
+    2 x 32 kv, A V 32 kv + 4096, proj 2 x 4096, two residual adds 3 x 4096 each, gate and up
+    4096 + 11008 each, silu 2 x 11008, mul 3 x 11008, down 11008 + 4096; the final norm
+    2 x 4096 and the head's 4096 + 32000; times 4 for int32 partial sums spilled."""
+    per_block = (4 * _DIM + _DIM + 3 * _DIM + 4 * _DIM + _DIM + 32 * kv_len + 64 * kv_len
+                 + 32 * kv_len + _DIM + 2 * _DIM + 6 * _DIM + 2 * (_DIM + _HIDDEN)
+                 + 5 * _HIDDEN + _HIDDEN + _DIM)  # fmt: skip
+    return 4 * (_LAYERS * per_block + 2 * _DIM + _DIM + _VOCAB)
+
+
+@pytest.mark.parametrize("config", list_configs())
+def test_llama_decode_step_costs_its_dram_bytes_over_bandwidth(config):
+    spec, kv_len = load_spec(config), 4096
+    result = simulate(get_workload("llama2_7b_decode", kv_len=kv_len), spec)
+    moved = sum(v for layer in result.layers for key, v in layer.bytes_by_level
+                if key.startswith("dram."))  # fmt: skip
+    weights_kv = _llama_weight_kv_bytes(kv_len)
+    assert weights_kv <= moved <= weights_kv + _activation_bound_bytes(kv_len)
+    cycles = sum(layer.cycles for layer in result.layers)
+    ideal = moved / spec.dram.bytes_per_cycle(spec.compute.freq_mhz)
+    assert ideal <= cycles <= 1.05 * ideal
+
+
+# --- depthwise convs across the array ----------------------------------------------------------
+
+
+def test_mobile_npu_runs_depthwise_channels_side_by_side():
+    """MobileNet-v1's first depthwise conv (112 x 112 outputs, 32 channels, 3 x 3) on
+    mobile_npu (16 x 32 PEs, 2 multipliers, os, depthwise: channels): 16 channels on the rows,
+    2 passes of 392 column tiles of 32 pixels, ceil(9 / 2) = 5 steps each; a tile costs
+    max(5, 16 rows to drain) = 16 cycles, the first 5 + 15 + 31 + 16 = 67 (simulator.tile):
+    67 + 783 x 16 = 12,595 compute cycles, against 32 x (67 + 391 x 16) + ... serially."""
+    spec = load_spec("mobile_npu")
+    plans = plan(get_workload("mobilenet_v1"), spec)
+    dw = next(p for p in plans if p.problem.layer == "blocks.0.dw")
+    assert dw.orientation is not None and dw.orientation.groups == 16
+    assert int(dw.schedule.compute_cycles.sum()) == 67 + 783 * 16
+    fixed = next(p for p in plan(get_workload("mobilenet_v1"), spec, mapper=FIXED)
+                 if p.problem.layer == "blocks.0.dw")  # fmt: skip
+    # serial: 32 groups x 392 tiles, each max(5, 16) = 16 cycles, the first 67
+    assert int(fixed.schedule.compute_cycles.sum()) == 67 + (32 * 392 - 1) * 16
+    assert np.array_equal(dw.schedule.load_bytes, fixed.schedule.load_bytes)
