@@ -137,7 +137,7 @@ class NestView:
     m_unit: str
 
     def axis(self, name: str, size: int, images: int = 1) -> _Axis:
-        return _axis(self.problem, name, size, images)
+        return _cached_axis(_geometry(self.problem), name, size, images)
 
 
 def nest_view(problem: Problem) -> NestView:
@@ -216,6 +216,21 @@ def _row_axis(problem: Problem, c: ConvShape, size: int, images: int) -> _Axis:
     fc = g_img * np.tile(rows, len(groups)) * c_cols
     fa = g_img * np.tile(a_rows, len(groups)) * a_cols
     return _Axis(g=fc * gemm_per_pixel, fa=fa.astype(np.float64), fc=fc.astype(np.float64))
+
+
+def _geometry(problem: Problem) -> Problem:
+    """What the nest axes depend on: the pass, dims and conv shape (not names or patterns)."""
+    return Problem(layer="", op="", pass_=problem.pass_, m=problem.m, n=problem.n, k=problem.k,
+                   conv=problem.conv)  # fmt: skip
+
+
+@functools.lru_cache(maxsize=16384)
+def _cached_axis(problem: Problem, name: str, size: int, images: int) -> _Axis:
+    """``_axis`` once per geometry (spec-independent: shared across designs), read-only."""
+    axis = _axis(problem, name, size, images)
+    for array in (axis.g, axis.fa, axis.fc):
+        array.flags.writeable = False
+    return axis
 
 
 def _axis(problem: Problem, name: str, size: int, images: int) -> _Axis:
@@ -439,7 +454,17 @@ class _Cand:
 
 def _axis_cands(view: NestView, name: str, fold: int = 0) -> _Cand:
     """Candidate tilings of one axis; ``fold`` (``k`` of ``ws``/``is``): GEMM elements one
-    array fold reduces, adding the tiles holding whole folds (1, 2, 4, ... folds)."""
+    array fold reduces, adding the tiles holding whole folds (1, 2, 4, ... folds). Cached per
+    geometry (spec-independent)."""
+    return _cands(_geometry(view.problem), view.m_extent, view.n_extent, view.k_extent,
+                  view.images, view.m_unit, name, fold)  # fmt: skip
+
+
+@functools.lru_cache(maxsize=4096)
+def _cands(problem: Problem, m_extent: int, n_extent: int, k_extent: int, images: int,
+           m_unit: str, name: str, fold: int) -> _Cand:  # fmt: skip
+    view = NestView(problem=problem, m_extent=m_extent, n_extent=n_extent, k_extent=k_extent,
+                    images=images, m_unit=m_unit)  # fmt: skip
     extent = {"m": view.m_extent, "n": view.n_extent, "k": view.k_extent}[name]
     sizes = _candidates(extent)
     if fold:
@@ -495,6 +520,32 @@ def _feed_cycles(view: NestView, mp: Mapping, spec: AcceleratorSpec, cm: _Cand, 
     return np.maximum(a, b)
 
 
+def _whole_tile(
+    view: NestView, mp: Mapping, spec: AcceleratorSpec, input_on_chip: bool
+) -> Tiling | None:
+    """One tile holding every operand, if each fits its buffer share (C at accumulator width
+    if ``ws``/``is`` fold ``k``, else at output width): it moves the compulsory bytes and
+    feeds the array the fewest times, so no other tiling has a smaller bound
+    (``choose_tiling``); ``None`` if something does not fit."""
+    m = view.axis("m", view.m_extent, view.images)
+    n, k = view.axis("n", view.n_extent), view.axis("k", view.k_extent, view.images)
+    in_b = spec.precision.bytes_of(Operand.INPUT)
+    a = 0.0 if input_on_chip else float(m.fa.sum() * k.fa.sum()) * in_b
+    val, meta = _b_factors(mp, k.g, spec.precision.bytes_of(Operand.WEIGHT))
+    cols, units = _b_cols(mp, n.g)
+    b = float(val.sum() * cols.sum() + meta.sum() * units.sum())
+    partial = mp.dataflow != "os" and float(k.g.max()) > mp.rows * mp.k_per_step
+    width = _acc_bytes(spec) if partial else spec.precision.bytes_of(Operand.OUTPUT)
+    c = float(m.fc.sum() * n.fc.sum()) * width
+    fits = (a <= _fit(spec, Operand.INPUT) and b <= _fit(spec, Operand.WEIGHT)
+            and c <= _fit(spec, Operand.OUTPUT))  # fmt: skip
+    if not fits:
+        return None
+    images = view.images if (view.m_unit or view.problem.pass_ == Pass.BW_WEIGHT) else 1
+    return Tiling(m=view.m_extent, n=view.n_extent, k=view.k_extent, order=ORDERS[0],
+                  images=images)  # fmt: skip
+
+
 def choose_tiling(
     view: NestView,
     mp: Mapping,
@@ -506,6 +557,9 @@ def choose_tiling(
     """The fitting tiling and loop order with the smallest memory-time bound (module
     docstring); ``input_on_chip``/``output_on_chip`` as in ``nest_traffic`` (a resident A
     needs no tile of its own and moves no DRAM bytes; a resident C is not stored)."""
+    whole = _whole_tile(view, mp, spec, input_on_chip)
+    if whole is not None:
+        return whole
     fold = mp.rows * mp.k_per_step if mp.dataflow != "os" else 0
     k_fold = fold if not (view.problem.conv and view.problem.pass_ == Pass.BW_WEIGHT) else 0
     cm, cn, ck = _axis_cands(view, "m"), _axis_cands(view, "n"), _axis_cands(view, "k", k_fold)
