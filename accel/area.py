@@ -6,8 +6,9 @@ built-in ABC pass; Yosys 0.70 has no ``abc -fast`` any more) to Yosys' generic g
 (``$_AND_``, ``$_XOR_``, ``$_MUX_``, ``$_DFF*_`` ...), and ``stat`` counts them. Cell counts
 compare designs with each other; they are not um2 of any technology.
 
-The dense PE is ``nm_pe`` with its dense-mode pin tied high, so synthesis removes the index
-multiplexers: the same N multipliers and accumulator without the sparse datapath.
+The dense PE is ``nm_pe`` with its mode input tied to 0 (dense), so synthesis removes the index
+multiplexers: the same P multipliers and accumulator without the sparse datapath. The SAT PE
+and array hold dense, 2:4, 2:8 and 1:8 (two groups per cycle on two multipliers) at run time.
 
 ``python -m accel.area --update`` rewrites ``configs/area/rtl_area.yaml`` (generated, do not edit);
 without ``--update`` it only prints the table.
@@ -26,6 +27,7 @@ from importlib.resources import files
 from pathlib import Path
 
 import yaml
+from sparsim.accel.rtl_params import rtl_params_for
 from sparsim.accel.spec import AreaEntry
 
 __all__ = [
@@ -65,26 +67,38 @@ class AreaResult:
     yosys: str
 
 
-def _pe(name: str, n: int, m: int, dense_only: bool, what: str) -> AreaDesign:
-    return AreaDesign(name=name, top="nm_pe", parameters=(("N", n), ("M", m)),
-                      dense_only=dense_only, description=what)
+def _rtl(p: int, modes: tuple[tuple[int, int], ...], rows: int = 1,
+         cols: int = 1) -> tuple[tuple[str, int], ...]:
+    """Verilog parameters from ``accel.rtl_params`` (the PE takes the array's minus ROWS/COLS)."""
+    params = rtl_params_for("area", rows, cols, p, list(modes)).as_verilog_parameters()
+    return tuple(params.items())
 
 
-def _array(rows: int, cols: int, n: int, m: int) -> AreaDesign:
-    return AreaDesign(
-        name=f"array_{rows}x{cols}_{n}of{m}", top="nm_pe_array",
-        parameters=(("ROWS", rows), ("COLS", cols), ("N", n), ("M", m)),
-        description=f"{rows}x{cols} array of {n}:{m} PEs with skew, hops and drain",
-    )
+def _pe(name: str, p: int, modes: tuple[tuple[int, int], ...], dense_only: bool,
+        what: str) -> AreaDesign:
+    params = tuple((k, v) for k, v in _rtl(p, modes) if k not in ("ROWS", "COLS"))
+    return AreaDesign(name=name, top="nm_pe", parameters=params, dense_only=dense_only,
+                      description=what)
 
 
+def _array(name: str, rows: int, cols: int, p: int, modes: tuple[tuple[int, int], ...],
+           what: str) -> AreaDesign:
+    return AreaDesign(name=name, top="nm_pe_array", parameters=_rtl(p, modes, rows, cols),
+                      description=f"{rows}x{cols} array of {what} with skew, hops and drain")
+
+
+_SAT = ((2, 4), (2, 8), (1, 8))  # configs/sat.yaml
 DESIGNS = (
-    _pe("pe_dense", 2, 4, True, "2 multipliers, dense only (index multiplexers removed)"),
-    _pe("pe_2of4", 2, 4, False, "2:4 PE with dense mode"),
-    _pe("pe_2of8", 2, 8, False, "2:8 PE with dense mode"),
-    _pe("pe_1of4", 1, 4, False, "1:4 PE with dense mode"),
-    _array(2, 2, 2, 4),
-    _array(4, 4, 2, 4),
+    _pe("pe_dense", 2, ((2, 4),), True, "2 multipliers, dense only (index multiplexers removed)"),
+    _pe("pe_2of4", 2, ((2, 4),), False, "2:4 PE with dense mode"),
+    _pe("pe_2of8", 2, ((2, 8),), False, "2:8 PE with dense mode"),
+    _pe("pe_1of4", 1, ((1, 4),), False, "1:4 PE with dense mode"),
+    _pe("pe_1of8_x2", 2, ((1, 8),), False,
+        "1:8 PE, 2 multipliers: two groups per cycle, with dense mode"),
+    _pe("pe_sat", 2, _SAT, False, "SAT PE: dense, 2:4, 2:8 and 1:8 (two groups) at run time"),
+    _array("array_2x2_2of4", 2, 2, 2, ((2, 4),), "2:4 PEs"),
+    _array("array_4x4_2of4", 4, 4, 2, ((2, 4),), "2:4 PEs"),
+    _array("array_4x4_sat", 4, 4, 2, _SAT, "SAT PEs (dense, 2:4, 2:8, 1:8)"),
 )
 
 
@@ -102,7 +116,7 @@ def _script(design: AreaDesign, stat_json: str) -> str:
     ]
     if design.dense_only:
         lines += [f"hierarchy -top {design.top}", "proc", f"cd {design.top}",
-                  "connect -set in_dense 1'1", "cd .."]
+                  f"connect -set in_mode {dict(design.parameters)['MODE_W']}'0", "cd .."]
     lines += [SYNTH_COMMAND.format(top=design.top), f"tee -q -o {stat_json} stat -json"]
     return "\n".join(lines) + "\n"
 
@@ -143,7 +157,7 @@ def synthesize(design: AreaDesign) -> AreaResult:
 
 
 def synthesize_area(designs: Sequence[AreaDesign] = DESIGNS) -> list[AreaResult]:
-    """Cell counts of the dense, 2:4, 2:8 and 1:4 PEs and two small arrays (``DESIGNS``)."""
+    """Cell counts of the PEs and small arrays in ``DESIGNS``."""
     return [synthesize(d) for d in designs]
 
 

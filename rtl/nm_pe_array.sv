@@ -1,55 +1,65 @@
-// nm_pe_array: ROWS x COLS output-stationary systolic array of nm_pe.
+// nm_pe_array: ROWS x COLS output-stationary systolic array of nm_pe with run-time N:M modes.
 //
-// Orientation: W is (ROWS output channels, K), X is (K, COLS), Y = W @ X.
-// Each accepted cycle ("step") carries, for every row r, one compressed weight
-// group of W[r, :] and, for every column c, the M activations X[g*M +: M, c]
-// of the same group g (dense mode: N weights and N activations, upper lanes
-// ignored). Packing (LSB first, accel/bitlayout.py words side by side):
-//   in_w_val[r*N*DATA_W +: N*DATA_W]  row r's group value word
-//   in_w_idx[r*N*IDX_W  +: N*IDX_W ]  row r's group metadata word
-//   in_x[(c*M + i)*DATA_W +: DATA_W]  activation i of column c's group
-// in_first / in_last mark a tile's first and last step; in_dense selects dense
-// mode for the step (hold it constant over a tile).
+// Orientation: W is (ROWS output channels, K), X is (K, COLS), Y = W @ X. Each accepted cycle
+// ("step") carries, for every row r, one step of compressed weights of W[r, :] (P values and P
+// indices: P / n whole N:M groups of the tile's mode) and, for every column c, the activations
+// of the same groups (LANES lanes; dense mode: P weights and P activations). in_mode selects the
+// tile's mode (0 dense, i + 1 the i-th (MODE_N, MODE_M) pair, see nm_pe); hold it over a tile,
+// change it freely between tiles. Packing (LSB first, accel/bitlayout.py words side by side):
+//   in_w_val[r*P*DATA_W +: P*DATA_W]   row r's value word (the step's groups side by side)
+//   in_w_idx[r*P*IDX_W  +: P*IDX_W ]   row r's metadata word (index j at j*clog2(m))
+//   in_x[((q*COLS + c)*LANES + l)*DATA_W +: DATA_W]  activation lane l of column c, group q
 //
-// Timing (matches simulator/tile.py os_tile_cycles): weights enter row r after
-// r skew registers and move right one PE per cycle, activations enter column c
-// after c skew registers and move down one PE per cycle, so PE (r, c) sees step
-// s at cycle s + r + c. A finished sum leaves its column on the column's result
-// bus and a drain pipeline of ROWS + COLS - 2 - c registers, which lines the
-// columns up and emits one output row per cycle, row 0 first: out_valid,
-// out_row and out_y (column c at [c*ACC_W +: ACC_W]). Counting the edge that
-// accepts a tile's step 0 as cycle 1, its last row is sampled at edge
-// os_tile_cycles(ROWS, COLS, steps) = steps + (ROWS-1) + (COLS-1) + ROWS.
+// Group skipping (GROUP < ROWS): the rows form ROWS / GROUP groups of GROUP adjacent output
+// channels that share one zero pattern; each group has its own activation port per column
+// (group q enters at row q*GROUP, delayed q*GROUP + c cycles, and moves down its GROUP rows), so
+// a step may carry different K positions for different groups: each group streams only the
+// positions it keeps (the gather from its index list happens at the port), in dense mode. A
+// tile runs as many steps as its slowest group needs; shorter groups pad with zero weights.
+// GROUP = ROWS is the plain array (one port per column, at row 0).
 //
-// Back-to-back tiles need no idle cycle; the only stall: the output port emits
-// one row per cycle, so a tile's last step is accepted at least ROWS cycles
-// after the previous tile's last step (in_ready low only for such a last step).
+// Timing (matches simulator/tile.py os_tile_cycles): weights enter row r after r skew registers
+// and move right one PE per cycle, activations enter column c after c skew registers and move
+// down one PE per cycle, so PE (r, c) sees step s at cycle s + r + c. A finished sum leaves its
+// column on the column's result bus and a drain pipeline of ROWS + COLS - 2 - c registers, which
+// lines the columns up and emits one output row per cycle, row 0 first: out_valid, out_row and
+// out_y (column c at [c*ACC_W +: ACC_W]). Counting the edge that accepts a tile's step 0 as cycle
+// 1, its last row is sampled at edge os_tile_cycles(ROWS, COLS, steps).
+//
+// Back-to-back tiles need no idle cycle; the only stall: the output port emits one row per cycle,
+// so a tile's last step is accepted at least ROWS cycles after the previous tile's last step
+// (in_ready low only for such a last step).
 module nm_pe_array #(
-    parameter int ROWS   = 2,
-    parameter int COLS   = 2,
-    parameter int N      = 2,
-    parameter int M      = 4,
-    parameter int DATA_W = 8,
-    parameter int ACC_W  = 32,
-    parameter int IDX_W  = $clog2(M)
+    parameter int ROWS      = 2,
+    parameter int COLS      = 2,
+    parameter int P         = 2,
+    parameter int NUM_MODES = 1,
+    parameter int MODE_N    = 2,
+    parameter int MODE_M    = 4,
+    parameter int LANES     = 4,
+    parameter int IDX_W     = 2,
+    parameter int MODE_W    = 1,
+    parameter int DATA_W    = 8,
+    parameter int ACC_W     = 32,
+    parameter int GROUP     = ROWS
 ) (
-    input  logic                        clk,
-    input  logic                        rst,
-    input  logic                        in_valid,
-    output logic                        in_ready,
-    input  logic                        in_first,
-    input  logic                        in_last,
-    input  logic                        in_dense,
-    input  logic [ ROWS*N*DATA_W-1:0]   in_w_val,
-    input  logic [  ROWS*N*IDX_W-1:0]   in_w_idx,
-    input  logic [ COLS*M*DATA_W-1:0]   in_x,
-    output logic                        out_valid,
-    output logic [       ROW_W-1:0]     out_row,
-    output logic [    COLS*ACC_W-1:0]   out_y
+    input  logic                          clk,
+    input  logic                          rst,
+    input  logic                          in_valid,
+    output logic                          in_ready,
+    input  logic                          in_first,
+    input  logic                          in_last,
+    input  logic [            MODE_W-1:0] in_mode,
+    input  logic [     ROWS*P*DATA_W-1:0] in_w_val,
+    input  logic [      ROWS*P*IDX_W-1:0] in_w_idx,
+    input  logic [ROWS/GROUP*COLS*LANES*DATA_W-1:0] in_x,
+    output logic                          out_valid,
+    output logic [             ROW_W-1:0] out_row,
+    output logic [        COLS*ACC_W-1:0] out_y
 );
   localparam int ROW_W = ROWS > 1 ? $clog2(ROWS) : 1;
-  localparam int CTRL_W = 4;  // {valid, first, last, dense}
-  localparam int ROW_IN_W = CTRL_W + N * DATA_W + N * IDX_W;
+  localparam int CTRL_W = 3 + MODE_W;  // {valid, first, last, mode}
+  localparam int ROW_IN_W = CTRL_W + P * DATA_W + P * IDX_W;
   localparam int SINCE_W = ROWS > 0 ? $clog2(ROWS + 1) : 1;
   localparam logic [SINCE_W-1:0] SINCE_FULL = ROWS[SINCE_W-1:0];
   localparam logic [SINCE_W-1:0] SINCE_ONE = 1;
@@ -57,6 +67,8 @@ module nm_pe_array #(
   initial begin
     if (ROWS < 1 || COLS < 1)
       $fatal(1, "nm_pe_array: ROWS and COLS must be >= 1, not %0d x %0d", ROWS, COLS);
+    if (GROUP < 1 || ROWS % GROUP != 0)
+      $fatal(1, "nm_pe_array: GROUP must divide ROWS=%0d, not %0d", ROWS, GROUP);
   end
 
   // ---- ingress: a last step waits until ROWS cycles after the previous one --
@@ -74,7 +86,7 @@ module nm_pe_array #(
   // ---- systolic operand movement -------------------------------------------
   // row_tap[r][c]: what PE (r, c) sees from the left; col_tap[r][c]: from above.
   logic [ROW_IN_W-1:0] row_tap[ROWS][COLS];
-  logic [M*DATA_W-1:0] col_tap[ROWS][COLS];
+  logic [LANES*DATA_W-1:0] col_tap[ROWS][COLS];
   logic                done[ROWS][COLS];
   logic [   ACC_W-1:0] acc[ROWS][COLS];
 
@@ -91,9 +103,9 @@ module nm_pe_array #(
               accept,
               in_first,
               in_last,
-              in_dense,
-              in_w_idx[r*N*IDX_W+:N*IDX_W],
-              in_w_val[r*N*DATA_W+:N*DATA_W]
+              in_mode,
+              in_w_idx[r*P*IDX_W+:P*IDX_W],
+              in_w_val[r*P*DATA_W+:P*DATA_W]
             }),
             .q(row_tap[r][c])
         );
@@ -109,19 +121,20 @@ module nm_pe_array #(
         );
       end
 
-      if (r == 0) begin : g_skew_x
+      if (r % GROUP == 0) begin : g_skew_x
+        // the activation port of row group r / GROUP, column c
         nm_delay #(
-            .W(M * DATA_W),
-            .DEPTH(c)
+            .W(LANES * DATA_W),
+            .DEPTH(r + c)
         ) u_skew (
             .clk(clk),
             .rst(rst),
-            .d(in_x[c*M*DATA_W+:M*DATA_W]),
+            .d(in_x[(r/GROUP*COLS+c)*LANES*DATA_W+:LANES*DATA_W]),
             .q(col_tap[r][c])
         );
       end else begin : g_hop_x
         nm_delay #(
-            .W(M * DATA_W),
+            .W(LANES * DATA_W),
             .DEPTH(1)
         ) u_hop (
             .clk(clk),
@@ -132,20 +145,24 @@ module nm_pe_array #(
       end
 
       nm_pe #(
-          .N(N),
-          .M(M),
+          .P(P),
+          .NUM_MODES(NUM_MODES),
+          .MODE_N(MODE_N),
+          .MODE_M(MODE_M),
+          .LANES(LANES),
+          .IDX_W(IDX_W),
+          .MODE_W(MODE_W),
           .DATA_W(DATA_W),
-          .ACC_W(ACC_W),
-          .IDX_W(IDX_W)
+          .ACC_W(ACC_W)
       ) u_pe (
           .clk(clk),
           .rst(rst),
           .in_valid(row_tap[r][c][ROW_IN_W-1]),
           .in_first(row_tap[r][c][ROW_IN_W-2]),
           .in_last(row_tap[r][c][ROW_IN_W-3]),
-          .in_dense(row_tap[r][c][ROW_IN_W-4]),
-          .in_w(row_tap[r][c][0+:N*DATA_W]),
-          .in_idx(row_tap[r][c][N*DATA_W+:N*IDX_W]),
+          .in_mode(row_tap[r][c][P*DATA_W+P*IDX_W+:MODE_W]),
+          .in_w(row_tap[r][c][0+:P*DATA_W]),
+          .in_idx(row_tap[r][c][P*DATA_W+:P*IDX_W]),
           .in_a(col_tap[r][c]),
           .done(done[r][c]),
           .acc(acc[r][c])

@@ -247,11 +247,7 @@ def lane_work(problem: Problem, lanes: int, group: int) -> np.ndarray | None:
     masks = instance_masks(problem)
     if masks is None:
         return None
-    count, k, n = masks.shape
-    tiles = tile.ceil_div(n, lanes)
-    padded = np.zeros((count, k, tiles * lanes), dtype=bool)
-    padded[:, :, :n] = masks
-    return padded.reshape(count, k, tiles, lanes // group, group).any(axis=4).sum(axis=1)
+    return tile.group_lane_work(masks, lanes, group)
 
 
 def _imbalance_note(problem: Problem, group: int, spec: AcceleratorSpec) -> str:

@@ -54,6 +54,8 @@ import numpy as np
 
 __all__ = [
     "ceil_div",
+    "group_kept_per_tile",
+    "group_lane_work",
     "k_per_step",
     "k_steps",
     "os_tile_cycles",
@@ -131,3 +133,25 @@ def sequence_cycles(
 ) -> int:
     """Cycles from the first tile's first step to the last tile's last result."""
     return int(tile_costs(dataflow, rows, cols, stream, fold_overlap=fold_overlap).sum())
+
+
+def group_lane_work(masks: np.ndarray, lanes: int, group: int) -> np.ndarray:
+    """Group skipping: K positions each group of ``group`` adjacent output channels must visit.
+
+    ``masks`` ``(count, k, n)``: kept weights, output channels along ``n``; folds of ``lanes``
+    channels (the array side holding ``n``, zero-padded at the edge) are split into groups of
+    ``group`` channels that share one activation selector and skip only the K positions where
+    none of them keeps a weight. ``(count, folds, lanes // group)``; the simulator's mapping
+    and the group-sparse RTL test both count from here.
+    """
+    count, k, n = masks.shape
+    folds = ceil_div(n, lanes)
+    padded = np.zeros((count, k, folds * lanes), dtype=bool)
+    padded[:, :, :n] = masks
+    return padded.reshape(count, k, folds, lanes // group, group).any(axis=4).sum(axis=1)
+
+
+def group_kept_per_tile(mask: np.ndarray, lanes: int, group: int) -> np.ndarray:
+    """K positions each fold of ``lanes`` channels of one ``(k, n)`` mask processes: its
+    slowest group sets the time (``group_lane_work``). ``(folds,)``."""
+    return group_lane_work(mask[None], lanes, group)[0].max(axis=1).astype(np.int64)

@@ -25,11 +25,11 @@ from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, FallingEdge, ReadOnly, RisingEdge
 from sparsim.accel import reference
 from sparsim.accel.bitlayout import pack_group_indices, pack_group_values
-from sparsim.accel.formats import compress_nm
-from sparsim.accel.functional import TileJob, tiles_os
+from sparsim.accel.formats import compress_group, compress_nm
+from sparsim.accel.functional import TileJob, group_gemm, tiles_os
 from sparsim.accel.rtl_params import RtlParams
 from sparsim.simulator.tile import k_steps
-from sparsim.workloads.pruning import prune_nm
+from sparsim.workloads.pruning import group_mask, prune_nm
 
 CLOCK_NS = 10
 
@@ -50,7 +50,7 @@ class Tile:
 
     label: str
     steps: tuple[Step, ...]
-    dense: bool
+    mode: int
     check: Callable[[np.ndarray], None]
     complete: bool = True
 
@@ -92,56 +92,73 @@ class Observed:
 # ---- stimulus --------------------------------------------------------------------------------
 
 
+def _rows_word(words: Sequence[int], width: int) -> int:
+    """Per-row (per-column) words side by side, row 0 in the lowest ``width`` bits."""
+    return sum(word << (i * width) for i, word in enumerate(words))
+
+
 def _x_word(lanes: np.ndarray) -> int:
-    """``lanes`` ``(cols, M)``: activation i of column c at bits ``(c*M + i)*DATA_W``."""
+    """``lanes`` ``(cols, LANES)``: lane l of column c at bits ``(c*LANES + l)*DATA_W``."""
     return pack_group_values(lanes.ravel().tolist())
 
 
-def sparse_tile(label: str, job: TileJob, m: int, k: int, rng: np.random.Generator) -> Tile:
-    """A ``tiles_os`` job of reduction length ``k``; the activations in the K padding are made
-    random (their weights are zero, so the result must not change)."""
+def sparse_tile(label: str, job: TileJob, p: RtlParams, nm: tuple[int, int], k: int,
+                rng: np.random.Generator) -> Tile:
+    """A ``tiles_os`` job of reduction length ``k`` in mode ``nm``: ``P // n`` groups per step,
+    each row's groups packed side by side with ``accel.bitlayout`` (values at ``j*8``, index
+    ``j`` at ``j*index_bits(m)``). Groups past the last one (a step not filled) get zero values,
+    and activations in the K padding and spare lanes are random: the result must not change."""
+    n, m = nm
+    per = p.P // n
     values, indices = job.values, job.indices
+    groups = values.shape[1]
     x = job.x_tile.copy()
     x[k:] = rng.integers(-128, 128, x[k:].shape, dtype=np.int8)
-    steps = tuple(
-        Step(
-            w_val=pack_group_values(values[:, g].ravel().tolist()),
-            w_idx=pack_group_indices(indices[:, g].ravel().tolist(), m),
-            x=_x_word(x[g * m : (g + 1) * m].T),
-        )
-        for g in range(values.shape[1])
-    )
+    steps = []
+    for s in range(int(k_steps(groups * m, p.P, nm))):
+        g0, g1 = s * per, min((s + 1) * per, groups)
+        vals = np.zeros((p.ROWS, p.P), np.int64)
+        vals[:, : (g1 - g0) * n] = values[:, g0:g1].reshape(p.ROWS, -1)
+        idx = np.zeros((p.ROWS, per * n), np.int64)
+        idx[:, : (g1 - g0) * n] = indices[:, g0:g1].reshape(p.ROWS, -1)
+        lanes = rng.integers(-128, 128, (p.COLS, p.LANES), dtype=np.int8)
+        lanes[:, : (g1 - g0) * m] = x[g0 * m : g1 * m].T
+        steps.append(Step(
+            w_val=_rows_word([pack_group_values(v.tolist()) for v in vals], p.P * p.DATA_W),
+            w_idx=_rows_word([pack_group_indices(i.tolist(), m) for i in idx], p.P * p.IDX_W),
+            x=_x_word(lanes),
+        ))
 
     def check(got: np.ndarray) -> None:
         reference.check_nm_gemm(got, values, indices, x, m)
         reference.assert_int_equal(got, job.expected, "tiles_os expected")
 
-    return Tile(label=label, steps=steps, dense=False, check=check)
+    return Tile(label=label, steps=tuple(steps), mode=p.mode_index(nm), check=check)
 
 
 def dense_tile(
     label: str, w: np.ndarray, x: np.ndarray, p: RtlParams, rng: np.random.Generator
 ) -> Tile:
-    """Dense ``w (ROWS, K) @ x (K, COLS)``: N elements per step, lanes N..M-1 and the indices
+    """Dense ``w (ROWS, K) @ x (K, COLS)``: P elements per step, lanes P.. and the indices
     random (dense mode must ignore them), K padded to whole steps with zero weights."""
-    n, k = p.N, w.shape[1]
-    steps_count = int(k_steps(k, n, None))
-    wp = np.zeros((p.ROWS, steps_count * n), np.int8)
+    k = w.shape[1]
+    steps_count = int(k_steps(k, p.P, None))
+    wp = np.zeros((p.ROWS, steps_count * p.P), np.int8)
     wp[:, :k] = w
-    xp = rng.integers(-128, 128, (steps_count * n, p.COLS), dtype=np.int8)
+    xp = rng.integers(-128, 128, (steps_count * p.P, p.COLS), dtype=np.int8)
     xp[:k] = x
     steps = []
     for s in range(steps_count):
-        lanes = rng.integers(-128, 128, (p.COLS, p.M), dtype=np.int8)
-        lanes[:, :n] = xp[s * n : (s + 1) * n].T
-        idx = rng.integers(0, p.M, p.ROWS * n).tolist()
-        steps.append(Step(pack_group_values(wp[:, s * n : (s + 1) * n].ravel().tolist()),
-                          pack_group_indices(idx, p.M), _x_word(lanes)))
+        lanes = rng.integers(-128, 128, (p.COLS, p.LANES), dtype=np.int8)
+        lanes[:, : p.P] = xp[s * p.P : (s + 1) * p.P].T
+        idx = int(rng.integers(0, 1 << (p.ROWS * p.P * p.IDX_W)))
+        steps.append(Step(pack_group_values(wp[:, s * p.P : (s + 1) * p.P].ravel().tolist()),
+                          idx, _x_word(lanes)))
 
     def check(got: np.ndarray) -> None:
         reference.assert_int_equal(got, reference.dense_gemm(w, x), "dense_gemm")
 
-    return Tile(label=label, steps=tuple(steps), dense=True, check=check)
+    return Tile(label=label, steps=tuple(steps), mode=0, check=check)
 
 
 def random_nm_weight(rows: int, k: int, n: int, m: int, rng: np.random.Generator) -> np.ndarray:
@@ -152,31 +169,36 @@ def random_nm_weight(rows: int, k: int, n: int, m: int, rng: np.random.Generator
     return prune_nm(w, n, m)
 
 
-def random_tiles(p: RtlParams, dense: bool, count: int, rng: np.random.Generator) -> list[Tile]:
+def random_tiles(p: RtlParams, modes: Sequence[tuple[int, int] | None], count: int,
+                 rng: np.random.Generator) -> list[Tile]:
     """At least ``count`` tiles from random GEMMs with ragged edges and random K (often not a
-    multiple of M), tiled by ``accel.functional.tiles_os``."""
+    multiple of M), tiled by ``accel.functional.tiles_os``; each GEMM in a mode drawn from
+    ``modes`` (``None``: dense)."""
     tiles: list[Tile] = []
     while len(tiles) < count:
+        nm = modes[int(rng.integers(0, len(modes)))]
         rows = int(rng.integers(1, 3 * p.ROWS + 1))
         cols = int(rng.integers(1, 3 * p.COLS + 1))
-        k = int(rng.integers(1, 6 * p.M + 1))
+        k = int(rng.integers(1, 3 * p.LANES + 1))
         x = rng.integers(-128, 128, (k, cols), dtype=np.int8)
-        tiles.extend(gemm_tiles(f"random#{len(tiles)}", p, dense, rows, k, x, rng))
+        tiles.extend(gemm_tiles(f"random#{len(tiles)}", p, nm, rows, k, x, rng))
     return tiles
 
 
-def gemm_tiles(label: str, p: RtlParams, dense: bool, rows: int, k: int, x: np.ndarray,
-               rng: np.random.Generator, w: np.ndarray | None = None) -> Iterator[Tile]:
-    """The tiles of one GEMM ``W (rows, k) @ x``; ``w`` random (N:M-pruned if sparse) unless
-    given."""
+def gemm_tiles(label: str, p: RtlParams, nm: tuple[int, int] | None, rows: int, k: int,
+               x: np.ndarray, rng: np.random.Generator,
+               w: np.ndarray | None = None) -> Iterator[Tile]:
+    """The tiles of one GEMM ``W (rows, k) @ x`` in mode ``nm`` (``None``: dense); ``w``
+    random (N:M-pruned if sparse) unless given."""
+    name = "dense" if nm is None else f"{nm[0]}:{nm[1]}"
     if w is None:
-        w = (rng.integers(-128, 128, (rows, k), dtype=np.int8) if dense
-             else random_nm_weight(rows, k, p.N, p.M, rng))
-    if dense:
-        yield from _dense_tiles(label, p, w, x, rng)
+        w = (rng.integers(-128, 128, (rows, k), dtype=np.int8) if nm is None
+             else random_nm_weight(rows, k, nm[0], nm[1], rng))
+    if nm is None:
+        yield from _dense_tiles(f"{label}[{name}]", p, w, x, rng)
         return
-    for job in tiles_os(p.ROWS, p.COLS, compress_nm(w, p.N, p.M), x):
-        yield sparse_tile(f"{label}@({job.row0},{job.col0})", job, p.M, k, rng)
+    for job in tiles_os(p.ROWS, p.COLS, compress_nm(w, nm[0], nm[1]), x):
+        yield sparse_tile(f"{label}[{name}]@({job.row0},{job.col0})", job, p, nm, k, rng)
 
 
 def _dense_tiles(
@@ -190,6 +212,70 @@ def _dense_tiles(
             xt = np.zeros((x.shape[0], p.COLS), np.int8)
             xt[:, : min(p.COLS, x.shape[1] - col0)] = x[:, col0 : col0 + p.COLS]
             yield dense_tile(f"{label}@({row0},{col0})", wt, xt, p, rng)
+
+
+# ---- group skipping --------------------------------------------------------------------------
+
+
+def group_weight(rows: int, k: int, group: int, density: float,
+                 rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """A random int8 weight pruned by ``workloads.pruning.group_mask`` (every ``group`` adjacent
+    rows share their kept K columns) with some extra zeros at kept positions: ``(w, mask)``."""
+    w = rng.integers(-128, 128, (rows, k), dtype=np.int8)
+    mask = group_mask(w, group, density)
+    w[~mask | (rng.random((rows, k)) < 0.1)] = 0
+    return w, mask
+
+
+def group_tiles(label: str, p: RtlParams, w: np.ndarray, mask: np.ndarray, x: np.ndarray,
+                rng: np.random.Generator) -> Iterator[Tile]:
+    """The tiles of ``W @ x`` on a group-skipping array (``GROUP`` rows per activation port),
+    row tiles outer, column tiles inner (``tiles_os`` order). Each group of a tile streams the
+    K positions its ``mask`` rows keep, ``P`` per step, with its own activation port; groups
+    that finish early pad with zero weights. Expected values: ``accel.functional.group_gemm``
+    on ``accel.formats.compress_group`` of the whole weight."""
+    gt = compress_group(w, p.GROUP)
+    expected = group_gemm(gt.values, gt.col_idx, gt.col_ptr, gt.size, x)
+    groups_per_tile = p.ROWS // p.GROUP
+    for row0 in range(0, w.shape[0], p.ROWS):
+        kept = []
+        for q in range(groups_per_tile):
+            rows = mask[row0 + q * p.GROUP : row0 + (q + 1) * p.GROUP]
+            kept.append(np.flatnonzero(rows.any(axis=0)) if rows.size else np.zeros(0, int))
+        steps = max(1, -(-max(len(kq) for kq in kept) // p.P))
+        for col0 in range(0, x.shape[1], p.COLS):
+            yield _group_tile(f"{label}@({row0},{col0})", p, w, x, kept, steps, row0, col0,
+                              expected, rng)
+
+
+def _group_tile(label: str, p: RtlParams, w: np.ndarray, x: np.ndarray, kept: list,
+                steps: int, row0: int, col0: int, expected: np.ndarray,
+                rng: np.random.Generator) -> Tile:
+    rows_w = np.zeros((p.ROWS, w.shape[1]), np.int8)
+    rows_w[: min(p.ROWS, w.shape[0] - row0)] = w[row0 : row0 + p.ROWS]
+    cols_x = np.zeros((x.shape[0], p.COLS), np.int8)
+    cols_x[:, : min(p.COLS, x.shape[1] - col0)] = x[:, col0 : col0 + p.COLS]
+    bus_steps = []
+    for s in range(steps):
+        vals = np.zeros((p.ROWS, p.P), np.int64)
+        ports = rng.integers(-128, 128, (p.ROWS // p.GROUP, p.COLS, p.LANES), dtype=np.int8)
+        for q, kq in enumerate(kept):
+            pos = kq[s * p.P : (s + 1) * p.P]
+            vals[q * p.GROUP : (q + 1) * p.GROUP, : pos.size] = rows_w[
+                q * p.GROUP : (q + 1) * p.GROUP][:, pos]
+            ports[q, :, : pos.size] = cols_x[pos].T
+        idx = int(rng.integers(0, 1 << (p.ROWS * p.P * p.IDX_W)))
+        bus_steps.append(Step(
+            w_val=_rows_word([pack_group_values(v.tolist()) for v in vals], p.P * p.DATA_W),
+            w_idx=idx, x=_x_word(ports.reshape(-1, p.LANES))))
+    want = np.zeros((p.ROWS, p.COLS), np.int32)
+    block = expected[row0 : row0 + p.ROWS, col0 : col0 + p.COLS]
+    want[: block.shape[0], : block.shape[1]] = block
+
+    def check(got: np.ndarray) -> None:
+        reference.assert_int_equal(got, want, "functional.group_gemm")
+
+    return Tile(label=label, steps=tuple(bus_steps), mode=0, check=check)
 
 
 # ---- driver + monitor ------------------------------------------------------------------------
@@ -213,7 +299,7 @@ class ArrayBench:
         await RisingEdge(self.dut.clk)
 
     def _idle(self) -> None:
-        for name in ("in_valid", "in_first", "in_last", "in_dense"):
+        for name in ("in_valid", "in_first", "in_last", "in_mode"):
             getattr(self.dut, name).value = 0
 
     def _drive(self, tile: Tile, index: int) -> None:
@@ -222,7 +308,7 @@ class ArrayBench:
         dut.in_valid.value = 1
         dut.in_first.value = int(index == 0)
         dut.in_last.value = int(tile.complete and index == len(tile.steps) - 1)
-        dut.in_dense.value = int(tile.dense)
+        dut.in_mode.value = tile.mode
         dut.in_w_val.value = step.w_val
         dut.in_w_idx.value = step.w_idx
         dut.in_x.value = step.x

@@ -11,22 +11,25 @@ import pytest
 
 from tests.rtl._sim import TOPLEVEL, Build, failures, missing_tools, require_tools, rtl_sources
 from tests.rtl.test_nm_pe_array import (
-    ARRAYS,
-    MODES,
+    GROUP_ARRAYS,
+    PER_MODE,
+    SAT_2X2,
     SLOW_ARRAYS,
-    SLOW_MODES,
-    mode_params,
+    SLOW_GROUP_ARRAYS,
+    SWITCHING,
+    array_params,
     run_cocotb,
 )
 
 
 def _parameter_sets() -> list[dict[str, int]]:
+    """Every array the default run or the slow sweep builds."""
+    arrays = [*SWITCHING, *SLOW_ARRAYS, *GROUP_ARRAYS, *SLOW_GROUP_ARRAYS,
+              *(a for cases in PER_MODE.values() for a, _ in cases)]
     sets = {}
-    for arrays, modes in ((ARRAYS, MODES), (SLOW_ARRAYS, SLOW_MODES)):
-        for rows, cols in arrays:
-            for mode in modes:
-                params = mode_params(rows, cols, mode, modes).as_verilog_parameters()
-                sets[Build("lint", params).key] = params
+    for array in arrays:
+        params = array_params(array).as_verilog_parameters()
+        sets[Build("lint", params).key] = params
     return list(sets.values())
 
 
@@ -46,16 +49,23 @@ def test_verilator_lint_is_clean(params: dict[str, int]) -> None:
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        ({"N": 4, "M": 4}, "N must be in [1, M), not N=4 M=4"),
-        ({"N": 2, "M": 6, "IDX_W": 3}, "M must be a power of two in [2, 16], not 6"),
-        ({"N": 2, "M": 32, "IDX_W": 5}, "M must be a power of two in [2, 16], not 32"),
-        ({"N": 2, "M": 4, "IDX_W": 3}, "IDX_W must be clog2(M)=2, not 3"),
+        ({"P": 4, "MODE_N": 4, "MODE_M": 4}, "N must be in [1, M), not N=4 M=4"),
+        ({"MODE_M": 6, "LANES": 6, "IDX_W": 3}, "M must be a power of two in [2, 16], not 6"),
+        ({"MODE_M": 32, "LANES": 32, "IDX_W": 5}, "M must be a power of two in [2, 16], not 32"),
+        ({"IDX_W": 3}, "IDX_W must be 2, not 3"),
+        ({"GROUP": 3, "ROWS": 4}, "GROUP must divide ROWS=4, not 3"),
+        ({"LANES": 8}, "LANES must be 4, not 8"),
+        ({"MODE_N": 3, "P": 2, "MODE_M": 8, "LANES": 8, "IDX_W": 3},
+         "3:8 needs at least 3 multipliers, not P=2"),
+        ({"NUM_MODES": 2, "MODE_N": 2 | 1 << 8, "MODE_M": 4 | 8 << 8, "LANES": 16, "IDX_W": 3},
+         "MODE_W must be max(1, clog2(NUM_MODES+1))"),
     ],
 )
 def test_rtl_rejects_illegal_parameters(
     overrides: dict[str, int], message: str, tmp_path: Path
 ) -> None:
-    """The ``initial`` block stops elaboration-time-legal but meaningless parameter sets."""
+    """The ``initial`` block stops elaboration-time-legal but meaningless parameter sets
+    (defaults: P=2, one 2:4 mode, LANES=4, IDX_W=2, MODE_W=1)."""
     require_tools("icarus")
     image = tmp_path / "bad.vvp"
     params = [f"-P{TOPLEVEL}.{k}={v}" for k, v in overrides.items()]
@@ -70,15 +80,15 @@ def test_rtl_rejects_illegal_parameters(
 @pytest.mark.rtl
 @pytest.mark.xdist_group("broken-variant")
 def test_broken_variant_is_caught(capsys: pytest.CaptureFixture[str]) -> None:
-    """``BROKEN_SWAP_IDX`` makes multiplier j read index field N-1-j: the random-tile test
-    must fail, with expected and actual values in its message."""
+    """``BROKEN_SWAP_IDX`` makes multiplier j of a group read its mirror's index field
+    (n-1-j): the random-tile test must fail, with expected and actual values in its message."""
     sim = next((s for s in ("icarus", "verilator") if missing_tools(s) is None), None)
     if sim is None:
         pytest.skip("no simulator")
     with pytest.raises(SystemExit):
-        run_cocotb(sim, 2, 2, "2:4", MODES, 30, testcase="random_tiles_match_model",
+        run_cocotb(sim, SAT_2X2, (2, 4), 30, testcase="random_tiles_match_model",
                    defines={"BROKEN_SWAP_IDX": 1})
-    build = Build(sim, mode_params(2, 2, "2:4").as_verilog_parameters(), {"BROKEN_SWAP_IDX": 1})
+    build = Build(sim, array_params(SAT_2X2).as_verilog_parameters(), {"BROKEN_SWAP_IDX": 1})
     found = failures(build.directory / "2of4-random_tiles_match_model.results.xml")
     with capsys.disabled():
         print("\nbroken variant failure:", *found, sep="\n  ")
@@ -96,9 +106,9 @@ def test_broken_reset_is_caught(capsys: pytest.CaptureFixture[str]) -> None:
     defines = {"BROKEN_RESET_FIRST_STAGE": 1}
     test = "one_cycle_reset_clears_the_drain"
     with pytest.raises(SystemExit):
-        run_cocotb(sim, 2, 2, "2:4", MODES, 0, testcase=test, defines=defines)
-    build = Build(sim, mode_params(2, 2, "2:4").as_verilog_parameters(), defines)
+        run_cocotb(sim, SAT_2X2, (2, 4), 0, testcase=test, defines=defines)
+    build = Build(sim, array_params(SAT_2X2).as_verilog_parameters(), defines)
     found = failures(build.directory / f"2of4-{test}.results.xml")
     with capsys.disabled():
         print("\nbroken reset failure:", *found, sep="\n  ")
-    assert found and "before C@(0,0) was fully accepted" in found[0]
+    assert found and "before C[2:4]@(0,0) was fully accepted" in found[0]
