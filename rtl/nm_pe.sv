@@ -40,7 +40,9 @@ module nm_pe #(
   localparam int LANE_W = $clog2(LANES);
   localparam int SLOTS = 1 << MODE_W;
 
-  // Parameter checks (Python derives the widths: accel/rtl_params.py).
+  // Parameter checks (Python derives the widths: accel/rtl_params.py). Yosys cannot run the
+  // loop at elaboration, so synthesis skips them (the simulators and Verilator lint run them).
+`ifndef SYNTHESIS
   initial begin : checks
     int n, m, lanes, idx_w;
     if (NUM_MODES < 0 || NUM_MODES > 4) $fatal(1, "nm_pe: NUM_MODES must be in [0, 4], not %0d", NUM_MODES);
@@ -62,6 +64,7 @@ module nm_pe #(
     if (LANES != lanes) $fatal(1, "nm_pe: LANES must be %0d, not %0d", lanes, LANES);
     if (IDX_W != idx_w) $fatal(1, "nm_pe: IDX_W must be %0d, not %0d", idx_w, IDX_W);
   end
+`endif
 
   if (NUM_MODES == 0) begin : g_dense_only
     // a dense-only PE (group skipping, no N:M mode) has no index to read

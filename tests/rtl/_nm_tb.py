@@ -102,8 +102,16 @@ def _x_word(lanes: np.ndarray) -> int:
     return pack_group_values(lanes.ravel().tolist())
 
 
+def _spare(shape: tuple[int, ...], rng: np.random.Generator, quiet: bool) -> np.ndarray:
+    """Filler for lanes and K padding the result must not depend on: random, or zeros
+    (``quiet``: what a real feeder sends, for the switching-activity runs)."""
+    if quiet:
+        return np.zeros(shape, np.int8)
+    return rng.integers(-128, 128, shape, dtype=np.int8)
+
+
 def sparse_tile(label: str, job: TileJob, p: RtlParams, nm: tuple[int, int], k: int,
-                rng: np.random.Generator) -> Tile:
+                rng: np.random.Generator, quiet: bool = False) -> Tile:
     """A ``tiles_os`` job of reduction length ``k`` in mode ``nm``: ``P // n`` groups per step,
     each row's groups packed side by side with ``accel.bitlayout`` (values at ``j*8``, index
     ``j`` at ``j*index_bits(m)``). Groups past the last one (a step not filled) get zero values,
@@ -113,7 +121,7 @@ def sparse_tile(label: str, job: TileJob, p: RtlParams, nm: tuple[int, int], k: 
     values, indices = job.values, job.indices
     groups = values.shape[1]
     x = job.x_tile.copy()
-    x[k:] = rng.integers(-128, 128, x[k:].shape, dtype=np.int8)
+    x[k:] = _spare(x[k:].shape, rng, quiet)
     steps = []
     for s in range(int(k_steps(groups * m, p.P, nm))):
         g0, g1 = s * per, min((s + 1) * per, groups)
@@ -121,7 +129,7 @@ def sparse_tile(label: str, job: TileJob, p: RtlParams, nm: tuple[int, int], k: 
         vals[:, : (g1 - g0) * n] = values[:, g0:g1].reshape(p.ROWS, -1)
         idx = np.zeros((p.ROWS, per * n), np.int64)
         idx[:, : (g1 - g0) * n] = indices[:, g0:g1].reshape(p.ROWS, -1)
-        lanes = rng.integers(-128, 128, (p.COLS, p.LANES), dtype=np.int8)
+        lanes = _spare((p.COLS, p.LANES), rng, quiet)
         lanes[:, : (g1 - g0) * m] = x[g0 * m : g1 * m].T
         steps.append(Step(
             w_val=_rows_word([pack_group_values(v.tolist()) for v in vals], p.P * p.DATA_W),
@@ -137,7 +145,8 @@ def sparse_tile(label: str, job: TileJob, p: RtlParams, nm: tuple[int, int], k: 
 
 
 def dense_tile(
-    label: str, w: np.ndarray, x: np.ndarray, p: RtlParams, rng: np.random.Generator
+    label: str, w: np.ndarray, x: np.ndarray, p: RtlParams, rng: np.random.Generator,
+    quiet: bool = False,
 ) -> Tile:
     """Dense ``w (ROWS, K) @ x (K, COLS)``: P elements per step, lanes P.. and the indices
     random (dense mode must ignore them), K padded to whole steps with zero weights."""
@@ -145,13 +154,13 @@ def dense_tile(
     steps_count = int(k_steps(k, p.P, None))
     wp = np.zeros((p.ROWS, steps_count * p.P), np.int8)
     wp[:, :k] = w
-    xp = rng.integers(-128, 128, (steps_count * p.P, p.COLS), dtype=np.int8)
+    xp = _spare((steps_count * p.P, p.COLS), rng, quiet)
     xp[:k] = x
     steps = []
     for s in range(steps_count):
-        lanes = rng.integers(-128, 128, (p.COLS, p.LANES), dtype=np.int8)
+        lanes = _spare((p.COLS, p.LANES), rng, quiet)
         lanes[:, : p.P] = xp[s * p.P : (s + 1) * p.P].T
-        idx = int(rng.integers(0, 1 << (p.ROWS * p.P * p.IDX_W)))
+        idx = 0 if quiet else int(rng.integers(0, 1 << (p.ROWS * p.P * p.IDX_W)))
         steps.append(Step(pack_group_values(wp[:, s * p.P : (s + 1) * p.P].ravel().tolist()),
                           idx, _x_word(lanes)))
 
@@ -187,22 +196,25 @@ def random_tiles(p: RtlParams, modes: Sequence[tuple[int, int] | None], count: i
 
 def gemm_tiles(label: str, p: RtlParams, nm: tuple[int, int] | None, rows: int, k: int,
                x: np.ndarray, rng: np.random.Generator,
-               w: np.ndarray | None = None) -> Iterator[Tile]:
+               w: np.ndarray | None = None, quiet: bool = False) -> Iterator[Tile]:
     """The tiles of one GEMM ``W (rows, k) @ x`` in mode ``nm`` (``None``: dense); ``w``
-    random (N:M-pruned if sparse) unless given."""
+    random (N:M-pruned if sparse) unless given; ``quiet``: zeros in unused lanes, indices and
+    K padding instead of random values."""
     name = "dense" if nm is None else f"{nm[0]}:{nm[1]}"
     if w is None:
         w = (rng.integers(-128, 128, (rows, k), dtype=np.int8) if nm is None
              else random_nm_weight(rows, k, nm[0], nm[1], rng))
     if nm is None:
-        yield from _dense_tiles(f"{label}[{name}]", p, w, x, rng)
+        yield from _dense_tiles(f"{label}[{name}]", p, w, x, rng, quiet)
         return
     for job in tiles_os(p.ROWS, p.COLS, compress_nm(w, nm[0], nm[1]), x):
-        yield sparse_tile(f"{label}[{name}]@({job.row0},{job.col0})", job, p, nm, k, rng)
+        yield sparse_tile(f"{label}[{name}]@({job.row0},{job.col0})", job, p, nm, k, rng,
+                          quiet)
 
 
 def _dense_tiles(
-    label: str, p: RtlParams, w: np.ndarray, x: np.ndarray, rng: np.random.Generator
+    label: str, p: RtlParams, w: np.ndarray, x: np.ndarray, rng: np.random.Generator,
+    quiet: bool = False,
 ) -> Iterator[Tile]:
     """Dense counterpart of ``tiles_os``: same order, edge tiles zero-padded to the array."""
     for row0 in range(0, w.shape[0], p.ROWS):
@@ -211,7 +223,7 @@ def _dense_tiles(
         for col0 in range(0, x.shape[1], p.COLS):
             xt = np.zeros((x.shape[0], p.COLS), np.int8)
             xt[:, : min(p.COLS, x.shape[1] - col0)] = x[:, col0 : col0 + p.COLS]
-            yield dense_tile(f"{label}@({row0},{col0})", wt, xt, p, rng)
+            yield dense_tile(f"{label}@({row0},{col0})", wt, xt, p, rng, quiet)
 
 
 # ---- group skipping --------------------------------------------------------------------------

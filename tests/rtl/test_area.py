@@ -26,5 +26,5 @@ def test_sparse_pes_cost_more_than_dense_and_grow_with_m() -> None:
 
 @pytest.mark.slow
 def test_area_table_is_current() -> None:
-    """Fresh synthesis reproduces the committed file (refresh: python -m accel.area --update)."""
+    """Fresh synthesis reproduces the committed file (refresh: sparsim rtl area --update)."""
     assert to_yaml(synthesize_area()) == AREA_TABLE.read_text()
