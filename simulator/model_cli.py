@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 from sparsim.accel.spec import AcceleratorSpec
+from sparsim.simulator.files import check_output_file
 from sparsim.simulator.lower import mask_density
 from sparsim.simulator.results import Pass, RunResult
 from sparsim.simulator.run import simulate
@@ -241,6 +242,7 @@ def _cmd_prune(args: argparse.Namespace) -> int:
         raise ConfigError([f"--out must be an .npz file, not {args.out}"])
     if args.pattern is None and args.recipe is None:
         raise ConfigError(["sparsim prune needs --pattern or --recipe"])
+    check_output_file(args.out, "--out")  # before the model is loaded and pruned
     args.workload = None
     job = load_model_job(args, args.pattern)
     if not job.weights:

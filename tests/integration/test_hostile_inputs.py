@@ -623,3 +623,11 @@ def test_a_file_named_like_a_zoo_model_does_not_shadow_it(
     assert capsys.readouterr().out.startswith("resnet18 (inference) on dense_os_32x32")
     assert main(["run", "--workload", "./resnet18"]) == 2
     assert capsys.readouterr().err.startswith("sparsim: error: resnet18: line 2, column 1:")
+
+
+def test_prune_checks_its_output_before_loading_the_model(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "no" / "pruned.npz"
+    assert main(["prune", "no_such_model.onnx", "--pattern", "2:4", "--out", str(out)]) == 2
+    assert capsys.readouterr().err == f"sparsim: error: --out: the folder {out.parent} does not exist\n"
