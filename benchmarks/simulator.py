@@ -8,9 +8,13 @@ fresh process (traced Python heap, numpy included, and the process's peak RSS). 
 also printed as a ratio to a 1024x1024 float32 numpy matmul timed in the same run, so numbers
 compare across noisy machines. Prints PASS/FAIL per target and exits 1 if any target fails.
 
-Every timed call gets a design it has not seen (the spec renamed), as in design-space
-exploration where each point is new, so the per-spec plan cache cannot flatter the numbers; the
-``warm`` column shows a repeated call on one design (the cache's best case) for comparison.
+Every timed call gets a design it has not seen (the spec renamed, its DRAM latency nudged so
+the mapper's cache, keyed by the spec's fields, misses too), as in design-space exploration
+where each point is new, so no cache can flatter the numbers; the ``warm`` column shows a
+repeated call on one design (the cache's best case) for comparison. The first cases run the
+fixed mapping (``--mapper fixed``, the targets set before the mapper existed); the mapper's
+cases (ResNet-50 and BERT-base inference with ``search``) print the fixed mapping's median on
+the same designs beside them, and their peak traced memory.
 """
 
 from __future__ import annotations
@@ -49,6 +53,8 @@ class Timed:
     first_s: float
     median_s: float
     warm_s: float
+    fixed_s: float | None = None
+    peak_mb: float | None = None
 
     @property
     def ok(self) -> bool:
@@ -66,9 +72,15 @@ def _median_seconds(fn: Callable[[int], object], repeats: int) -> tuple[float, f
     return times[0], statistics.median(times[1:])
 
 
+_designs = iter(range(1, 1 << 30))
+
+
 def _fresh(spec: AcceleratorSpec, i: int) -> AcceleratorSpec:
-    """A design the simulator has not seen yet (same numbers, new name)."""
-    return replace(spec, name=f"{spec.name}#dse{i}")
+    """A design the simulator has not seen yet: a new name and a DRAM latency never used
+    before (``i`` is unused: every call draws the next one)."""
+    nudge = next(_designs)
+    dram = replace(spec.dram, latency_cycles=spec.dram.latency_cycles + nudge)
+    return replace(spec, name=f"{spec.name}#dse{nudge}", dram=dram)
 
 
 def _baseline_seconds(repeats: int) -> float:
@@ -84,33 +96,51 @@ def _gemm_1024() -> Workload:
     return Workload(name="gemm1024", layers=(layer,))
 
 
-def _cases() -> list[tuple[str, float, Workload, str, int]]:
-    """(name, target seconds, workload, engine, repeats) per timed case."""
+def _cases() -> list[tuple[str, float, Workload, str, int, str]]:
+    """(name, target seconds, workload, engine, repeats, mapper) per timed case."""
     resnet = get_workload("resnet50").with_weight_sparsity(PRUNING)
+    bert = get_workload("bert_base").with_weight_sparsity(PRUNING)
     return [
-        ("analytical 1024^3 GEMM", 0.002, _gemm_1024(), "analytical", 50),
-        ("analytical ResNet-50 inference", 0.020, resnet, "analytical", 10),
+        ("analytical 1024^3 GEMM", 0.002, _gemm_1024(), "analytical", 50, "fixed"),
+        ("analytical ResNet-50 inference", 0.020, resnet, "analytical", 10, "fixed"),
         ("analytical ResNet-50 training step", 0.060, resnet.with_phase(Phase.TRAINING),
-         "analytical", 5),
-        ("event ResNet-50 inference", 3.0, resnet, "event", 2),
+         "analytical", 5, "fixed"),
+        ("event ResNet-50 inference", 3.0, resnet, "event", 2, "fixed"),
+        ("mapper search ResNet-50 inference", 0.050, resnet, "analytical", 10, "search"),
+        ("mapper search BERT-base inference", 0.050, bert, "analytical", 10, "search"),
     ]
+
+
+def _peak_mb(fn: Callable[[], object]) -> float:
+    """Peak traced Python heap (numpy included) of one call, in MB."""
+    tracemalloc.start()
+    fn()
+    peak = tracemalloc.get_traced_memory()[1] / 2**20
+    tracemalloc.stop()
+    return peak
 
 
 def _time_cases(spec: AcceleratorSpec, scale: float) -> list[Timed]:
     out = []
-    for name, target, workload, engine, repeats in _cases():
+    for name, target, workload, engine, repeats, mapper in _cases():
         n = max(1, round(repeats * scale))
 
-        def fresh(i: int, w: Workload = workload, e: str = engine) -> object:
-            return simulate(w, _fresh(spec, i), engine=e)
+        def fresh(i: int, w: Workload = workload, e: str = engine, m: str = mapper) -> object:
+            return simulate(w, _fresh(spec, i), engine=e, mapper=m)
 
-        def warm(_: int, w: Workload = workload, e: str = engine) -> object:
-            return simulate(w, spec, engine=e)
+        def warm(_: int, w: Workload = workload, e: str = engine, m: str = mapper) -> object:
+            return simulate(w, spec, engine=e, mapper=m)
+
+        def fixed(i: int, w: Workload = workload, e: str = engine) -> object:
+            return simulate(w, _fresh(spec, i), engine=e, mapper="fixed")
 
         first, median = _median_seconds(fresh, n)
         warm_s = _median_seconds(warm, n)[1]
+        extra = {}
+        if mapper == "search":
+            extra = {"fixed_s": _median_seconds(fixed, n)[1], "peak_mb": _peak_mb(lambda: fresh(0))}
         out.append(Timed(name=name, target_s=target, first_s=first, median_s=median,
-                         warm_s=warm_s))  # fmt: skip
+                         warm_s=warm_s, **extra))  # fmt: skip
     return out
 
 
@@ -137,12 +167,14 @@ def _verdict(ok: bool) -> str:
 
 def _print_times(timed: list[Timed], baseline_s: float) -> bool:
     print(f"{'case':36} {'1st ms':>9} {'median ms':>10} {'x matmul':>9} {'warm ms':>9} "
-          f"{'target ms':>10}")
+          f"{'target ms':>10} {'fixed ms':>9} {'peak MB':>8}")
     for t in timed:
+        fixed = f"{1e3 * t.fixed_s:9.2f}" if t.fixed_s is not None else f"{'-':>9}"
+        peak = f"{t.peak_mb:8.1f}" if t.peak_mb is not None else f"{'-':>8}"
         print(
             f"{t.name:36} {1e3 * t.first_s:9.2f} {1e3 * t.median_s:10.2f} "
-            f"{t.median_s / baseline_s:9.2f} {1e3 * t.warm_s:9.2f} {1e3 * t.target_s:10.0f}  "
-            f"{_verdict(t.ok)}"
+            f"{t.median_s / baseline_s:9.2f} {1e3 * t.warm_s:9.2f} {1e3 * t.target_s:10.0f} "
+            f"{fixed} {peak}  {_verdict(t.ok)}"
         )
     return all(t.ok for t in timed)
 

@@ -100,6 +100,12 @@ def _add_run_parser(sub: argparse._SubParsersAction) -> None:
     run.add_argument("--json", help="write results as JSON to this file")
     run.add_argument("--trace", help="write a Chrome/Perfetto trace (event engine)")
     run.add_argument("--out", help="write CSV, JSON and plots into this folder")
+    run.add_argument("--mapper", choices=["search", "fixed"], default="search",
+                     help="search each layer's mapping (default) or keep the fixed heuristic")
+    run.add_argument("--objective", choices=["latency", "energy", "edp"], default="latency",
+                     help="what the mapper minimises (default latency)")
+    run.add_argument("--explain", metavar="LAYER",
+                     help="print LAYER's chosen loop nest and the runner-up mappings")
     run.add_argument("--wide", action="store_true",
                      help="table with every column (GEMM dims, stall %%, MACs, DRAM bytes), "
                      "no 120-column limit")  # fmt: skip
@@ -184,8 +190,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if job is not None and args.phase is not None:
         workload = workload.with_phase(args.phase)
     result = simulate(workload, spec, engine=args.engine, trace_path=args.trace,
-                      progress=sys.stderr.isatty())  # fmt: skip
+                      progress=sys.stderr.isatty(), mapper=args.mapper,
+                      objective=args.objective)  # fmt: skip
     print(format_table(result, wide=args.wide))
+    if args.explain is not None:
+        print(_explain(workload, spec, args.explain, args.objective))
     if job is not None:
         if job.unsupported:
             print(f"left out (ops sparsim cannot cost): {', '.join(job.unsupported)}")
@@ -197,6 +206,31 @@ def _cmd_run(args: argparse.Namespace) -> int:
         for path in write_outputs(result, args.out, spec=spec):
             print(f"wrote {path}")
     return 0
+
+
+def _explain(workload: Workload, spec, layer: str, objective: str) -> str:
+    """``--explain``: each matrix pass of ``layer``, its best mapping as a loop nest and the
+    runner-ups with their exact costs (``simulator.plan.ranked_mappings``)."""
+    from sparsim.simulator.lower import lower
+    from sparsim.simulator.mapper import loop_nest
+    from sparsim.simulator.plan import ranked_mappings
+
+    problems = [p for p in lower(workload) if p.layer == layer and p.is_matrix]
+    if not problems:
+        raise ConfigError([f"--explain: no matrix layer named {layer!r} in {workload.name}"])
+    unit = {"latency": "cycles", "energy": "pJ", "edp": "pJ x cycles"}[objective]
+    out = []
+    for p in problems:
+        ranked = ranked_mappings(p, spec, objective)
+        out.append(f"\n{layer} {p.pass_.value}: m={p.m} n={p.n} k={p.k} x{p.count} "
+                   f"({objective}, {unit}; cross-layer residency not applied)")  # fmt: skip
+        out.append(loop_nest(ranked[0][0], p))
+        out.append("mappings, best first:")
+        for cand, score, fixed in ranked:
+            out.append(f"  {score:>14,.0f}  {cand.orientation.describe()}; "
+                       f"tile m={cand.tiling.m} n={cand.tiling.n} k={cand.tiling.k} "
+                       f"order={cand.tiling.order}{'  (fixed)' if fixed else ''}")  # fmt: skip
+    return "\n".join(out)
 
 
 def _cmd_list() -> int:

@@ -70,6 +70,8 @@ __all__ = [
     "MapperOptions",
     "Orientation",
     "fixed_candidate",
+    "loop_nest",
+    "mapping_detail",
     "orientations",
     "search",
 ]
@@ -198,6 +200,46 @@ def fixed_candidate(
     tiling = choose_tiling(nest_view(problem), mp, spec, input_on_chip=residency[0],
                            output_on_chip=residency[1])  # fmt: skip
     return Candidate(orientation=orient, mapping=mp, cycles=cycles, tiling=tiling)
+
+
+def mapping_detail(
+    orientation: Orientation | None, tiling: Tiling | None
+) -> tuple[tuple[str, object], ...]:
+    """A mapping as JSON-ready fields: orientation, the buffer level's tile sizes and loop
+    order, cores used (one array)."""
+    if orientation is None or tiling is None:
+        return ()
+    return (
+        ("orientation", {"name": orientation.name, "rows": orientation.rows,
+                         "cols": orientation.cols, "time": orientation.time,
+                         "groups_side_by_side": orientation.groups}),
+        ("levels", [{"level": "buffers", "tile": {"m": tiling.m, "n": tiling.n, "k": tiling.k,
+                                                  "images": tiling.images},
+                     "order": tiling.order, "fits": tiling.fits}]),
+        ("cores", 1),
+    )  # fmt: skip
+
+
+def loop_nest(cand: Candidate, problem: Problem) -> str:
+    """``cand`` as a Timeloop-style loop nest: the DRAM-level loops over buffer tiles in
+    loop order (outer first), then the array's spatial and temporal dims."""
+    view, t, o = nest_view(problem), cand.tiling, cand.orientation
+    extent = {"m": view.m_extent, "n": view.n_extent, "k": view.k_extent}
+    size = {"m": t.m, "n": t.n, "k": t.k}
+    lines = [f"DRAM -> buffers, loop order {t.order} (outer to inner)"]
+    if problem.count > 1:
+        lines.append(f"for g in [0:{problem.count})            groups, one after another")
+    if view.images > 1:
+        lines.append(f"for b in [0:{-(-view.images // t.images)})            "
+                     f"{t.images} image(s) per tile")  # fmt: skip
+    for depth, axis in enumerate(t.order):
+        unit = f" {view.m_unit}" if axis == "m" and view.m_unit else ""
+        lines.append("  " * depth + f"for {axis}1 in [0:{-(-extent[axis] // size[axis])})"
+                     f"    tile {axis}={size[axis]}{unit}")  # fmt: skip
+    pad = "  " * 3
+    lines.append(f"{pad}buffers -> array: {o.describe()}")
+    lines.append(f"{pad}  spatial: rows <- {o.rows}, cols <- {o.cols}; temporal: {o.time}")
+    return "\n".join(lines)
 
 
 # --- the vectorised tiling search ----------------------------------------------------------

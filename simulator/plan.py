@@ -65,6 +65,7 @@ from sparsim.simulator.mapper import (
     MapperOptions,
     Orientation,
     fixed_candidate,
+    mapping_detail,
     search,
 )
 from sparsim.simulator.mapping import Exploit, Mapping, choose_exploit
@@ -87,6 +88,7 @@ __all__ = [
     "layer_result",
     "overlap_fused",
     "plan",
+    "ranked_mappings",
     "run_result",
 ]
 
@@ -232,6 +234,21 @@ def _plan_matrix(
 
 SEARCH_EXACT = 1
 """The mapper's best estimates timed exactly against the fixed mapping (``_plan_matrix``)."""
+
+
+def ranked_mappings(
+    problem: Problem,
+    spec: AcceleratorSpec,
+    objective: str = "latency",
+    residency: tuple[bool, bool] = (False, False),
+) -> list[tuple[Candidate, float, bool]]:
+    """The fixed mapping and the mapper's best per orientation, each timed exactly, best
+    first by ``objective`` (``sparsim run --explain``): (candidate, cost, is the fixed one)."""
+    fixed = fixed_candidate(problem, spec, residency)
+    cands = [fixed, *search(problem, spec, objective, residency)]
+    scored = [(c, _score(_plan_candidate(problem, spec, residency, c), spec, objective),
+               c is fixed) for c in cands]  # fmt: skip
+    return sorted(scored, key=lambda cs: cs[1])
 
 
 def _score(planned: PlannedProblem, spec: AcceleratorSpec, objective: str) -> float:
@@ -639,6 +656,7 @@ def layer_result(
         sram_bytes=planned.sram_bytes,
         input_from_chip=planned.input_from_chip,
         mapping=planned.mapping_text,
+        mapping_detail=mapping_detail(planned.orientation, planned.tiling),
     )
 
 

@@ -38,7 +38,10 @@ class LayerResult:
     ``output`` (final results), ``<way>`` ``read`` or ``write`` (``simulator.tiling``; matrix
     passes only). ``bound``: the resource that bound the layer (``simulator.perf``).
     ``input_from_chip``: its input was left on chip by its producer (``simulator.plan``).
-    ``mapping``: the array orientation and buffer tiling (``simulator.tiling.Tiling``)."""
+    ``mapping``: the array orientation and buffer tiling (``simulator.tiling.Tiling``);
+    ``mapping_detail``: the same as fields (``simulator.mapper.mapping_detail``: orientation,
+    buffer-level tile sizes and loop order, cores used, the bound resource), JSON
+    ``mapping_detail``."""
 
     layer: str
     op: str
@@ -64,6 +67,7 @@ class LayerResult:
     sram_bytes: tuple[tuple[str, int], ...] = ()
     input_from_chip: bool = False
     mapping: str = ""
+    mapping_detail: tuple[tuple[str, object], ...] = ()
 
     @property
     def pass_name(self) -> str:
@@ -117,6 +121,8 @@ class LayerResult:
             "sram_bytes": dict(self.sram_bytes),
             "input_from_chip": self.input_from_chip,
             "mapping": self.mapping,
+            "mapping_detail": {**dict(self.mapping_detail), "bound": self.bound}
+            if self.mapping_detail else {},
         }
 
 

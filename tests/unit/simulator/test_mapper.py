@@ -146,3 +146,53 @@ def test_mobile_npu_runs_depthwise_channels_side_by_side():
     # serial: 32 groups x 392 tiles, each max(5, 16) = 16 cycles, the first 67
     assert int(fixed.schedule.compute_cycles.sum()) == 67 + (32 * 392 - 1) * 16
     assert np.array_equal(dw.schedule.load_bytes, fixed.schedule.load_bytes)
+
+
+# --- the mapping is visible --------------------------------------------------------------------
+
+
+def test_json_mapping_detail_names_orientation_tiles_and_bound(tmp_path):
+    from sparsim.simulator.cli import main
+
+    out = tmp_path / "r.json"
+    assert main(["run", "--accel", "mobile_npu", "--workload", "mobilenet_v1",
+                 "--json", str(out)]) == 0  # fmt: skip
+    import json
+
+    layers = {(r["name"], r["pass"]): r for r in json.loads(out.read_text())["layers"]}
+    dw = layers["blocks.0.dw", "fw"]["mapping_detail"]
+    assert dw["orientation"] == {"name": "os", "rows": "n", "cols": "m", "time": "k",
+                                 "groups_side_by_side": 16}  # fmt: skip
+    assert dw["levels"][0]["order"] in ORDERS and dw["cores"] == 1
+    assert dw["bound"] == layers["blocks.0.dw", "fw"]["bound"]
+
+
+def test_explain_prints_the_loop_nest_and_runner_ups(capsys):
+    from sparsim.simulator.cli import main
+
+    assert main(["run", "--accel", "dense_os_32x32", "--workload", "gpt2",
+                 "--explain", "h.0.mlp.fc1", "--batch", "1"]) == 0  # fmt: skip
+    text = capsys.readouterr().out
+    assert "DRAM -> buffers, loop order" in text and "mappings, best first:" in text
+    costs = [float(line.split()[0].replace(",", "")) for line in
+             text.split("mappings, best first:")[1].splitlines() if line.strip()]  # fmt: skip
+    assert len(costs) >= 2 and costs == sorted(costs)
+    assert "(fixed)" in text
+
+
+def test_cli_mapper_flag_reaches_the_simulator(tmp_path):
+    """``--mapper fixed`` gives the fixed mapping's cycles, the default the searched ones."""
+    import json
+
+    from sparsim.simulator.cli import main
+
+    spec = load_spec("sat")
+    totals = {}
+    for mode in ("fixed", "search"):
+        out = tmp_path / f"{mode}.json"
+        assert main(["run", "--accel", "sat", "--workload", "llama2_7b_decode", "--mapper", mode,
+                     "--json", str(out)]) == 0  # fmt: skip
+        totals[mode] = sum(r["cycles"] for r in json.loads(out.read_text())["layers"])
+        expected = simulate(get_workload("llama2_7b_decode"), spec, mapper=mode)
+        assert totals[mode] == sum(r.cycles for r in expected.layers)
+    assert totals["search"] < totals["fixed"]
