@@ -10,7 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sparsim.accel import functional as F
 from sparsim.accel import reference as R
-from sparsim.accel._jit import PARALLEL_MIN_MACS
+from sparsim.accel._jit import PARALLEL_MIN_MACS, kernel
+from sparsim.accel._simd import BLOCK_COLS, pack_pair, pair_madd_block
 from sparsim.accel.formats import (
     FormatError,
     compress_block,
@@ -88,6 +89,70 @@ def test_nm_gemm_wraps_on_int32_overflow():
     assert int(F.nm_gemm(t.values, t.indices, x, 2)[0, 0]) == expected
     assert int(R.nm_gemm(t.values, t.indices, x, 2)[0, 0]) == expected
     assert int(F.dense_gemm(w, x)[0, 0]) == expected
+
+
+def test_nm_pair_sums_overflow_int16_but_not_int32():
+    # 2:4 keeping positions 0 and 1 of every group, all weights and activations -128: each
+    # stored pair sums (-128)(-128) + (-128)(-128) = 32768 (one past int16's range), so the
+    # pair must be summed in int32. K = 2**18 + 16 holds 2**16 + 4 groups: the row sum is
+    # (2**16 + 4) * 2**15 = 2**31 + 2**17, which wraps to -2**31 + 2**17 (closed form).
+    k = 2**18 + 16
+    w = np.zeros((2, k), np.int8)
+    w[:, 0::4] = w[:, 1::4] = -128
+    x = np.full((k, 1), -128, np.int8)
+    t = compress_nm(w, 2, 4)
+    expected = -(2**31) + 2**17
+    assert np.array_equal(F.nm_gemm(t.values, t.indices, x, 4), np.full((2, 1), expected))
+    assert np.array_equal(R.nm_gemm(t.values, t.indices, x, 4), np.full((2, 1), expected))
+
+
+@pytest.mark.parametrize(("n", "m", "k"), [(2, 4, 1024), (2, 8, 512), (3, 8, 320), (1, 4, 400)])
+def test_nm_gemm_across_column_blocks_and_k_tiles(n, m, k):
+    # 130 columns: two full BLOCK_COLS blocks and a ragged one; K spans several tiles of
+    # pair rows (functional.PAIR_ROWS_PER_TILE); odd n pairs a lone weight with a neighbour.
+    rng = np.random.default_rng(n * 100 + m)
+    for mode in ("full", "extreme"):
+        w, x = random_int8(rng, (9, k), mode), random_int8(rng, (k, 2 * BLOCK_COLS + 2), mode)
+        t = compress_nm(prune_nm(w, n, m), n, m)
+        got = F.nm_gemm(t.values, t.indices, x, m)
+        assert np.array_equal(got, R.nm_gemm(t.values, t.indices, x, m))
+        assert np.array_equal(got, dense_oracle(t.decompress(), x))
+
+
+@pytest.mark.parametrize(("n", "m"), [(2, 4), (3, 4), (4, 8), (2, 2)])
+def test_nm_gemm_takes_repeated_and_unsorted_indices_like_the_reference(n, m):
+    # nm_gemm checks only that indices are < m; the reference sums whatever they name, so a
+    # repeated position (two weights on one activation: a merged weight up to 256) or a
+    # descending pair must give the same result.
+    rng = np.random.default_rng(7)
+    values = random_int8(rng, (5, 12, n), "extreme")
+    indices = rng.integers(0, m, (5, 12, n)).astype(np.uint8)
+    indices[0, :, :] = m - 1  # all on the last position: partnered with position m - 2
+    x = random_int8(rng, (12 * m, 70), "extreme")
+    got = F.nm_gemm(values, indices, x, m)
+    assert np.array_equal(got, R.nm_gemm(values, indices, x, m))
+
+
+@kernel
+def _one_block(y, planes, idx, w):  # type: ignore[no-untyped-def]
+    pair_madd_block(y, 0, planes, 0, idx, w, 0, idx.size)
+    return y
+
+
+def test_pair_madd_block_by_hand():
+    # Three pair rows: row 0 all (-128, -128), row 1 all (127, -128), row 2 (c, -c). Weight
+    # pairs: (-128, -128) on row 0 -> 32768 per step; (127, -128) on row 1 -> 127*127 +
+    # (-128)(-128) = 32513; (1, 1) on row 2 -> 0. y starts at 2**31 - 32768 - 1, so step 0
+    # lands on 2**31 - 1 and step 1 wraps to -2**31 + 32512; step 2 adds nothing.
+    cols = np.arange(BLOCK_COLS, dtype=np.int8)
+    planes = np.empty((3, BLOCK_COLS, 2), np.int8)
+    planes[0], planes[1, :, 0], planes[1, :, 1] = -128, 127, -128
+    planes[2, :, 0], planes[2, :, 1] = cols, -cols
+    idx = np.array([0, 1, 2], np.int32)
+    w = np.array([pack_pair(-128, -128), pack_pair(127, -128), pack_pair(1, 1)], np.int32)
+    y = np.full(BLOCK_COLS, 2**31 - 32768 - 1, np.int32)
+    assert np.array_equal(_one_block(y, planes, idx, w), np.full(BLOCK_COLS, -(2**31) + 32512))
+    assert pack_pair(-1, -2) == np.int32(-65537)  # 0xFFFE_FFFF: w_b = -2 high, w_a = -1 low
 
 
 @given(gemm_cases(), st.integers(1, 5), st.floats(0.05, 1.0))
