@@ -7,7 +7,8 @@ six loop orders). Orientations a spec allows (``accel.spec.ComputeSpec``):
 
 * the spec's ``dataflow`` (``os``: rows ``n``, columns ``m``, ``k`` in time; ``ws``: rows
   ``k``, columns ``n``, ``m`` in time; ``is``: rows ``k``, columns ``m``, ``n`` in time);
-* ``matrix-vector`` when ``compute.matrix_vector``: rows ``k``, columns ``n``, tokens ``m``
+* ``matrix-vector`` when ``compute.matrix_vector``, for skinny GEMMs (``m`` below the array's
+  rows; with more tokens it costs what ``ws`` does): rows ``k``, columns ``n``, tokens ``m``
   stream, every PE taking a new weight each cycle, so a block of ``rows x cols`` weights costs
   ``m`` cycles instead of a ``rows``-cycle stationary load (``ws``'s ``max(m, rows)``); the
   first block pays one load cycle and the skew ``rows - 1 + cols - 1``. Its traffic is ``ws``'s
@@ -57,7 +58,7 @@ from sparsim.accel.spec import AcceleratorSpec, Dataflow, Operand, precision_bit
 from sparsim.simulator import tile
 from sparsim.simulator.energy import sram_prices, static_energy_pj
 from sparsim.simulator.lower import Problem
-from sparsim.simulator.mapping import Mapping, map_problem
+from sparsim.simulator.mapping import Exploit, Mapping, map_problem
 from sparsim.simulator.memory import b_chunk_bytes
 from sparsim.simulator.tiling import ORDERS, NestView, Tiling, choose_tiling, nest_view
 
@@ -187,7 +188,7 @@ def orientations(problem: Problem, spec: AcceleratorSpec) -> list[_Oriented]:
     """Every orientation ``spec`` allows for ``problem``, the native one first."""
     native = _native(problem, spec)
     out = [native, *_grouped(problem, spec, native)]
-    if spec.compute.matrix_vector and problem.conv is None:
+    if spec.compute.matrix_vector and problem.conv is None and problem.m < spec.compute.rows:
         out.append(_matrix_vector(problem, spec))
     return out
 
@@ -298,12 +299,43 @@ def _axis(view: NestView, name: str) -> _Axis:
     )
 
 
+_axis_cache: dict[Problem, tuple[_Axis, _Axis, _Axis]] = {}
+
+
+def _axes(view: NestView, shape: Problem | None) -> tuple[_Axis, _Axis, _Axis]:
+    """The three axes' candidate tables, cached per problem shape (they do not depend on the
+    spec, so a design sweep builds them once)."""
+    hit = _axis_cache.get(shape) if shape is not None else None
+    if hit is None:
+        hit = (_axis(view, "m"), _axis(view, "n"), _axis(view, "k"))
+        if shape is not None:
+            if len(_axis_cache) >= CACHE_SIZE:
+                _axis_cache.clear()
+            _axis_cache[shape] = hit
+    return hit
+
+
+_b_cache: dict[tuple, tuple[tuple[_Axis, _Axis], tuple[np.ndarray, np.ndarray]]] = {}
+
+
 def _b_bytes(mp: Mapping, ck: _Axis, cn: _Axis, w_b: float) -> tuple[np.ndarray, np.ndarray]:
     """B's stored bytes (values + metadata) summed over tiles and the largest tile, for every
     (k, n) candidate pair, shape (k, n) (``memory.b_chunk_bytes`` per column, group skipping
-    keeping the mapping's average kept fraction, as ``simulator.tiling``)."""
-    ex = mp.exploit
+    keeping the mapping's average kept fraction, as ``simulator.tiling``); cached per axes
+    tables and what B's storage depends on."""
     ratio = float(mp.k_kept_per_tile.mean()) / max(1, int(mp.k_kept_per_tile.max()))
+    key = (id(ck), id(cn), mp.exploit, ratio, w_b)
+    hit = _b_cache.get(key)
+    if hit is None or hit[0][0] is not ck or hit[0][1] is not cn:
+        if len(_b_cache) >= CACHE_SIZE:
+            _b_cache.clear()
+        hit = _b_cache[key] = ((ck, cn), _b_table(mp.exploit, ratio, ck, cn, w_b))
+    return hit[1]
+
+
+def _b_table(
+    ex: Exploit, ratio: float, ck: _Axis, cn: _Axis, w_b: float
+) -> tuple[np.ndarray, np.ndarray]:
     vals, metas = [], []
     for g in ck.g:
         kept = np.ceil(g * (ratio if ex.group_size else 1.0) - 1e-9).astype(np.int64)
@@ -382,20 +414,39 @@ def _grid(
     prices = sram_prices(spec)
     shared = spec.shared_buffer
     names = {o: "shared" if shared else o.value for o in (Operand.INPUT, Operand.WEIGHT)}
-    costs, drams = [], []
-    for order in ORDERS:
-        a = 0.0 if residency[0] else a_sum * np.where(a_res, 1, _factor(order, "n", trips))
-        b = b_sum * np.where(b_res, 1, _factor(order, "m", trips))
-        spill = np.where(c_res | (_factor(order, "k", trips) == 1), 0, 2 * (trips["k"] - 1))
-        dram = a + b + final + spill * np.ceil(c_sum * acc_b - 1e-9)
-        port = _port_cycles(spec, a_feed, b_feed, a, b, names)
-        latency = np.maximum(np.maximum(compute, count * dram / bw), count * port)
-        costs.append(_objective(objective, latency, dram, a_feed, b_feed, a + b, spec, prices,
-                                names, count))  # fmt: skip
-        drams.append(np.broadcast_to(dram, fits.shape))
-    tiles = np.broadcast_to(trips["m"] * trips["n"] * trips["k"], fits.shape)
-    return _Grid(cost=np.stack(costs), dram=np.stack(drams),
-                 tiles=np.broadcast_to(tiles, (len(ORDERS), *fits.shape)), fits=fits)  # fmt: skip
+    f = _order_factors(axes)  # axis 0: the loop order
+    a = 0.0 if residency[0] else a_sum * np.where(a_res, 1, f["n"])
+    b = b_sum * np.where(b_res, 1, f["m"])
+    spill = np.where(c_res | (f["k"] == 1), 0, 2 * (trips["k"] - 1))
+    dram = a + b + final + spill * np.ceil(c_sum * acc_b - 1e-9)
+    port = _port_cycles(spec, a_feed, b_feed, a, b, names)
+    latency = np.maximum(np.maximum(compute, count * dram / bw), count * port)
+    cost = _objective(objective, latency, dram, a_feed, b_feed, a + b, spec, prices, names,
+                      count)  # fmt: skip
+    shape = (len(ORDERS), *fits.shape)
+    tiles = np.broadcast_to(trips["m"] * trips["n"] * trips["k"], shape)
+    return _Grid(cost=np.broadcast_to(cost, shape), dram=np.broadcast_to(dram, shape),
+                 tiles=tiles, fits=fits)  # fmt: skip
+
+
+_factor_cache: dict[int, tuple[tuple[_Axis, _Axis, _Axis], dict[str, np.ndarray]]] = {}
+
+
+def _order_factors(axes: tuple[_Axis, _Axis, _Axis]) -> dict[str, np.ndarray]:
+    """``_factor`` of each irrelevant axis for every loop order, stacked on axis 0, shape
+    (orders, m, n, k); cached per axes tables (the entry holds them: ids stay unique)."""
+    hit = _factor_cache.get(id(axes))
+    if hit is None or hit[0] is not axes:
+        cm, cn, ck = axes
+        trips = {"m": cm.trips[:, None, None], "n": cn.trips[None, :, None],
+                 "k": ck.trips[None, None, :]}  # fmt: skip
+        shape = (len(cm.trips), len(cn.trips), len(ck.trips))
+        out = {irr: np.stack([np.broadcast_to(_factor(o, irr, trips), shape) for o in ORDERS])
+               for irr in "mnk"}  # fmt: skip
+        if len(_factor_cache) >= CACHE_SIZE:
+            _factor_cache.clear()
+        hit = _factor_cache[id(axes)] = (axes, out)
+    return hit[1]
 
 
 def _port_cycles(spec, a_feed, b_feed, a_fill, b_fill, names) -> np.ndarray:
@@ -428,9 +479,12 @@ def _best_tiling(view: NestView, grid: _Grid, axes: tuple[_Axis, _Axis, _Axis]):
     docstring); ``None`` if nothing fits."""
     fits = np.broadcast_to(grid.fits, grid.cost.shape)
     cost = np.where(fits, grid.cost, np.inf).ravel()
-    if not np.isfinite(cost).any():
+    low = cost.min()
+    if not np.isfinite(low):
         return None
-    flat = int(np.lexsort((grid.tiles.ravel(), grid.dram.ravel(), cost))[0])
+    tied = np.flatnonzero(cost == low)  # ties broken on the few tied candidates only
+    pick = np.lexsort((grid.tiles.ravel()[tied], grid.dram.ravel()[tied]))[0]
+    flat = int(tied[pick])
     o, i, j, f = (int(x) for x in np.unravel_index(flat, grid.cost.shape))
     cm, cn, ck = axes
     images = int(cm.images[i]) if view.m_unit else int(ck.images[f])
@@ -453,7 +507,7 @@ def search(
     if hit is not None:
         return hit
     view = nest_view(problem)
-    axes = (_axis(view, "m"), _axis(view, "n"), _axis(view, "k"))
+    axes = _axes(view, shape)
     out = []
     for orient, mp, cycles in orientations(problem, spec):
         grid = _grid(view, mp, spec, int(cycles.sum()), objective, residency, axes)
