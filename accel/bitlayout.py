@@ -19,6 +19,9 @@ Per group of ``m`` consecutive elements along the compressed axis, ``n`` kept va
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TypeVar
+
+import numpy as np
 
 __all__ = [
     "VALUE_BITS",
@@ -45,7 +48,12 @@ def metadata_bits_per_group(n: int, m: int) -> int:
     return n * index_bits(m)
 
 
-def metadata_bytes_per_row(groups: int, n: int, m: int) -> int:
+_Groups = TypeVar("_Groups", int, np.ndarray)
+
+
+def metadata_bytes_per_row(groups: _Groups, n: int, m: int) -> _Groups:
+    """Bytes of one row's metadata: its groups' index fields, padded to a whole byte. ``groups``
+    may be an int array (the simulator counts many tiles at once)."""
     return -(-groups * metadata_bits_per_group(n, m) // 8)
 
 

@@ -13,6 +13,8 @@ bad value, what is allowed>``. Schema (units live in the key names)::
       freq_mhz: 200                 # number 1..10000, default 200
       fold_overlap: true            # back-to-back folds (true, as the RTL) or each fold pays
                                     # fill, skew and drain (false); simulator.tile
+      matrix_vector: false          # may run skinny GEMMs as a matrix-vector engine (mapper)
+      depthwise: serial             # grouped convs: serial, channels (side by side) or vector
     inter_layer_residency: true     # a producer's output stays on chip for its consumer when
                                     # it fits (simulator.plan); false: every layer via DRAM
     sparsity:                       # optional; absent = dense only

@@ -30,7 +30,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from sparsim.accel.bitlayout import index_bits
+from sparsim.accel.bitlayout import index_bits, metadata_bytes_per_row
 from sparsim.accel.spec import AcceleratorSpec, Operand, precision_bits
 from sparsim.simulator import tile
 from sparsim.simulator.lower import Problem
@@ -170,7 +170,7 @@ def b_chunk_bytes(
     if exploit.nm:
         n, m = exploit.nm
         groups = tile.ceil_div(kept, m)
-        meta_row = tile.ceil_div(groups * n * index_bits(m), 8)
+        meta_row = metadata_bytes_per_row(groups, n, m)
         return _whole_bytes(cols * groups * n, value_bytes), cols * meta_row
     values = _whole_bytes(cols * kept, value_bytes)
     if exploit.group_size:
