@@ -175,13 +175,16 @@ def _metadata_counts(exploit: Exploit, fed_bytes: int, issued: int) -> _Metadata
 
 def _share(total: int, weights: np.ndarray) -> np.ndarray:
     """``total`` split in proportion to ``weights`` by cumulative rounding (sums exactly)."""
+    if len(weights) == 1 and abs(total) < 2**53:  # the one share is exact: skip the float path
+        return np.array([total], dtype=np.int64)
     cum = np.cumsum(weights, dtype=np.float64)
     if cum[-1] <= 0:
         edges = np.zeros(len(weights), dtype=np.int64)
         edges[-1] = total
         return edges
     edges = np.rint(cum / cum[-1] * total).astype(np.int64)
-    return np.diff(edges, prepend=0)
+    edges[1:] -= edges[:-1].copy()  # np.diff(edges, prepend=0), without its overhead
+    return edges
 
 
 def _port_cycles(

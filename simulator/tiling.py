@@ -135,16 +135,18 @@ class NestView:
     k_extent: int
     images: int
     m_unit: str
+    geometry: _Geometry
 
     def axis(self, name: str, size: int, images: int = 1) -> _Axis:
-        return _cached_axis(_geometry(self.problem), name, size, images)
+        return _cached_axis(self.geometry, name, size, images)
 
 
 def nest_view(problem: Problem) -> NestView:
     """The nest axes of ``problem`` (module docstring table)."""
     c, p = problem.conv, problem
     if c is None:
-        return NestView(problem=p, m_extent=p.m, n_extent=p.n, k_extent=p.k, images=1, m_unit="")
+        return NestView(problem=p, m_extent=p.m, n_extent=p.n, k_extent=p.k, images=1, m_unit="",
+                        geometry=_geometry(p))  # fmt: skip
     if p.pass_ == Pass.FW:
         m, n, k = c.out_height, c.out_channels, c.in_channels
     elif p.pass_ == Pass.BW_DATA:
@@ -153,7 +155,8 @@ def nest_view(problem: Problem) -> NestView:
         m, n, k = c.in_channels, c.out_channels, c.out_height
     rows = p.pass_ != Pass.BW_WEIGHT
     return NestView(problem=p, m_extent=m, n_extent=n, k_extent=k,
-                    images=c.batch if rows else 1, m_unit="rows" if rows else "")  # fmt: skip
+                    images=c.batch if rows else 1, m_unit="rows" if rows else "",
+                    geometry=_geometry(p))  # fmt: skip
 
 
 def _bands(extent: int, size: int) -> np.ndarray:
@@ -218,16 +221,23 @@ def _row_axis(problem: Problem, c: ConvShape, size: int, images: int) -> _Axis:
     return _Axis(g=fc * gemm_per_pixel, fa=fa.astype(np.float64), fc=fc.astype(np.float64))
 
 
-def _geometry(problem: Problem) -> Problem:
-    """What the nest axes depend on: the pass, dims and conv shape (not names or patterns)."""
-    return Problem(layer="", op="", pass_=problem.pass_, m=problem.m, n=problem.n, k=problem.k,
-                   conv=problem.conv)  # fmt: skip
+_Geometry = tuple[Pass, int, int, int, ConvShape | None]
+"""What the nest axes depend on: the pass, dims and conv shape (not names or patterns)."""
+
+
+def _geometry(problem: Problem) -> _Geometry:
+    return problem.pass_, problem.m, problem.n, problem.k, problem.conv
+
+
+def _problem_of(geometry: _Geometry) -> Problem:
+    pass_, m, n, k, conv = geometry
+    return Problem(layer="", op="", pass_=pass_, m=m, n=n, k=k, conv=conv)
 
 
 @functools.lru_cache(maxsize=16384)
-def _cached_axis(problem: Problem, name: str, size: int, images: int) -> _Axis:
+def _cached_axis(geometry: _Geometry, name: str, size: int, images: int) -> _Axis:
     """``_axis`` once per geometry (spec-independent: shared across designs), read-only."""
-    axis = _axis(problem, name, size, images)
+    axis = _axis(_problem_of(geometry), name, size, images)
     for array in (axis.g, axis.fa, axis.fc):
         array.flags.writeable = False
     return axis
@@ -281,9 +291,47 @@ def _acc_bytes(spec: AcceleratorSpec) -> float:
     return precision_bits(spec.precision.accumulator) / 8
 
 
-def _fit(spec: AcceleratorSpec, operand: Operand) -> int:
+def _fit_bytes(spec: AcceleratorSpec, operand: Operand) -> int:
     share = spec.buffer_share_bytes(operand)
     return share // 2 if spec.buffer_for(operand).double_buffered else share
+
+
+@dataclass(frozen=True, slots=True)
+class _Facts:
+    """What the traffic model reads from one spec, looked up once per spec (``_facts``):
+    the fit per operand (``_fit_bytes``), bytes per input/weight/output/accumulator element
+    and the buffer holding each operand (``_buffer_names``)."""
+
+    fit: dict[Operand, int]
+    in_b: float
+    w_b: float
+    out_b: float
+    acc_b: float
+    names: dict[str, str]
+
+
+_facts_of: dict[int, tuple[AcceleratorSpec, _Facts]] = {}
+
+
+def _facts(spec: AcceleratorSpec) -> _Facts:
+    """``_Facts`` of ``spec``, kept per spec object (the entry holds the spec, so its id
+    cannot be reused; a few specs at a time: a design-space sweep visits many once each)."""
+    hit = _facts_of.get(id(spec))
+    if hit is None or hit[0] is not spec:
+        if len(_facts_of) >= 8:
+            _facts_of.clear()
+        operands = (Operand.INPUT, Operand.WEIGHT, Operand.OUTPUT)
+        facts = _Facts(fit={o: _fit_bytes(spec, o) for o in operands},
+                       in_b=spec.precision.bytes_of(Operand.INPUT),
+                       w_b=spec.precision.bytes_of(Operand.WEIGHT),
+                       out_b=spec.precision.bytes_of(Operand.OUTPUT),
+                       acc_b=_acc_bytes(spec), names=_buffer_names(spec))  # fmt: skip
+        hit = _facts_of[id(spec)] = (spec, facts)
+    return hit[1]
+
+
+def _fit(spec: AcceleratorSpec, operand: Operand) -> int:
+    return _facts(spec).fit[operand]
 
 
 def _b_factors(mp: Mapping, g_k: np.ndarray, w_b: float) -> tuple[np.ndarray, np.ndarray]:
@@ -291,8 +339,10 @@ def _b_factors(mp: Mapping, g_k: np.ndarray, w_b: float) -> tuple[np.ndarray, np
     unit) (``memory.b_chunk_bytes`` of one column; group skipping keeps the mapping's average
     kept fraction of K)."""
     ex = mp.exploit
-    ratio = float(mp.k_kept_per_tile.mean()) / max(1, int(mp.k_kept_per_tile.max()))
-    kept = np.ceil(g_k * (ratio if ex.group_size else 1.0) - 1e-9).astype(np.int64)
+    ratio = 1.0
+    if ex.group_size:  # only group skipping thins K (a mean over many array tiles: skip it else)
+        ratio = float(mp.k_kept_per_tile.mean()) / max(1, int(mp.k_kept_per_tile.max()))
+    kept = np.ceil(g_k * ratio - 1e-9).astype(np.int64)
     val, meta = b_chunk_bytes(ex, kept, np.ones_like(kept), w_b)
     return val.astype(np.float64), meta.astype(np.float64)
 
@@ -306,8 +356,8 @@ def _b_cols(mp: Mapping, g_n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _tables(view: NestView, t: Tiling, mp: Mapping, spec: AcceleratorSpec):
     ax = {name: view.axis(name, size, t.images) for name, size in
           (("m", t.m), ("n", t.n), ("k", t.k))}  # fmt: skip
-    in_b, out_b = (spec.precision.bytes_of(o) for o in (Operand.INPUT, Operand.OUTPUT))
-    w_b = spec.precision.bytes_of(Operand.WEIGHT)
+    facts = _facts(spec)
+    in_b, out_b, w_b = facts.in_b, facts.out_b, facts.w_b
     a = np.ceil(np.multiply.outer(ax["m"].fa, ax["k"].fa) * in_b - 1e-9)
     val, meta = _b_factors(mp, ax["k"].g, w_b)
     cols, units = _b_cols(mp, ax["n"].g)
@@ -328,6 +378,41 @@ def _grid_index(order: str, trips: dict[str, int]) -> dict[str, np.ndarray]:
     shape = tuple(trips[a] for a in order)
     idx = np.indices(shape).reshape(3, -1)
     return {a: idx[i] for i, a in enumerate(order)}
+
+
+@dataclass(frozen=True, slots=True)
+class _Nest:
+    """The iterations of one loop nest (``_grid_index``): tile indices, the fetch flags of A
+    and B (indexed by whether the operand stays resident), C's first/last ``k`` visits and
+    whether the next (``kept``) or previous (``came``) iteration has the same C tile."""
+
+    i: np.ndarray
+    j: np.ndarray
+    f: np.ndarray
+    a_get: tuple[np.ndarray, np.ndarray]
+    b_get: tuple[np.ndarray, np.ndarray]
+    first: np.ndarray
+    last: np.ndarray
+    kept: np.ndarray
+    came: np.ndarray
+
+
+@functools.lru_cache(maxsize=4096)
+def _nest(order: str, tm: int, tn: int, tk: int) -> _Nest:
+    """``_Nest`` once per loop order and trip counts (spec-independent), read-only."""
+    ix = _grid_index(order, {"m": tm, "n": tn, "k": tk})
+    i, j, f = ix["m"], ix["n"], ix["k"]
+    a_key, b_key, c_key = i * tk + f, f * tn + j, i * tn + j
+    same = c_key[1:] == c_key[:-1]
+    nest = _Nest(i=i, j=j, f=f,
+                 a_get=(_fetch_flags(a_key, False), _fetch_flags(a_key, True)),
+                 b_get=(_fetch_flags(b_key, False), _fetch_flags(b_key, True)),
+                 first=f == 0, last=f == tk - 1,
+                 kept=np.append(same, False), came=np.append(False, same))  # fmt: skip
+    for array in (i, j, f, *nest.a_get, *nest.b_get, nest.first, nest.last, nest.kept,
+                  nest.came):  # fmt: skip
+        array.flags.writeable = False
+    return nest
 
 
 def _fetch_flags(key: np.ndarray, resident: bool) -> np.ndarray:
@@ -363,19 +448,16 @@ def nest_traffic(
     A is already in the input buffer (a producer left it there); ``output_on_chip``: C's final
     values stay for the next layer (no DRAM store)."""
     ax, a_tab, bv_tab, bm_tab, c_el, out_b = _tables(view, tiling, mp, spec)
-    acc_b, in_b = _acc_bytes(spec), spec.precision.bytes_of(Operand.INPUT)
-    trips = {"m": len(ax["m"].g), "n": len(ax["n"].g), "k": len(ax["k"].g)}
-    ix = _grid_index(tiling.order, trips)
-    i, j, f = ix["m"], ix["n"], ix["k"]
-    a_res = int(a_tab.sum()) <= _fit(spec, Operand.INPUT)
-    b_res = int(bv_tab.sum() + bm_tab.sum()) <= _fit(spec, Operand.WEIGHT)
-    c_res = float(c_el.sum()) * acc_b <= _fit(spec, Operand.OUTPUT)
-    a_get = _fetch_flags(i * trips["k"] + f, a_res) & (not input_on_chip)
-    b_get = _fetch_flags(f * trips["n"] + j, b_res)
-    c_key = i * trips["n"] + j
-    first, last = f == 0, f == trips["k"] - 1
-    kept = np.append(c_key[1:] == c_key[:-1], False)  # the same C tile next iteration
-    came = np.append(False, c_key[1:] == c_key[:-1])
+    facts = _facts(spec)
+    acc_b, in_b, fit = facts.acc_b, facts.in_b, facts.fit
+    nest = _nest(tiling.order, len(ax["m"].g), len(ax["n"].g), len(ax["k"].g))
+    i, j, f = nest.i, nest.j, nest.f
+    a_res = int(a_tab.sum()) <= fit[Operand.INPUT]
+    b_res = int(bv_tab.sum() + bm_tab.sum()) <= fit[Operand.WEIGHT]
+    c_res = float(c_el.sum()) * acc_b <= fit[Operand.OUTPUT]
+    a_get = nest.a_get[a_res] & (not input_on_chip)
+    b_get = nest.b_get[b_res]
+    first, last, kept, came = nest.first, nest.last, nest.kept, nest.came
     spill_out = ~last & ~kept & (not c_res)
     spill_in = ~first & ~came & (not c_res)
     c_elems = c_el[i, j]
@@ -397,7 +479,7 @@ def nest_traffic(
     acc_reads = psum_elems * acc_b * (folds - 1 + ~first)
     res_write = np.ceil(acc_writes - 1e-9).astype(np.int64)
     res_read = np.ceil(acc_reads - 1e-9).astype(np.int64)
-    names = _buffer_names(spec)
+    names = facts.names
     final_write = np.ceil(psum_elems * out_b * last - 1e-9).astype(np.int64)
     streams = {
         (names["input"], "input", "write"): a_load,
@@ -416,16 +498,26 @@ def nest_traffic(
         port = f"{buf} buffer {way} port"
         ports[port] = ports.get(port, 0) + per_tile
     macs = g_m * g_n * g_k
+    # every stream is an int64 array over the tiles: one reduction sums them all
+    sums = np.stack([*streams.values(), psum_in, psum_out]).sum(axis=1).tolist()
+    totals = dict(zip(streams, sums, strict=False))
     return NestTraffic(
         load=a_load + bv + bm + psum_in,
         store=final + psum_out,
-        dram={"input": int(a_load.sum()), "weight": int(bv.sum()), "metadata": int(bm.sum()),
-              "psum": int(psum_in.sum() + psum_out.sum()), "output": int(final.sum())},
-        ports={k: np.broadcast_to(v, macs.shape).astype(np.int64) for k, v in ports.items()},
-        sram={f"{b}.{s}.{w}": int(np.sum(v)) for (b, s, w), v in streams.items()},
+        dram={"input": sums[0], "weight": sums[2], "metadata": sums[3],
+              "psum": sums[-2] + sums[-1], "output": sums[9]},
+        ports={k: _per_tile(v, macs.shape) for k, v in ports.items()},
+        sram={f"{b}.{s}.{w}": v for (b, s, w), v in totals.items()},
         macs=macs,
-        metadata_fed=int(np.sum(feed_meta)),
+        metadata_fed=sums[5],
     )  # fmt: skip
+
+
+def _per_tile(nbytes: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """``nbytes`` as an int64 array of ``shape`` (a fresh array: no copy when it is one)."""
+    if nbytes.shape == shape and nbytes.dtype == np.int64:
+        return nbytes
+    return np.broadcast_to(nbytes, shape).astype(np.int64)
 
 
 def _candidates(extent: int) -> list[int]:
@@ -456,15 +548,15 @@ def _axis_cands(view: NestView, name: str, fold: int = 0) -> _Cand:
     """Candidate tilings of one axis; ``fold`` (``k`` of ``ws``/``is``): GEMM elements one
     array fold reduces, adding the tiles holding whole folds (1, 2, 4, ... folds). Cached per
     geometry (spec-independent)."""
-    return _cands(_geometry(view.problem), view.m_extent, view.n_extent, view.k_extent,
+    return _cands(view.geometry, view.m_extent, view.n_extent, view.k_extent,
                   view.images, view.m_unit, name, fold)  # fmt: skip
 
 
 @functools.lru_cache(maxsize=4096)
-def _cands(problem: Problem, m_extent: int, n_extent: int, k_extent: int, images: int,
+def _cands(geometry: _Geometry, m_extent: int, n_extent: int, k_extent: int, images: int,
            m_unit: str, name: str, fold: int) -> _Cand:  # fmt: skip
-    view = NestView(problem=problem, m_extent=m_extent, n_extent=n_extent, k_extent=k_extent,
-                    images=images, m_unit=m_unit)  # fmt: skip
+    view = NestView(problem=_problem_of(geometry), m_extent=m_extent, n_extent=n_extent,
+                    k_extent=k_extent, images=images, m_unit=m_unit, geometry=geometry)  # fmt: skip
     extent = {"m": view.m_extent, "n": view.n_extent, "k": view.k_extent}[name]
     sizes = _candidates(extent)
     if fold:
@@ -529,16 +621,17 @@ def _whole_tile(
     (``choose_tiling``); ``None`` if something does not fit."""
     m = view.axis("m", view.m_extent, view.images)
     n, k = view.axis("n", view.n_extent), view.axis("k", view.k_extent, view.images)
-    in_b = spec.precision.bytes_of(Operand.INPUT)
-    a = 0.0 if input_on_chip else float(m.fa.sum() * k.fa.sum()) * in_b
-    val, meta = _b_factors(mp, k.g, spec.precision.bytes_of(Operand.WEIGHT))
+    facts = _facts(spec)
+    a = 0.0 if input_on_chip else float(m.fa.sum() * k.fa.sum()) * facts.in_b
+    val, meta = _b_factors(mp, k.g, facts.w_b)
     cols, units = _b_cols(mp, n.g)
     b = float(val.sum() * cols.sum() + meta.sum() * units.sum())
     partial = mp.dataflow != "os" and float(k.g.max()) > mp.rows * mp.k_per_step
-    width = _acc_bytes(spec) if partial else spec.precision.bytes_of(Operand.OUTPUT)
+    width = facts.acc_b if partial else facts.out_b
     c = float(m.fc.sum() * n.fc.sum()) * width
-    fits = (a <= _fit(spec, Operand.INPUT) and b <= _fit(spec, Operand.WEIGHT)
-            and c <= _fit(spec, Operand.OUTPUT))  # fmt: skip
+    fit = facts.fit
+    fits = (a <= fit[Operand.INPUT] and b <= fit[Operand.WEIGHT]
+            and c <= fit[Operand.OUTPUT])  # fmt: skip
     if not fits:
         return None
     images = view.images if (view.m_unit or view.problem.pass_ == Pass.BW_WEIGHT) else 1
