@@ -60,7 +60,14 @@ from sparsim.simulator.energy import sram_prices, static_energy_pj
 from sparsim.simulator.lower import Problem
 from sparsim.simulator.mapping import Exploit, Mapping, map_problem
 from sparsim.simulator.memory import b_chunk_bytes
-from sparsim.simulator.tiling import ORDERS, NestView, Tiling, choose_tiling, nest_view
+from sparsim.simulator.tiling import (
+    ORDERS,
+    NestView,
+    Tiling,
+    choose_tiling,
+    fit_bytes,
+    nest_view,
+)
 
 __all__ = [
     "FIXED",
@@ -351,9 +358,7 @@ def _b_table(
     return np.outer(vs, cs) + np.outer(ms, us), np.outer(vx, cx) + np.outer(mx, ux)
 
 
-def _fit(spec: AcceleratorSpec, operand: Operand) -> int:
-    share = spec.buffer_share_bytes(operand)
-    return share // 2 if spec.buffer_for(operand).double_buffered else share
+_fit = fit_bytes
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -204,12 +204,17 @@ def _port_cycles(
 
 def _levels(nt: NestTraffic, count: int) -> dict[str, int]:
     levels = {f"dram.{key}": value * count for key, value in nt.dram.items()}
-    levels["sram.read"] = count * sum(v for k, v in nt.sram.items() if k.endswith(".read"))
-    levels["sram.write"] = count * sum(v for k, v in nt.sram.items() if k.endswith(".write"))
-    for key, value in nt.sram.items():  # per buffer (``energy.sram_bytes`` prices each by size)
-        buffer, way = key.split(".")[0], key.split(".")[-1]
-        name = f"sram.{buffer}.{way}"
-        levels[name] = levels.get(name, 0) + value * count
+    total = {"read": 0, "write": 0}
+    per_buffer: dict[str, int] = {}  # per buffer (``energy.sram_bytes`` prices each by size)
+    for key, value in nt.sram.items():  # keys "<buffer>.<stream>.<read|write>"
+        parts = key.split(".")
+        way = parts[-1]
+        if way in total:
+            total[way] += value
+        name = f"sram.{parts[0]}.{way}"
+        per_buffer[name] = per_buffer.get(name, 0) + value * count
+    levels["sram.read"], levels["sram.write"] = count * total["read"], count * total["write"]
+    levels.update(per_buffer)
     return levels
 
 

@@ -82,6 +82,7 @@ __all__ = [
     "NestView",
     "Tiling",
     "choose_tiling",
+    "fit_bytes",
     "nest_traffic",
     "nest_view",
 ]
@@ -330,8 +331,13 @@ def _facts(spec: AcceleratorSpec) -> _Facts:
     return hit[1]
 
 
-def _fit(spec: AcceleratorSpec, operand: Operand) -> int:
+def fit_bytes(spec: AcceleratorSpec, operand: Operand) -> int:
+    """Bytes one tile of ``operand`` may hold: its buffer share, halved when double-buffered
+    (looked up once per spec)."""
     return _facts(spec).fit[operand]
+
+
+_fit = fit_bytes
 
 
 def _b_factors(mp: Mapping, g_k: np.ndarray, w_b: float) -> tuple[np.ndarray, np.ndarray]:
