@@ -38,6 +38,16 @@ the next load, an order lock-step never uses.)
 
 Long stretches of compute-bound steps are run as one event each, exactly (``replay``).
 
+**Buffer ports** are shared resources too: each buffer read port and write port is a
+``simpy.Resource`` of ``PORT_CAPACITY`` (1). While tile ``t`` computes, every stream with bytes
+on a port that tile (``TileSchedule.stream_cycles``, e.g. the input and weight feeds through
+one shared buffer's read port; a port without streams is one stream) holds its port for its
+cycles; streams on one port take turns in request order (schedule order), and the tile ends
+when the array and all its streams are done: ``busy_cycles``, as in the analytical engine, so
+the agreement above is unchanged. Each port is a trace track (its name) with each stream's
+turn on it. (The plan charges DRAM fills and drains to the buffer ports within the tile's busy
+time, ``simulator.tiling``; they are held there, not by the loader and storer.)
+
 Cycles, stalls and the compute/memory label come from the simulation; bytes, energy and
 utilization come from the same ``layer_result`` the analytical engine uses (they do not depend
 on timing). Each tile holds the array for its busy time (``TileSchedule.busy_cycles``: the
@@ -86,11 +96,27 @@ def _calm_runs(compute: np.ndarray, load: np.ndarray, store: np.ndarray) -> list
     return (next_restless - index).tolist()
 
 
+PORT_CAPACITY = 1
+"""Transfers one buffer port serves at a time: one (a port moves its bytes per cycle for one
+stream; two streams on it take turns). Tests raise it to show the serialization matters."""
+
+
+def _holds(s: TileSchedule) -> list[tuple[str, str, list[int]]]:
+    """``(port, stream, cycles per tile)`` of every port stream that ever takes time: the
+    schedule's ``stream_cycles``, and each port without streams as one stream ``"all"``."""
+    split = {port for port, _, _ in s.stream_cycles}
+    holds = [(port, stream, np.asarray(c, dtype=np.int64)) for port, stream, c in s.stream_cycles]
+    holds += [(port, "all", c) for port, c in s.port_cycles if port not in split]
+    return [(port, stream, c.tolist()) for port, stream, c in holds if c.any()]
+
+
 @dataclass(frozen=True, slots=True)
 class _Tiles:
     """A schedule as plain Python ints (indexing numpy scalars per event is slow)."""
 
-    compute: list[int]
+    compute: list[int]  # busy: the largest of the tile's compute and port cycles
+    work: list[int]  # the array's own compute cycles
+    holds: list[tuple[str, str, list[int]]]  # ``_holds``
     load: list[int]  # channel cycles, 0 = nothing to load
     store: list[int]
     calm: list[int]  # ``_calm_runs``
@@ -117,6 +143,8 @@ class _Tiles:
         busy = s.busy_cycles
         return cls(
             compute=busy.tolist(),
+            work=np.asarray(s.compute_cycles, dtype=np.int64).tolist(),
+            holds=_holds(s),
             load=load.tolist(),
             store=store.tolist(),
             calm=_calm_runs(busy, load, store),
@@ -184,6 +212,8 @@ class _Replay:
         self.batch = batch and tiles.slots == 2
         self.env = simpy.Environment()
         self.channel = simpy.Resource(self.env, capacity=1)
+        self.ports = {port: simpy.Resource(self.env, capacity=PORT_CAPACITY)
+                      for port, _, _ in tiles.holds}  # fmt: skip
         n = len(tiles.compute)
         self.loaded, self.stored = _Flags(self.env, n), _Flags(self.env, n)  # left the channel
         self.input_free, self.computed = _Flags(self.env, n), _Flags(self.env, n)
@@ -255,10 +285,26 @@ class _Replay:
         if self.t.slots == 2 and i >= 2 and (slot := self.stored.wait(i - 2)) is not None:
             yield slot
 
+    def _hold(self, port: str, stream: str, cycles: int, tile: int) -> Generator:
+        """Hold ``port`` for ``cycles`` moving ``stream``'s bytes of ``tile`` (its turn comes
+        after the streams that asked before it: request order)."""
+        with self.ports[port].request() as grant:
+            yield grant
+            start = self.now
+            yield self.env.timeout(cycles)
+        self._record(port, stream, start, cycles, tile)
+
     def _compute(self, i: int) -> Generator:
-        start = self.now
-        yield self.env.timeout(self.t.compute[i])
-        self._record(self.unit, "compute", start, self.t.compute[i], i)
+        """Tile ``i``: the array computes while each port stream holds its port; the tile ends
+        when all are done (``busy_cycles`` when every port serializes its streams)."""
+        start, env = self.now, self.env
+        holds = [env.process(self._hold(port, stream, cycles[i], i))
+                 for port, stream, cycles in self.t.holds if cycles[i]]  # fmt: skip
+        if holds:
+            yield simpy.AllOf(env, [env.timeout(self.t.work[i]), *holds])
+        else:
+            yield env.timeout(self.t.work[i])
+        self._record(self.unit, "compute", start, self.now - start, i)
         self.input_free.set(i)  # before ``computed``: the load asks before the store
         self.computed.set(i)
 
@@ -290,9 +336,17 @@ class _Replay:
         t = self.t
         for k in range(i, i + j):
             self._record(self.unit, "compute", start, t.compute[k], k)
+            self._record_holds(k, start)
             self._record("dram", "load", start, t.load[k + 1], k + 1)
             self._record("dram", "store", start + t.load[k + 1], t.store[k - 1], k - 1)
             start += t.compute[k]
+
+    def _record_holds(self, k: int, start: int) -> None:
+        """Tile ``k``'s port streams from ``start``, each port's in turn (as ``_compute``)."""
+        free = dict.fromkeys(self.ports, start)
+        for port, stream, cycles in self.t.holds:
+            self._record(port, stream, free[port], cycles[k], k)
+            free[port] += cycles[k]
 
     def _array(self) -> Generator:
         i = 0

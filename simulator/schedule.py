@@ -1,7 +1,8 @@
 """Per-tile work of one problem in execution order: the hand-off from mapping to both engines.
 
 The analytical engine reduces these arrays in closed form; the event engine replays them as
-simpy processes (DMA in, compute, DMA out over one shared DRAM channel). Keeping one schedule
+simpy processes (DMA in, compute, DMA out over one shared DRAM channel; buffer ports as
+shared resources). Keeping one schedule
 type is what makes the two engines comparable.
 """
 
@@ -25,6 +26,11 @@ class TileSchedule:
     ``port_cycles``: per buffer port (``"input buffer read port"``...), the cycles each tile
     keeps it busy (its bytes over the port's bytes per cycle, rounded up); a tile occupies the
     array for ``busy_cycles`` = the largest of its compute and port cycles (``simulator.perf``).
+    ``stream_cycles``: optional split of a port's cycles among the streams sharing it
+    (``(port, stream, cycles)``, e.g. the input feed and the output writes of one shared
+    buffer), adding up to that port's ``port_cycles`` tile by tile; the event engine runs each
+    stream as its own process on the port (a ``simpy.Resource``), so they serialize there.
+    A port without streams is one stream named ``"all"``.
     """
 
     compute_cycles: np.ndarray
@@ -34,11 +40,25 @@ class TileSchedule:
     dram_latency_cycles: int
     double_buffered: bool = True
     port_cycles: tuple[tuple[str, np.ndarray], ...] = ()
+    stream_cycles: tuple[tuple[str, str, np.ndarray], ...] = ()
 
     def __post_init__(self) -> None:
         n = len(self.compute_cycles)
         if len(self.load_bytes) != n or len(self.store_bytes) != n:
             raise ValueError("TileSchedule arrays must have one entry per tile")
+        self._check_streams()
+
+    def _check_streams(self) -> None:
+        """Each port's streams must add up to its ``port_cycles``, tile by tile."""
+        ports = dict(self.port_cycles)
+        summed: dict[str, np.ndarray] = {}
+        for port, _, cycles in self.stream_cycles:
+            if port not in ports:
+                raise ValueError(f"stream on {port!r}, which has no port_cycles")
+            summed[port] = summed.get(port, 0) + np.asarray(cycles, dtype=np.int64)
+        for port, cycles in summed.items():
+            if not np.array_equal(cycles, ports[port]):
+                raise ValueError(f"the streams on {port!r} do not add up to its port_cycles")
         if self.dram_bytes_per_cycle <= 0:
             raise ValueError("dram_bytes_per_cycle must be > 0")
 

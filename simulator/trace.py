@@ -30,8 +30,9 @@ __all__ = ["MAX_TRACE_BYTES", "TRACKS", "Trace", "check_trace_size", "trace_even
 
 TRACKS = ("problem", "dram", "array", "vector", "pregen", "fused")
 """Track names in display order: the (layer, pass) being run, the DRAM channel, then the
-compute units: the PE array, the vector unit, the weight pre-generation unit; last, the fused
-vector ops running alongside their producer's problem."""
+compute units: the PE array, the vector unit, the weight pre-generation unit; then the fused
+vector ops running alongside their producer's problem. Every other track (a buffer port,
+``"input buffer read port"``...) follows these, in the order first recorded."""
 
 MAX_TRACE_BYTES = 2**30
 """Largest trace written: 1 GiB (assumed: about the largest JSON trace the Perfetto UI opens
@@ -41,8 +42,8 @@ MIN_EVENT_BYTES = 70
 """Fewest bytes one busy interval takes in the file: the shortest, ``{"name":"load","ph":"X",
 "pid":0,"tid":1,"ts":0.0,"dur":0.5,"args":{"tile":0}}``, has 71."""
 
-_Event = tuple[int, str, int, int, dict | None]
-"""Track id, name, start cycle, duration in cycles, args."""
+_Event = tuple[str, str, int, int, dict | None]
+"""Track, name, start cycle, duration in cycles, args."""
 
 _CHUNK_EVENTS = 65536
 """Events formatted per write while streaming (bounded memory, few system calls)."""
@@ -50,9 +51,13 @@ _CHUNK_EVENTS = 65536
 
 def trace_events(schedule: TileSchedule) -> int:
     """Busy intervals the event engine records for ``schedule``: each tile's compute, load and
-    store that takes time, plus the problem's own interval."""
+    store that takes time, each port stream's occupancy (``TileSchedule.stream_cycles``; a port
+    without streams is one), plus the problem's own interval."""
+    split = {port for port, _, _ in schedule.stream_cycles}
+    holds = [c for port, _, c in schedule.stream_cycles]
+    holds += [c for port, c in schedule.port_cycles if port not in split]
     nonzero = (np.count_nonzero(a) for a in (schedule.busy_cycles, schedule.load_bytes,
-                                             schedule.store_bytes))  # fmt: skip
+                                             schedule.store_bytes, *holds))  # fmt: skip
     return 1 + int(sum(nonzero))
 
 
@@ -87,12 +92,14 @@ class Trace:
             raise ValueError("freq_mhz must be > 0")
         self.process_name = process_name
         self.freq_mhz = freq_mhz
-        self._tid = array("b")
+        self._tid = array("h")  # index into ``_tracks``
         self._name = array("i")  # index into ``_names``
         self._start = array("q")
         self._dur = array("q")
         self._tile = array("q")  # -1: no tile argument
         self._names: list[str] = []
+        self._tracks: list[str] = []
+        self._track_index: dict[str, int] = {}
         self._name_index: dict[str, int] = {}
         self._other_args: dict[int, dict] = {}
         self._merged: list[tuple[int, Trace, int]] = []  # (own events before it, trace, offset)
@@ -110,7 +117,10 @@ class Trace:
         tile = args.get("tile", -1) if args is not None and set(args) == {"tile"} else -1
         if args and tile == -1:
             self._other_args[len(self._tid)] = args
-        self._tid.append(TRACKS.index(track))
+        if track not in self._track_index:
+            self._track_index[track] = len(self._tracks)
+            self._tracks.append(track)
+        self._tid.append(self._track_index[track])
         self._name.append(self._name_index[name])
         self._start.append(start_cycle)
         self._dur.append(dur_cycles)
@@ -121,9 +131,26 @@ class Trace:
         wherever the same schedule runs again): by reference, so add to ``other`` no more."""
         self._merged.append((len(self._tid), other, offset_cycles))
 
-    def _metadata(self) -> list[dict]:
+    def _track_ids(self) -> dict[str, int]:
+        """Track name -> tid: ``TRACKS``, then other tracks in the order first recorded."""
+        ids = {track: tid for tid, track in enumerate(TRACKS)}
+        seen: set[int] = set()
+
+        def visit(trace: Trace) -> None:
+            if id(trace) in seen:
+                return
+            seen.add(id(trace))
+            for track in trace._tracks:
+                ids.setdefault(track, len(ids))
+            for _, other, _ in trace._merged:
+                visit(other)
+
+        visit(self)
+        return ids
+
+    def _metadata(self, ids: dict[str, int]) -> list[dict]:
         meta = [{"name": "process_name", "ph": "M", "pid": 0, "args": {"name": self.process_name}}]
-        for tid, track in enumerate(TRACKS):
+        for track, tid in ids.items():
             meta.append({"name": "thread_name", "ph": "M", "pid": 0, "tid": tid,
                          "args": {"name": track}})  # fmt: skip
             meta.append({"name": "thread_sort_index", "ph": "M", "pid": 0, "tid": tid,
@@ -135,7 +162,8 @@ class Trace:
             tile = self._tile[i]
             args = {"tile": tile} if tile >= 0 else self._other_args.get(i)
             name = self._names[self._name[i]]
-            yield self._tid[i], name, self._start[i] + offset, self._dur[i], args
+            track = self._tracks[self._tid[i]]
+            yield track, name, self._start[i] + offset, self._dur[i], args
 
     def _all(self, offset: int = 0) -> Iterator[_Event]:
         """Every event in the order recorded, merged traces in place, shifted by ``offset``."""
@@ -146,9 +174,11 @@ class Trace:
             done = at
         yield from self._own(done, len(self._tid), offset)
 
-    def _event(self, tid: int, name: str, start: int, dur: int, args: dict | None) -> dict:
+    def _event(
+        self, ids: dict[str, int], track: str, name: str, start: int, dur: int, args: dict | None
+    ) -> dict:
         per_us = self.freq_mhz  # cycles per microsecond
-        event = {"name": name, "ph": "X", "pid": 0, "tid": tid,
+        event = {"name": name, "ph": "X", "pid": 0, "tid": ids[track],
                  "ts": start / per_us, "dur": dur / per_us}  # fmt: skip
         if args:
             event["args"] = args
@@ -156,16 +186,18 @@ class Trace:
 
     def to_dict(self) -> dict:
         """The whole trace as one dict (small traces and tests; ``write`` streams)."""
-        events = [self._event(*e) for e in self._all()]
-        return {"traceEvents": self._metadata() + events, "displayTimeUnit": "ns"}
+        ids = self._track_ids()
+        events = [self._event(ids, *e) for e in self._all()]
+        return {"traceEvents": self._metadata(ids) + events, "displayTimeUnit": "ns"}
 
     def _chunks(self) -> Iterator[str]:
         """The JSON text of ``to_dict()`` (compact separators), a chunk at a time."""
         dumps = json.JSONEncoder(separators=(",", ":")).encode
-        yield '{"traceEvents":[' + ",".join(dumps(m) for m in self._metadata())
+        ids = self._track_ids()
+        yield '{"traceEvents":[' + ",".join(dumps(m) for m in self._metadata(ids))
         batch: list[str] = []
         for event in self._all():
-            batch.append(dumps(self._event(*event)))
+            batch.append(dumps(self._event(ids, *event)))
             if len(batch) == _CHUNK_EVENTS:
                 yield "," + ",".join(batch)
                 batch.clear()

@@ -196,3 +196,29 @@ def test_resnet18_on_sat_agrees_and_is_traced(tmp_path: Path):
     assert len(fused) == sum(1 for r in e.layers if _fused(r))
     end_us = max(ev["ts"] + ev["dur"] for ev in problems)
     assert end_us == pytest.approx(e.cycles / spec.compute.freq_mhz)  # cycles / (cycles/µs)
+
+
+def test_shared_buffer_ports_are_traced_one_track_each(tmp_path: Path):
+    """``mobile_npu`` has one shared buffer: every operand's streams go through its read and
+    write ports, each a resource of the event engine with its own trace track, busy in all for
+    exactly the port cycles the plan charges (its tiles, times the problems that run them)."""
+    spec = load_spec("mobile_npu")
+    workload = get_workload("resnet18")
+    a = simulate(workload, spec)
+    e = simulate(workload, spec, engine="event", trace_path=tmp_path / "trace.json")
+    plans = plan(workload, spec)
+    _check_agreement(a, e, plans)
+    expected: dict[str, int] = {}
+    for planned in plans:
+        for port, cycles in planned.schedule.port_cycles:
+            expected[port] = expected.get(port, 0) + int(cycles.sum())
+    assert set(expected) == {"shared buffer read port", "shared buffer write port"}
+    events = json.loads((tmp_path / "trace.json").read_text(encoding="utf-8"))["traceEvents"]
+    names = {ev["tid"]: ev["args"]["name"] for ev in events if ev["name"] == "thread_name"}
+    assert sorted(names.values()) == sorted([*TRACKS, *expected])
+    busy = {port: 0.0 for port in expected}
+    for ev in events:
+        if ev["ph"] == "X" and names[ev["tid"]] in busy:
+            busy[names[ev["tid"]]] += ev["dur"]
+    for port, cycles in expected.items():  # µs back to cycles at the spec's clock
+        assert busy[port] * spec.compute.freq_mhz == pytest.approx(cycles), port
