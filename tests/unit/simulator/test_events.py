@@ -143,7 +143,11 @@ def _random_schedule(draw, *, compute_bound: bool, double: bool, min_latency: in
         for t in range(n):  # steady-state latency is hidden: simulator.perf docstring)
             load, store = (loads[t + 1] if t + 1 < n else 0), (stores[t - 1] if t else 0)
             compute[t] = max(compute[t], math.ceil(load / bw) + math.ceil(store / bw))
-    return _schedule(compute, loads, stores, bw=bw, lat=lat, double=double)
+    port = st.lists(st.integers(0, 600), min_size=n, max_size=n)  # two streams share a port
+    streams = [("shared buffer read port", "input", draw(port)),
+               ("shared buffer read port", "weight", draw(port)),
+               ("shared buffer write port", "output", draw(port))][: draw(st.integers(0, 3))]
+    return _schedule(compute, loads, stores, bw=bw, lat=lat, double=double, streams=streams)
 
 
 @settings(max_examples=60, deadline=None)
