@@ -72,7 +72,7 @@ from dataclasses import dataclass
 import numpy as np
 from sparsim.accel.spec import AcceleratorSpec, Operand, precision_bits
 from sparsim.simulator.lower import ConvShape, Problem
-from sparsim.simulator.mapping import Mapping
+from sparsim.simulator.mapping import Exploit, Mapping
 from sparsim.simulator.memory import b_chunk_bytes
 from sparsim.simulator.results import Pass
 
@@ -344,10 +344,20 @@ def _b_factors(mp: Mapping, g_k: np.ndarray, w_b: float) -> tuple[np.ndarray, np
     """B's stored bytes per K tile: (value bytes per column, metadata bytes per metadata column
     unit) (``memory.b_chunk_bytes`` of one column; group skipping keeps the mapping's average
     kept fraction of K)."""
-    ex = mp.exploit
-    ratio = 1.0
-    if ex.group_size:  # only group skipping thins K (a mean over many array tiles: skip it else)
-        ratio = float(mp.k_kept_per_tile.mean()) / max(1, int(mp.k_kept_per_tile.max()))
+    return _b_bytes(mp.exploit, _kept_ratio(mp), g_k, w_b)
+
+
+def _kept_ratio(mp: Mapping) -> float:
+    """The mapping's average kept fraction of K under group skipping, else 1."""
+    if not mp.exploit.group_size:  # a mean over many array tiles: skip it when unused
+        return 1.0
+    return float(mp.k_kept_per_tile.mean()) / max(1, int(mp.k_kept_per_tile.max()))
+
+
+def _b_bytes(
+    ex: Exploit, ratio: float, g_k: np.ndarray, w_b: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """``_b_factors`` given the exploit and its kept fraction of K."""
     kept = np.ceil(g_k * ratio - 1e-9).astype(np.int64)
     val, meta = b_chunk_bytes(ex, kept, np.ones_like(kept), w_b)
     return val.astype(np.float64), meta.astype(np.float64)
@@ -360,17 +370,30 @@ def _b_cols(mp: Mapping, g_n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _tables(view: NestView, t: Tiling, mp: Mapping, spec: AcceleratorSpec):
-    ax = {name: view.axis(name, size, t.images) for name, size in
-          (("m", t.m), ("n", t.n), ("k", t.k))}  # fmt: skip
     facts = _facts(spec)
-    in_b, out_b, w_b = facts.in_b, facts.out_b, facts.w_b
-    a = np.ceil(np.multiply.outer(ax["m"].fa, ax["k"].fa) * in_b - 1e-9)
-    val, meta = _b_factors(mp, ax["k"].g, w_b)
-    cols, units = _b_cols(mp, ax["n"].g)
+    tables = _shape_tables(view.geometry, t.m, t.n, t.k, t.images, facts.in_b, facts.w_b,
+                           mp.exploit, _kept_ratio(mp))  # fmt: skip
+    return (*tables, facts.out_b)
+
+
+@functools.lru_cache(maxsize=4096)
+def _shape_tables(geometry: _Geometry, m: int, n: int, k: int, images: int, in_b: float,
+                  w_b: float, ex: Exploit, ratio: float):  # fmt: skip
+    """The axes and per-tile-pair A, B (values, metadata) and C tables of a tiling: they
+    depend only on the problem's shape, the element bytes and what B stores (not on the
+    rest of the spec), so they are made once and shared (read-only)."""
+    ax = {name: _cached_axis(geometry, name, size, images) for name, size in
+          (("m", m), ("n", n), ("k", k))}  # fmt: skip
+    a = np.ceil(np.multiply.outer(ax["m"].fa, ax["k"].fa) * in_b - 1e-9).astype(np.int64)
+    val, meta = _b_bytes(ex, ratio, ax["k"].g, w_b)
+    group = ex.group_size
+    cols, units = ax["n"].g, (np.ceil(ax["n"].g / group - 1e-9) if group else ax["n"].g)
     bv = np.rint(np.multiply.outer(val, cols)).astype(np.int64)
     bm = np.rint(np.multiply.outer(meta, units)).astype(np.int64)
     c_elems = np.multiply.outer(ax["m"].fc, ax["n"].fc)
-    return ax, a.astype(np.int64), bv, bm, c_elems, out_b
+    for array in (a, bv, bm, c_elems):
+        array.flags.writeable = False
+    return ax, a, bv, bm, c_elems
 
 
 def _refetch(order: str, trips: dict[str, int], irrelevant: str) -> bool:
@@ -475,7 +498,8 @@ def nest_traffic(
     g_m, g_n, g_k = ax["m"].g[i], ax["n"].g[j], ax["k"].g[f]
     # array feed (im2col between buffer and array) and partial-sum traffic in the output buffer
     flow, rows, cols = mp.dataflow, mp.rows, mp.cols
-    a_pass = {"os": _passes(mp, g_n, rows), "ws": _passes(mp, g_n, cols)}.get(flow, 1)
+    a_side = {"os": rows, "ws": cols}.get(flow, 0)
+    a_pass = _passes(mp, g_n, a_side) if a_side else 1
     b_pass = 1 if flow == "ws" else _passes(mp, g_m, cols)
     feed_val, feed_meta = bv_tab[f, j] * b_pass, bm_tab[f, j] * b_pass
     a_feed = np.ceil(g_m * g_k * in_b * a_pass - 1e-9).astype(np.int64)
