@@ -14,6 +14,7 @@ from sparsim.accel._jit import PARALLEL_MIN_MACS, kernel
 from sparsim.accel._simd import BLOCK_COLS, pack_pair, pair_madd_block
 from sparsim.accel.formats import (
     FormatError,
+    GroupTensor,
     compress_block,
     compress_csr,
     compress_group,
@@ -162,6 +163,56 @@ def test_group_gemm(case, size, density):
     got = F.group_gemm(t.values, t.col_idx, t.col_ptr, size, x)
     assert np.array_equal(got, R.group_gemm(t.values, t.col_idx, t.col_ptr, size, x))
     assert np.array_equal(F.matmul(t, x), dense_oracle(t.decompress(), x))
+
+
+def test_group_gemm_ragged_groups_across_column_blocks():
+    # 7 rows in groups of 3 (the last group padded to 9 rows), K = 13 (odd). Group 0 keeps no
+    # column (its rows must be 0), group 1 one column (a lone weight paired with 0), group 2 all
+    # 13 (six pairs and a lone one). 2 * BLOCK_COLS + 3 columns: two full blocks and a ragged one.
+    rng = np.random.default_rng(8)
+    col_ptr = np.array([0, 0, 1, 14], np.int64)
+    col_idx = np.concatenate([[5], np.arange(13)]).astype(np.int32)
+    for mode in ("full", "extreme"):
+        values = random_int8(rng, (3, 14), mode)
+        x = random_int8(rng, (13, 2 * BLOCK_COLS + 3), mode)
+        got = F.group_gemm(values, col_idx, col_ptr, 3, x)
+        assert np.array_equal(got, R.group_gemm(values, col_idx, col_ptr, 3, x))
+        assert not got[:3].any()
+        values[1:, 1:] = 0  # the padded rows 7, 8 of group 2, as the format stores them
+        t = GroupTensor(
+            values=values, col_idx=col_idx, col_ptr=col_ptr, size=3, shape=(7, 13), padded=True
+        )
+        t.check()
+        got = F.group_gemm(values, col_idx, col_ptr, 3, x)
+        assert np.array_equal(got[:7], dense_oracle(t.decompress(), x))
+
+
+@pytest.mark.parametrize(("rows", "k", "size", "density"), [(10, 2101, 4, 1.0), (9, 777, 2, 0.5)])
+def test_group_gemm_across_k_tiles(rows, k, size, density):
+    # At density 1.0 a group keeps all 2101 columns: 1051 pair rows, three K tiles of
+    # functional.PAIR_ROWS_PER_TILE (512); 130 columns: two full column blocks and a ragged one.
+    rng = np.random.default_rng(k)
+    for mode in ("full", "extreme"):
+        w, x = random_int8(rng, (rows, k), mode), random_int8(rng, (k, 2 * BLOCK_COLS + 2), mode)
+        t = compress_group(prune_group(w, size, density), size)
+        got = F.group_gemm(t.values, t.col_idx, t.col_ptr, size, x)
+        assert np.array_equal(got, R.group_gemm(t.values, t.col_idx, t.col_ptr, size, x))
+        assert np.array_equal(got[:rows], dense_oracle(t.decompress(), x))
+
+
+@pytest.mark.parametrize("cols", [1, BLOCK_COLS])
+def test_group_gemm_wraps_on_int32_overflow(cols):
+    # One group of 2 rows keeping all K = 2**17 + 5 (odd) columns, every weight and activation
+    # -128: each product is 2**14, the row sum (2**17 + 5) * 2**14 = 2**31 + 81920, which wraps
+    # to -2**31 + 81920 (closed form, two's complement). cols 1: the ragged-block path; cols
+    # BLOCK_COLS: the full-block path.
+    k = 2**17 + 5
+    values = np.full((2, k), -128, np.int8)
+    col_idx, col_ptr = np.arange(k, dtype=np.int32), np.array([0, k], np.int64)
+    x = np.full((k, cols), -128, np.int8)
+    expected = np.full((2, cols), -(2**31) + 81920)
+    assert np.array_equal(F.group_gemm(values, col_idx, col_ptr, 2, x), expected)
+    assert np.array_equal(R.group_gemm(values, col_idx, col_ptr, 2, x), expected)
 
 
 @given(gemm_cases(), st.integers(1, 4), st.integers(1, 5), st.floats(0.05, 1.0))
