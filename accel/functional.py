@@ -15,11 +15,6 @@ a pair row, whatever the row's pattern. Explicit tiling: output columns are cut 
 rows; each (block, tile) builds its pair rows into a cache-resident buffer and every output
 row's register-blocked accumulators stream through it.
 
-**Group-sparse** (``group_gemm``) runs on the same block: a group's ``size`` rows share its kept
-K positions, so per column block and group the kept activation rows are interleaved two at a
-time into pair rows once (a lone last one with zeros), and each of the group's rows streams its
-packed weight pairs through them.
-
 The other formats share one row loop: for each output row (in parallel), for each stored weight
 ``(k, v)`` of that row, ``Y[row, :] += v * X[k, :]``, a contiguous int32 row update that numba
 vectorizes, four stored weights per pass over the row.
@@ -221,107 +216,15 @@ def _dot(a: np.ndarray, b: np.ndarray) -> np.int32:
     return acc
 
 
-@kernel
-def _group_pairs(
-    values: np.ndarray, col_ptr: np.ndarray, pair_ptr: np.ndarray, g: int, w: np.ndarray
-) -> None:
-    """Group ``g``'s weights as packed pairs (``accel._simd`` packing): row ``i``'s kept
-    weights ``2j`` and ``2j + 1`` of the group into ``w[i, pair_ptr[g] + j]``; a lone last
-    weight (odd kept count) pairs with weight 0."""
-    lo, hi = col_ptr[g], col_ptr[g + 1]
-    for i in range(values.shape[0]):
-        for j in range((hi - lo + 1) // 2):
-            va = np.int32(values[i, lo + 2 * j])
-            vb = np.int32(values[i, lo + 2 * j + 1]) if lo + 2 * j + 1 < hi else np.int32(0)
-            w[i, pair_ptr[g] + j] = np.int32((vb << 16) | (va & 0xFFFF))
-
-
-@kernel
-def _fill_group_pairs(
-    xblk: np.ndarray, cols_kept: np.ndarray, p0: int, p1: int, planes: np.ndarray
-) -> None:
-    """Pair rows ``[p0, p1)`` of one group (kept activation rows ``cols_kept[2p]`` and
-    ``cols_kept[2p + 1]`` of the column block ``xblk`` ``(K, BLOCK_COLS)`` interleaved; a lone
-    last row pairs with zeros) into ``planes[: p1 - p0]`` ``(pairs, BLOCK_COLS)`` int16. Each
-    pair is one int16, ``x_a`` in the low byte, which ``accel._simd`` reads as the int8 pair
-    ``(x_a, x_b)`` on a little-endian host: one vector store per column run, not two byte
-    stores per column."""
-    for p in range(p0, p1):
-        out, xa = planes[p - p0], xblk[cols_kept[2 * p]]
-        if 2 * p + 1 < cols_kept.size:
-            xb = xblk[cols_kept[2 * p + 1]]
-            for c in range(BLOCK_COLS):
-                out[c] = (np.int16(xb[c]) << 8) | (np.int16(xa[c]) & 0xFF)
-        else:
-            for c in range(BLOCK_COLS):
-                out[c] = np.int16(xa[c]) & 0xFF
-
-
-@kernel
-def _group_block(
-    x: np.ndarray,
-    col_idx: np.ndarray,
-    col_ptr: np.ndarray,
-    pair_ptr: np.ndarray,
-    idx: np.ndarray,
-    w: np.ndarray,
-    blk: int,
-    y: np.ndarray,
-) -> None:
-    """Columns ``[blk * BLOCK_COLS, ...)`` of every output row, group by group: the group's
-    pair rows are built once per K tile (from a contiguous copy of the block's columns of
-    ``x``) and its ``size`` rows stream through them. A full
-    block accumulates straight into ``y``; the ragged last one through a scratch block."""
-    size, total = w.shape
-    cols, c0 = y.shape[1], blk * BLOCK_COLS
-    width = min(BLOCK_COLS, cols - c0)
-    planes16 = np.empty((PAIR_ROWS_PER_TILE, BLOCK_COLS), dtype=np.int16)
-    planes = planes16.view(np.int8).reshape((PAIR_ROWS_PER_TILE, BLOCK_COLS, 2))
-    scratch = np.zeros((size, BLOCK_COLS), dtype=np.int32)
-    # the block's columns of x, contiguous (zero past x's end): gathered rows then sit in L2,
-    # where rows of x itself, a power-of-two stride apart, would collide in a few cache sets
-    xblk = np.zeros((x.shape[0], BLOCK_COLS), dtype=np.int8)
-    xblk[:, :width] = x[:, c0 : c0 + width]
-    for g in range(col_ptr.size - 1):
-        kept = col_idx[col_ptr[g] : col_ptr[g + 1]]
-        pairs = pair_ptr[g + 1] - pair_ptr[g]
-        if width < BLOCK_COLS:
-            scratch[:] = 0
-        for p0 in range(0, pairs, PAIR_ROWS_PER_TILE):
-            p1 = min(pairs, p0 + PAIR_ROWS_PER_TILE)
-            _fill_group_pairs(xblk, kept, p0, p1, planes16)
-            plane0 = pair_ptr[g] + p0
-            for i in range(size):
-                at = i * total + plane0
-                if width == BLOCK_COLS:
-                    pair_madd_block(y, (g * size + i) * cols + c0, planes, plane0, idx, w, at,
-                                    p1 - p0)  # fmt: skip
-                else:
-                    pair_madd_block(scratch, i * BLOCK_COLS, planes, plane0, idx, w, at, p1 - p0)
-        if width < BLOCK_COLS:
-            for i in range(size):
-                y[g * size + i, c0:cols] = scratch[i, :width]
-
-
 @parallel_kernel
 def _group_gemm(
     values: np.ndarray, col_idx: np.ndarray, col_ptr: np.ndarray, size: int, x: np.ndarray
 ) -> np.ndarray:
-    groups, cols = col_ptr.size - 1, x.shape[1]
-    pair_ptr = np.zeros(groups + 1, dtype=np.int64)
-    for g in range(groups):
-        pair_ptr[g + 1] = pair_ptr[g] + (col_ptr[g + 1] - col_ptr[g] + 1) // 2
-    total = pair_ptr[groups]
-    w = np.zeros((size, total), dtype=np.int32)
-    for g in prange(groups):
-        _group_pairs(values, col_ptr, pair_ptr, g, w)
-    idx = np.empty((size, total), dtype=np.int32)
-    for i in range(size):
-        for p in range(total):
-            idx[i, p] = p
-    y = np.zeros((groups * size, cols), dtype=np.int32)
-    for blk in prange((cols + BLOCK_COLS - 1) // BLOCK_COLS):
-        _group_block(x, col_idx, col_ptr, pair_ptr, idx, w, blk, y)
+    y = np.zeros(((col_ptr.size - 1) * size, x.shape[1]), dtype=np.int32)
+    for r in prange(y.shape[0]):
+        g, i = r // size, r % size
+        lo, hi = col_ptr[g], col_ptr[g + 1]
+        _accumulate_row(col_idx[lo:hi].astype(np.int64), values[i, lo:hi], x, y[r])
     return y
 
 
@@ -420,9 +323,8 @@ def group_gemm(
     _require_dtype("x", x, np.int8, 2)
     _require(values.shape == (size, col_idx.size), "group_gemm: values must be (size, kept)")
     _require(bool(np.all((col_idx >= 0) & (col_idx < x.shape[0]))), "group_gemm: bad col_idx")
-    contiguous = np.ascontiguousarray
     with threads_for(values.size * x.shape[1]):
-        return _group_gemm(contiguous(values), col_idx, col_ptr, size, contiguous(x))
+        return _group_gemm(values, col_idx, col_ptr, size, x)
 
 
 def block_gemm(

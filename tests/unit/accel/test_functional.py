@@ -189,8 +189,8 @@ def test_group_gemm_ragged_groups_across_column_blocks():
 
 @pytest.mark.parametrize(("rows", "k", "size", "density"), [(10, 2101, 4, 1.0), (9, 777, 2, 0.5)])
 def test_group_gemm_across_k_tiles(rows, k, size, density):
-    # At density 1.0 a group keeps all 2101 columns: 1051 pair rows, three K tiles of
-    # functional.PAIR_ROWS_PER_TILE (512); 130 columns: two full column blocks and a ragged one.
+    # At density 1.0 a group keeps all 2101 columns (odd, > 2 * 512 pair rows: several K tiles
+    # for a pair-row kernel); 130 columns: two full BLOCK_COLS blocks and a ragged one.
     rng = np.random.default_rng(k)
     for mode in ("full", "extreme"):
         w, x = random_int8(rng, (rows, k), mode), random_int8(rng, (k, 2 * BLOCK_COLS + 2), mode)
