@@ -62,8 +62,10 @@ from sparsim.simulator.mapping import Exploit, Mapping, map_problem
 from sparsim.simulator.memory import b_chunk_bytes
 from sparsim.simulator.tiling import (
     ORDERS,
+    AxisTable,
     NestView,
     Tiling,
+    axis_table,
     choose_tiling,
     fit_bytes,
     nest_view,
@@ -264,52 +266,15 @@ def _sizes(extent: int) -> list[int]:
     return sorted(out, reverse=True)
 
 
-@dataclass(frozen=True, slots=True)
-class _Axis:
-    """One axis' candidate tilings (per candidate: size, images, trips, sums, maxima)."""
-
-    size: np.ndarray
-    images: np.ndarray
-    trips: np.ndarray
-    fa_sum: np.ndarray
-    fa_max: np.ndarray
-    fc_sum: np.ndarray
-    fc_max: np.ndarray
-    g_sum: np.ndarray
-    g: tuple[np.ndarray, ...]
-
-    def passes(self, side: int) -> np.ndarray:
-        """``sum(ceil(g / side))`` per candidate: array passes over this axis."""
-        return np.array([np.ceil(g / side - 1e-9).sum() for g in self.g])
-
-
-def _axis(view: NestView, name: str) -> _Axis:
+def _axis(view: NestView, name: str) -> AxisTable:
     extent = {"m": view.m_extent, "n": view.n_extent, "k": view.k_extent}[name]
-    pairs = [(s, 1) for s in _sizes(extent)]
-    p = view.problem
-    image_axis = view.images > 1 and (
-        (name == "m" and view.m_unit) or (name == "k" and p.conv is not None and not view.m_unit)
-    )
-    if image_axis:
-        pairs = [(extent, im) for im in _sizes(view.images)] + pairs[1:]
-    axes = [view.axis(name, s, im) for s, im in pairs]
-    return _Axis(
-        size=np.array([s for s, _ in pairs]),
-        images=np.array([im for _, im in pairs]),
-        trips=np.array([len(a.g) for a in axes]),
-        fa_sum=np.array([a.fa.sum() for a in axes]),
-        fa_max=np.array([a.fa.max() for a in axes]),
-        fc_sum=np.array([a.fc.sum() for a in axes]),
-        fc_max=np.array([a.fc.max() for a in axes]),
-        g_sum=np.array([a.g.sum() for a in axes]),
-        g=tuple(a.g for a in axes),
-    )
+    return axis_table(view, name, _sizes(extent), _sizes(view.images))
 
 
-_axis_cache: dict[Problem, tuple[_Axis, _Axis, _Axis]] = {}
+_axis_cache: dict[Problem, tuple[AxisTable, AxisTable, AxisTable]] = {}
 
 
-def _axes(view: NestView, shape: Problem | None) -> tuple[_Axis, _Axis, _Axis]:
+def _axes(view: NestView, shape: Problem | None) -> tuple[AxisTable, AxisTable, AxisTable]:
     """The three axes' candidate tables, cached per problem shape (they do not depend on the
     spec, so a design sweep builds them once)."""
     hit = _axis_cache.get(shape) if shape is not None else None
@@ -322,10 +287,12 @@ def _axes(view: NestView, shape: Problem | None) -> tuple[_Axis, _Axis, _Axis]:
     return hit
 
 
-_b_cache: dict[tuple, tuple[tuple[_Axis, _Axis], tuple[np.ndarray, np.ndarray]]] = {}
+_b_cache: dict[tuple, tuple[tuple[AxisTable, AxisTable], tuple[np.ndarray, np.ndarray]]] = {}
 
 
-def _b_bytes(mp: Mapping, ck: _Axis, cn: _Axis, w_b: float) -> tuple[np.ndarray, np.ndarray]:
+def _b_bytes(
+    mp: Mapping, ck: AxisTable, cn: AxisTable, w_b: float
+) -> tuple[np.ndarray, np.ndarray]:
     """B's stored bytes (values + metadata) summed over tiles and the largest tile, for every
     (k, n) candidate pair, shape (k, n) (``memory.b_chunk_bytes`` per column, group skipping
     keeping the mapping's average kept fraction, as ``simulator.tiling``); cached per axes
@@ -341,7 +308,7 @@ def _b_bytes(mp: Mapping, ck: _Axis, cn: _Axis, w_b: float) -> tuple[np.ndarray,
 
 
 def _b_table(
-    ex: Exploit, ratio: float, ck: _Axis, cn: _Axis, w_b: float
+    ex: Exploit, ratio: float, ck: AxisTable, cn: AxisTable, w_b: float
 ) -> tuple[np.ndarray, np.ndarray]:
     vals, metas = [], []
     for g in ck.g:
@@ -388,7 +355,7 @@ def _grid(
     compute: int,
     objective: str,
     residency: tuple[bool, bool],
-    axes: tuple[_Axis, _Axis, _Axis],
+    axes: tuple[AxisTable, AxisTable, AxisTable],
 ) -> _Grid:
     cm, cn, ck = axes
     pr = spec.precision
@@ -434,10 +401,10 @@ def _grid(
                  tiles=tiles, fits=fits)  # fmt: skip
 
 
-_factor_cache: dict[int, tuple[tuple[_Axis, _Axis, _Axis], dict[str, np.ndarray]]] = {}
+_factor_cache: dict[int, tuple[tuple[AxisTable, AxisTable, AxisTable], dict[str, np.ndarray]]] = {}
 
 
-def _order_factors(axes: tuple[_Axis, _Axis, _Axis]) -> dict[str, np.ndarray]:
+def _order_factors(axes: tuple[AxisTable, AxisTable, AxisTable]) -> dict[str, np.ndarray]:
     """``_factor`` of each irrelevant axis for every loop order, stacked on axis 0, shape
     (orders, m, n, k); cached per axes tables (the entry holds them: ids stay unique)."""
     hit = _factor_cache.get(id(axes))
@@ -479,7 +446,7 @@ def _objective(objective, latency, dram, a_feed, b_feed, fills, spec, prices, na
     return energy if objective == "energy" else energy * latency
 
 
-def _best_tiling(view: NestView, grid: _Grid, axes: tuple[_Axis, _Axis, _Axis]):
+def _best_tiling(view: NestView, grid: _Grid, axes: tuple[AxisTable, AxisTable, AxisTable]):
     """The best fitting (order, m, n, k) of ``grid`` and its estimate (ties: module
     docstring); ``None`` if nothing fits."""
     fits = np.broadcast_to(grid.fits, grid.cost.shape)

@@ -78,9 +78,11 @@ from sparsim.simulator.results import Pass
 
 __all__ = [
     "ORDERS",
+    "AxisTable",
     "NestTraffic",
     "NestView",
     "Tiling",
+    "axis_table",
     "choose_tiling",
     "fit_bytes",
     "nest_traffic",
@@ -561,8 +563,9 @@ def _candidates(extent: int) -> list[int]:
 
 
 @dataclass(frozen=True, slots=True)
-class _Cand:
-    """One axis' candidate tilings: size, images, trips, footprint sums and maxima."""
+class AxisTable:
+    """One axis' candidate tilings (per candidate: size, images, trips, footprint sums and
+    maxima, and the GEMM elements of each tile in ``g``); the chooser and the mapper share it."""
 
     size: np.ndarray
     images: np.ndarray
@@ -571,10 +574,40 @@ class _Cand:
     fa_max: np.ndarray
     fc_sum: np.ndarray
     fc_max: np.ndarray
-    g: list[np.ndarray]
+    g_sum: np.ndarray
+    g: tuple[np.ndarray, ...]
+
+    def passes(self, side: int) -> np.ndarray:
+        """``sum(ceil(g / side))`` per candidate: array passes over this axis."""
+        return np.array([np.ceil(g / side - 1e-9).sum() for g in self.g])
 
 
-def _axis_cands(view: NestView, name: str, fold: int = 0) -> _Cand:
+def axis_table(view: NestView, name: str, sizes: list[int], image_sizes: list[int]) -> AxisTable:
+    """The table of axis ``name`` over tile ``sizes`` (largest first). On the axis that carries
+    the images (``m`` of a row-banded conv, ``k`` of a weight gradient) the whole extent over
+    ``image_sizes`` images replaces the largest size."""
+    extent = {"m": view.m_extent, "n": view.n_extent, "k": view.k_extent}[name]
+    pairs = [(s, 1) for s in sizes]
+    image_axis = view.images > 1 and (
+        (name == "m" and view.m_unit) or (name == "k" and view.problem.pass_ == Pass.BW_WEIGHT)
+    )
+    if image_axis:
+        pairs = [(extent, im) for im in image_sizes] + pairs[1:]
+    axes = [view.axis(name, s, im) for s, im in pairs]
+    return AxisTable(
+        size=np.array([s for s, _ in pairs]),
+        images=np.array([im for _, im in pairs]),
+        trips=np.array([len(a.g) for a in axes]),
+        fa_sum=np.array([a.fa.sum() for a in axes]),
+        fa_max=np.array([a.fa.max() for a in axes]),
+        fc_sum=np.array([a.fc.sum() for a in axes]),
+        fc_max=np.array([a.fc.max() for a in axes]),
+        g_sum=np.array([a.g.sum() for a in axes]),
+        g=tuple(a.g for a in axes),
+    )
+
+
+def _axis_cands(view: NestView, name: str, fold: int = 0) -> AxisTable:
     """Candidate tilings of one axis; ``fold`` (``k`` of ``ws``/``is``): GEMM elements one
     array fold reduces, adding the tiles holding whole folds (1, 2, 4, ... folds). Cached per
     geometry (spec-independent)."""
@@ -584,7 +617,7 @@ def _axis_cands(view: NestView, name: str, fold: int = 0) -> _Cand:
 
 @functools.lru_cache(maxsize=4096)
 def _cands(geometry: _Geometry, m_extent: int, n_extent: int, k_extent: int, images: int,
-           m_unit: str, name: str, fold: int) -> _Cand:  # fmt: skip
+           m_unit: str, name: str, fold: int) -> AxisTable:  # fmt: skip
     view = NestView(problem=_problem_of(geometry), m_extent=m_extent, n_extent=n_extent,
                     k_extent=k_extent, images=images, m_unit=m_unit, geometry=geometry)  # fmt: skip
     extent = {"m": view.m_extent, "n": view.n_extent, "k": view.k_extent}[name]
@@ -593,26 +626,12 @@ def _cands(geometry: _Geometry, m_extent: int, n_extent: int, k_extent: int, ima
         unit = max(1, int(view.axis(name, 1).g[0]))
         folds = (fold * 2**j // unit for j in range(40) if fold * 2**j // unit < extent)
         sizes = sorted({*sizes, *(f for f in folds if f >= 1)}, reverse=True)
-    pairs = [(s, 1) for s in sizes]
-    image_axis = view.images > 1 and (
-        (name == "m" and view.m_unit) or (name == "k" and view.problem.pass_ == Pass.BW_WEIGHT)
-    )
-    if image_axis:
-        pairs = [(extent, im) for im in _candidates(view.images)] + pairs[1:]
-    axes = [view.axis(name, s, im) for s, im in pairs]
-    return _Cand(
-        size=np.array([s for s, _ in pairs]),
-        images=np.array([im for _, im in pairs]),
-        trips=np.array([len(a.g) for a in axes]),
-        fa_sum=np.array([a.fa.sum() for a in axes]),
-        fa_max=np.array([a.fa.max() for a in axes]),
-        fc_sum=np.array([a.fc.sum() for a in axes]),
-        fc_max=np.array([a.fc.max() for a in axes]),
-        g=[a.g for a in axes],
-    )
+    return axis_table(view, name, sizes, _candidates(view.images))
 
 
-def _b_table(mp: Mapping, ck: _Cand, cn: _Cand, w_b: float) -> tuple[np.ndarray, np.ndarray]:
+def _b_table(
+    mp: Mapping, ck: AxisTable, cn: AxisTable, w_b: float
+) -> tuple[np.ndarray, np.ndarray]:
     """Sum and max of B's stored bytes (values + metadata) for every (k, n) candidate pair."""
     kv = [_b_factors(mp, g, w_b) for g in ck.g]
     nv = [_b_cols(mp, g) for g in cn.g]
@@ -623,7 +642,7 @@ def _b_table(mp: Mapping, ck: _Cand, cn: _Cand, w_b: float) -> tuple[np.ndarray,
     return np.outer(vs, cs) + np.outer(ms, us), np.outer(vx, cx) + np.outer(mx, ux)
 
 
-def _feed_cycles(view: NestView, mp: Mapping, spec: AcceleratorSpec, cm: _Cand, cn: _Cand):
+def _feed_cycles(view: NestView, mp: Mapping, spec: AcceleratorSpec, cm: AxisTable, cn: AxisTable):
     """Lower bound on the input and weight buffer read-port cycles of each (m, n) candidate
     (their array feeds, ``nest_traffic``), shape (m, n, 1)."""
     in_b, w_b = spec.precision.bytes_of(Operand.INPUT), spec.precision.bytes_of(Operand.WEIGHT)
