@@ -58,16 +58,17 @@ from sparsim.accel.spec import AcceleratorSpec, Dataflow, Operand, precision_bit
 from sparsim.simulator import tile
 from sparsim.simulator.energy import sram_prices, static_energy_pj
 from sparsim.simulator.lower import Problem
-from sparsim.simulator.mapping import Exploit, Mapping, map_problem
-from sparsim.simulator.memory import b_chunk_bytes
+from sparsim.simulator.mapping import Mapping, map_problem
 from sparsim.simulator.tiling import (
     ORDERS,
     AxisTable,
     NestView,
     Tiling,
     axis_table,
+    b_table,
     choose_tiling,
     fit_bytes,
+    kept_ratio,
     nest_view,
 )
 
@@ -297,32 +298,14 @@ def _b_bytes(
     (k, n) candidate pair, shape (k, n) (``memory.b_chunk_bytes`` per column, group skipping
     keeping the mapping's average kept fraction, as ``simulator.tiling``); cached per axes
     tables and what B's storage depends on."""
-    ratio = float(mp.k_kept_per_tile.mean()) / max(1, int(mp.k_kept_per_tile.max()))
+    ratio = kept_ratio(mp)
     key = (id(ck), id(cn), mp.exploit, ratio, w_b)
     hit = _b_cache.get(key)
     if hit is None or hit[0][0] is not ck or hit[0][1] is not cn:
         if len(_b_cache) >= CACHE_SIZE:
             _b_cache.clear()
-        hit = _b_cache[key] = ((ck, cn), _b_table(mp.exploit, ratio, ck, cn, w_b))
+        hit = _b_cache[key] = ((ck, cn), b_table(mp.exploit, ratio, ck, cn, w_b))
     return hit[1]
-
-
-def _b_table(
-    ex: Exploit, ratio: float, ck: AxisTable, cn: AxisTable, w_b: float
-) -> tuple[np.ndarray, np.ndarray]:
-    vals, metas = [], []
-    for g in ck.g:
-        kept = np.ceil(g * (ratio if ex.group_size else 1.0) - 1e-9).astype(np.int64)
-        v, m = b_chunk_bytes(ex, kept, np.ones_like(kept), w_b)
-        vals.append(v.astype(np.float64))
-        metas.append(m.astype(np.float64))
-    gs = ex.group_size
-    units = [np.ceil(g / gs - 1e-9) if gs else g for g in cn.g]
-    vs, ms = np.array([v.sum() for v in vals]), np.array([m.sum() for m in metas])
-    vx, mx = np.array([v.max() for v in vals]), np.array([m.max() for m in metas])
-    cs, us = cn.g_sum, np.array([u.sum() for u in units])
-    cx, ux = np.array([g.max() for g in cn.g]), np.array([u.max() for u in units])
-    return np.outer(vs, cs) + np.outer(ms, us), np.outer(vx, cx) + np.outer(mx, ux)
 
 
 _fit = fit_bytes

@@ -83,8 +83,10 @@ __all__ = [
     "NestView",
     "Tiling",
     "axis_table",
+    "b_table",
     "choose_tiling",
     "fit_bytes",
+    "kept_ratio",
     "nest_traffic",
     "nest_view",
 ]
@@ -346,10 +348,10 @@ def _b_factors(mp: Mapping, g_k: np.ndarray, w_b: float) -> tuple[np.ndarray, np
     """B's stored bytes per K tile: (value bytes per column, metadata bytes per metadata column
     unit) (``memory.b_chunk_bytes`` of one column; group skipping keeps the mapping's average
     kept fraction of K)."""
-    return _b_bytes(mp.exploit, _kept_ratio(mp), g_k, w_b)
+    return _b_bytes(mp.exploit, kept_ratio(mp), g_k, w_b)
 
 
-def _kept_ratio(mp: Mapping) -> float:
+def kept_ratio(mp: Mapping) -> float:
     """The mapping's average kept fraction of K under group skipping, else 1."""
     if not mp.exploit.group_size:  # a mean over many array tiles: skip it when unused
         return 1.0
@@ -365,16 +367,16 @@ def _b_bytes(
     return val.astype(np.float64), meta.astype(np.float64)
 
 
-def _b_cols(mp: Mapping, g_n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _b_cols(ex: Exploit, g_n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per N tile: (columns, metadata column units: a bitmap serves ``group_size`` columns)."""
-    g = mp.exploit.group_size
+    g = ex.group_size
     return g_n, (np.ceil(g_n / g - 1e-9) if g else g_n)
 
 
 def _tables(view: NestView, t: Tiling, mp: Mapping, spec: AcceleratorSpec):
     facts = _facts(spec)
     tables = _shape_tables(view.geometry, t.m, t.n, t.k, t.images, facts.in_b, facts.w_b,
-                           mp.exploit, _kept_ratio(mp))  # fmt: skip
+                           mp.exploit, kept_ratio(mp))  # fmt: skip
     return (*tables, facts.out_b)
 
 
@@ -629,12 +631,13 @@ def _cands(geometry: _Geometry, m_extent: int, n_extent: int, k_extent: int, ima
     return axis_table(view, name, sizes, _candidates(view.images))
 
 
-def _b_table(
-    mp: Mapping, ck: AxisTable, cn: AxisTable, w_b: float
+def b_table(
+    ex: Exploit, ratio: float, ck: AxisTable, cn: AxisTable, w_b: float
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Sum and max of B's stored bytes (values + metadata) for every (k, n) candidate pair."""
-    kv = [_b_factors(mp, g, w_b) for g in ck.g]
-    nv = [_b_cols(mp, g) for g in cn.g]
+    """Sum and max of B's stored bytes (values + metadata) for every (k, n) candidate pair,
+    shape (k, n); ``ratio``: the kept fraction of K under group skipping (``kept_ratio``)."""
+    kv = [_b_bytes(ex, ratio, g, w_b) for g in ck.g]
+    nv = [_b_cols(ex, g) for g in cn.g]
     vs, ms = np.array([v.sum() for v, _ in kv]), np.array([m.sum() for _, m in kv])
     vx, mx = np.array([v.max() for v, _ in kv]), np.array([m.max() for _, m in kv])
     cs, us = np.array([c.sum() for c, _ in nv]), np.array([u.sum() for _, u in nv])
@@ -673,7 +676,7 @@ def _whole_tile(
     facts = _facts(spec)
     a = 0.0 if input_on_chip else float(m.fa.sum() * k.fa.sum()) * facts.in_b
     val, meta = _b_factors(mp, k.g, facts.w_b)
-    cols, units = _b_cols(mp, n.g)
+    cols, units = _b_cols(mp.exploit, n.g)
     b = float(val.sum() * cols.sum() + meta.sum() * units.sum())
     partial = mp.dataflow != "os" and float(k.g.max()) > mp.rows * mp.k_per_step
     width = facts.acc_b if partial else facts.out_b
@@ -707,7 +710,8 @@ def choose_tiling(
     cm, cn, ck = _axis_cands(view, "m"), _axis_cands(view, "n"), _axis_cands(view, "k", k_fold)
     in_b, out_b = (spec.precision.bytes_of(o) for o in (Operand.INPUT, Operand.OUTPUT))
     acc_b = _acc_bytes(spec)
-    b_sum, b_max = _b_table(mp, ck, cn, spec.precision.bytes_of(Operand.WEIGHT))
+    w_b = spec.precision.bytes_of(Operand.WEIGHT)
+    b_sum, b_max = b_table(mp.exploit, kept_ratio(mp), ck, cn, w_b)
     # 3-D grids over (m, n, k) candidates
     a_sum = np.ceil(cm.fa_sum[:, None, None] * ck.fa_sum[None, None, :] * in_b)
     a_max = cm.fa_max[:, None, None] * ck.fa_max[None, None, :] * in_b
