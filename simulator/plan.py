@@ -221,19 +221,19 @@ def _levels(nt: NestTraffic, count: int) -> dict[str, int]:
 def _plan_matrix(
     problem: Problem,
     spec: AcceleratorSpec,
-    residency: tuple[bool, bool] = (False, False),
+    io_on_chip: tuple[bool, bool] = (False, False),
     options: MapperOptions = FIXED,
 ) -> PlannedProblem:
     """The fixed mapping's plan, or with ``options.mode == "search"`` the better of it and the
     mapper's best estimate, timed exactly (``simulator.mapper``)."""
-    planned = _plan_candidate(problem, spec, residency, fixed_candidate(problem, spec, residency))
+    planned = _plan_candidate(problem, spec, io_on_chip, fixed_candidate(problem, spec, io_on_chip))
     if options.mode == "fixed":
         return planned
     best = _score(planned, spec, options.objective)
-    for cand in search(problem, spec, options.objective, residency)[:SEARCH_EXACT]:
+    for cand in search(problem, spec, options.objective, io_on_chip)[:SEARCH_EXACT]:
         if cand.orientation == planned.orientation and cand.tiling == planned.tiling:
             continue
-        other = _plan_candidate(problem, spec, residency, cand)
+        other = _plan_candidate(problem, spec, io_on_chip, cand)
         score = _score(other, spec, options.objective)
         if score < best:
             planned, best = other, score
@@ -248,13 +248,13 @@ def ranked_mappings(
     problem: Problem,
     spec: AcceleratorSpec,
     objective: str = "latency",
-    residency: tuple[bool, bool] = (False, False),
+    io_on_chip: tuple[bool, bool] = (False, False),
 ) -> list[tuple[Candidate, float, bool]]:
     """The fixed mapping and the mapper's best per orientation, each timed exactly, best
     first by ``objective`` (``sparsim run --explain``): (candidate, cost, is the fixed one)."""
-    fixed = fixed_candidate(problem, spec, residency)
-    cands = [fixed, *search(problem, spec, objective, residency)]
-    scored = [(c, _score(_plan_candidate(problem, spec, residency, c), spec, objective),
+    fixed = fixed_candidate(problem, spec, io_on_chip)
+    cands = [fixed, *search(problem, spec, objective, io_on_chip)]
+    scored = [(c, _score(_plan_candidate(problem, spec, io_on_chip, c), spec, objective),
                c is fixed) for c in cands]  # fmt: skip
     return sorted(scored, key=lambda cs: cs[1])
 
@@ -270,15 +270,15 @@ def _score(planned: PlannedProblem, spec: AcceleratorSpec, objective: str) -> fl
 
 
 def _plan_candidate(
-    problem: Problem, spec: AcceleratorSpec, residency: tuple[bool, bool], cand: Candidate
+    problem: Problem, spec: AcceleratorSpec, io_on_chip: tuple[bool, bool], cand: Candidate
 ) -> PlannedProblem:
     """Array mapping (``simulator.mapping``), buffer tiling (``simulator.tiling``), per-tile
-    DRAM and port traffic of one mapper candidate; ``residency``: (input already on chip,
+    DRAM and port traffic of one mapper candidate; ``io_on_chip``: (input already on chip,
     output stays on chip)."""
     mapping, cycles, tiling = cand.mapping, cand.cycles, cand.tiling
     view = nest_view(problem)
-    nt = nest_traffic(view, tiling, mapping, spec, input_on_chip=residency[0],
-                      output_on_chip=residency[1])  # fmt: skip
+    nt = nest_traffic(view, tiling, mapping, spec, input_on_chip=io_on_chip[0],
+                      output_on_chip=io_on_chip[1])  # fmt: skip
     count = problem.count
     macs = np.tile(nt.macs, count) if count > 1 else nt.macs
     levels = _levels(nt, count)
@@ -312,7 +312,7 @@ def _plan_candidate(
         notes=notes,
         tiling=tiling,
         sram_bytes=tuple((k, v * count) for k, v in nt.sram.items()),
-        input_from_chip=residency[0],
+        input_from_chip=io_on_chip[0],
         mapping_text=text,
         orientation=cand.orientation,
     )
@@ -404,13 +404,13 @@ def _plan_one(
     spec: AcceleratorSpec,
     fw: Exploit | None,
     on_chip: bool = False,
-    residency: tuple[bool, bool] = (False, False),
+    io_on_chip: tuple[bool, bool] = (False, False),
     options: MapperOptions = FIXED,
 ) -> PlannedProblem:
     """``fw``: the forward pass's exploit (pre-generation only); ``on_chip``: a fused vector
     op whose data stays in the output buffer; ``options``: the mapper's (matrix work)."""
     if problem.is_matrix:
-        return _plan_matrix(problem, spec, residency, options)
+        return _plan_matrix(problem, spec, io_on_chip, options)
     if problem.pass_ == Pass.VECTOR:
         return _plan_vector(problem, spec, on_chip)
     if problem.pregen_elements == 0:
@@ -429,16 +429,16 @@ def _plan_with_dense(
     spec: AcceleratorSpec,
     fw: Exploit | None,
     on_chip: bool,
-    residency: tuple[bool, bool] = (False, False),
+    io_on_chip: tuple[bool, bool] = (False, False),
     options: MapperOptions = FIXED,
 ) -> PlannedProblem:
-    planned = _plan_one(problem, spec, fw, on_chip, residency, options)
+    planned = _plan_one(problem, spec, fw, on_chip, io_on_chip, options)
     dense_problem, dense = problem.dense(), None
     if dense_problem != problem:
         if _same_as_dense(planned, dense_problem, spec):
             twin = _as_problem(planned, dense_problem, None, "")
         else:
-            twin = _plan_one(dense_problem, spec, fw, residency=residency, options=options)
+            twin = _plan_one(dense_problem, spec, fw, io_on_chip=io_on_chip, options=options)
         dense = _with_energy(twin, spec, None)
     return _with_energy(planned, spec, dense)
 
@@ -503,7 +503,7 @@ def _shared_plan(
     fw: Exploit | None,
     on_chip: bool,
     plans: dict[tuple, PlannedProblem],
-    residency: tuple[bool, bool] = (False, False),
+    io_on_chip: tuple[bool, bool] = (False, False),
     options: MapperOptions = FIXED,
 ) -> PlannedProblem:
     """The plan of ``problem``: made once per shape, fusion state and forward exploit in
@@ -511,13 +511,13 @@ def _shared_plan(
     immutable; only ``problem`` differs)."""
     shape = _shape_key(problem)
     if shape is None:
-        return _plan_with_dense(problem, spec, fw, on_chip, residency, options)
-    key = (shape, on_chip, fw, residency, options)
+        return _plan_with_dense(problem, spec, fw, on_chip, io_on_chip, options)
+    key = (shape, on_chip, fw, io_on_chip, options)
     if key not in plans:
         if len(plans) >= PLAN_CACHE_SIZE:
             plans.clear()
         plans[key] = _plan_with_dense(
-            replace(problem, layer="", fused_with=""), spec, fw, on_chip, residency, options
+            replace(problem, layer="", fused_with=""), spec, fw, on_chip, io_on_chip, options
         )
     return plans[key]
 
@@ -564,7 +564,7 @@ def plan(
     Pre-generation passes are kept only for layers whose forward pass reads a compressed
     weight (the spec exploits the pattern); otherwise there is nothing to re-compress.
     Fused vector ops point at their producer (module docstring). Forward passes whose input
-    or output stays on chip between layers (``simulator.residency``) skip those DRAM
+    or output stays on chip between layers (``simulator.io_on_chip``) skip those DRAM
     transfers. Same-shape problems share one plan (only ``problem``, ``notes`` and
     ``producer`` differ). ``mapper``: searched
     mappings (default) or the fixed heuristic (``simulator.mapper``)."""
