@@ -53,6 +53,7 @@ examples:
   sparsim list                                   shipped accelerator configs and zoo models
   sparsim run --accel sat --workload resnet50     simulate (see: sparsim run --help)
   sparsim rtl area                               synthesize the PEs with Yosys
+  sparsim validate --out docs/validation.md      compare with published results
 """
 
 
@@ -129,6 +130,9 @@ def _build_parser() -> argparse.ArgumentParser:
     area.add_argument("--update", action="store_true", help="rewrite configs/area/rtl_area.yaml")
     add_dse_parsers(sub)
     add_model_parsers(sub)
+    validate = sub.add_parser("validate", help="check sparsim against published results "
+                              "(docs/validation.md)")  # fmt: skip
+    validate.add_argument("--out", help="write the Markdown table here (default: stdout)")
     return parser
 
 
@@ -246,6 +250,14 @@ def _cmd_list() -> int:
     return 0
 
 
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from sparsim.simulator.validate.run import validate_command
+
+    if args.out is not None:
+        check_output_file(args.out, "--out")
+    return validate_command(args.out)
+
+
 def _cmd_rtl_area(args: argparse.Namespace) -> int:
     from sparsim.accel.area import main as area_main
 
@@ -272,6 +284,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_dse_command(args)
         if args.command in ("prune", "inspect"):
             return run_model_command(args)
+        if args.command == "validate":
+            return _cmd_validate(args)
         return _cmd_rtl_area(args)
     except (ConfigError, SparsityError) as exc:
         print(f"sparsim: error: {exc}", file=sys.stderr)

@@ -1,0 +1,13 @@
+"""Every claim, in table order. A new source adds its module's ``CLAIMS`` here."""
+
+from __future__ import annotations
+
+from sparsim.simulator.validate import dense_baselines, tpu_v1
+from sparsim.simulator.validate.claim import Claim
+
+__all__ = ["CLAIMS"]
+
+CLAIMS: tuple[Claim, ...] = (
+    *dense_baselines.CLAIMS,
+    *tpu_v1.CLAIMS,
+)
