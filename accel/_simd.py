@@ -35,7 +35,16 @@ from numba import types
 from numba.core import config
 from numba.extending import intrinsic
 
-__all__ = ["BLOCK_COLS", "madd_path", "pack_pair", "pair_madd_block", "target_features"]
+__all__ = [
+    "BLOCK_COLS",
+    "GROUP_COLS",
+    "GROUP_ROWS",
+    "group_madd_block",
+    "madd_path",
+    "pack_pair",
+    "pair_madd_block",
+    "target_features",
+]
 
 _NO_JIT = bool(getattr(config, "DISABLE_JIT", False))
 
@@ -191,3 +200,159 @@ pair_madd_block: Callable[..., None] = (
 """``y.flat[y_at : y_at + BLOCK_COLS] += sum_i pmaddwd(pair row idx.flat[at + i] - plane0 of
 planes, w.flat[at + i])`` for ``i < count`` (module docstring); all arrays C-contiguous,
 ``planes`` ``(..., BLOCK_COLS, 2)`` int8, ``idx`` and ``w`` int32."""
+
+
+# ---------------------------------------------------------------------------------------------
+# group-sparse block: pairs interleaved in registers
+
+GROUP_ROWS = 4
+"""Output rows ``group_madd_block`` updates at once: rows of one weight group share its kept
+activation rows, so each interleaved pair of them serves ``GROUP_ROWS`` multiply-adds."""
+
+GROUP_COLS = 16
+"""Output columns per ``group_madd_block`` call: two int16-pair vectors of 8 int32 lanes per row,
+``GROUP_ROWS * 2`` accumulators (half of AVX2's 16 registers)."""
+
+_LO = [0, 16, 1, 17, 2, 18, 3, 19, 8, 24, 9, 25, 10, 26, 11, 27]
+_HI = [4, 20, 5, 21, 6, 22, 7, 23, 12, 28, 13, 29, 14, 30, 15, 31]
+"""Interleave of two 16-lane int16 vectors within each 128-bit half (AVX2's ``vpunpck[lh]wd``):
+the ``_LO`` pair vector holds columns 0-3 and 8-11, ``_HI`` columns 4-7 and 12-15."""
+
+_COLS_0_7, _COLS_8_15 = [0, 1, 2, 3, 8, 9, 10, 11], [4, 5, 6, 7, 12, 13, 14, 15]
+"""Back to column order from the (``_LO``, ``_HI``) accumulators, concatenated."""
+
+
+def _madd16(builder: ir.IRBuilder, x: ir.Value, w: ir.Value) -> ir.Value:
+    """``pmaddwd`` of two 16-lane int16 vectors: 8 int32 pair sums (AVX2, two SSE2 halves, or
+    portable IR)."""
+    madd = _x86_madd()
+    i16v, i32v = ir.VectorType(ir.IntType(16), 16), ir.VectorType(ir.IntType(32), 8)
+    if madd is None:
+        return _generic_madd(builder, x, w, 8)
+    name, lanes = madd
+    if lanes == 8:
+        fn = builder.module.declare_intrinsic(name, fnty=ir.FunctionType(i32v, [i16v, i16v]))
+        return builder.call(fn, [x, w])
+    h16, h32 = ir.VectorType(ir.IntType(16), 8), ir.VectorType(ir.IntType(32), 4)
+    fn = builder.module.declare_intrinsic(name, fnty=ir.FunctionType(h32, [h16, h16]))
+    halves = []
+    for part in (range(8), range(8, 16)):
+        idx = ir.Constant(ir.VectorType(ir.IntType(32), 8), list(part))
+        halves.append(builder.call(fn, [builder.shuffle_vector(x, x, idx),
+                                        builder.shuffle_vector(w, w, idx)]))  # fmt: skip
+    return builder.shuffle_vector(halves[0], halves[1], ir.Constant(i32v, list(range(8))))
+
+
+def _emit_group_block(context, builder, sig, args):
+    """IR of ``group_madd_block``: a loop over the pairs with ``GROUP_ROWS * 2`` accumulators as
+    phi nodes; each step loads two activation rows' ``GROUP_COLS`` int8, widens and interleaves
+    them in registers and multiply-adds every row's broadcast weight pair."""
+    y, y_at, y_stride, x, x_at, x_stride, ka, kb, w, w_at, w_stride, at, count = args
+    y_ty, x_ty, ka_ty, kb_ty, w_ty = sig.args[0], sig.args[3], sig.args[6], sig.args[7], sig.args[8]
+    i64, i32 = ir.IntType(64), ir.IntType(32)
+    i8v, i16v = ir.VectorType(ir.IntType(8), 16), ir.VectorType(ir.IntType(16), 16)
+    i32v = ir.VectorType(i32, 8)
+    sel = ir.VectorType(i32, 16)
+
+    def data(ty, val):
+        return context.make_array(ty)(context, builder, val).data
+
+    y_p, x_p = data(y_ty, y), data(x_ty, x)
+    ka_p, kb_p = builder.gep(data(ka_ty, ka), [at]), builder.gep(data(kb_ty, kb), [at])
+    w_p = data(w_ty, w)
+    w_first = builder.add(w_at, at)
+    w_rows = [builder.gep(w_p, [builder.add(w_first, builder.mul(w_stride, _i(64, r)))])
+              for r in range(GROUP_ROWS)]  # fmt: skip
+    start = builder.block
+    zero = ir.Constant(i32v, None)
+    loop = builder.append_basic_block("gpairs.loop")
+    done = builder.append_basic_block("gpairs.done")
+    builder.cbranch(builder.icmp_signed(">", count, _i(64, 0)), loop, done)
+
+    builder.position_at_end(loop)
+    i = builder.phi(i64)
+    sums = [builder.phi(i32v) for _ in range(2 * GROUP_ROWS)]
+
+    def row(k_p):
+        k = builder.sext(builder.load(builder.gep(k_p, [i]), align=4), i64)
+        at_x = builder.add(x_at, builder.mul(k, x_stride))
+        v = builder.load(builder.bitcast(builder.gep(x_p, [at_x]), i8v.as_pointer()), align=1)
+        return builder.sext(v, i16v)
+
+    xa, xb = row(ka_p), row(kb_p)
+    lo = builder.shuffle_vector(xa, xb, ir.Constant(sel, _LO))
+    hi = builder.shuffle_vector(xa, xb, ir.Constant(sel, _HI))
+    new = []
+    for r in range(GROUP_ROWS):
+        pair = builder.load(builder.gep(w_rows[r], [i]), align=4)
+        splat = builder.insert_element(ir.Constant(i32v, None), pair, _i(32, 0))
+        splat = builder.shuffle_vector(splat, ir.Constant(i32v, None), ir.Constant(i32v, [0] * 8))
+        wv = builder.bitcast(splat, i16v)
+        new.append(builder.add(sums[2 * r], _madd16(builder, lo, wv)))
+        new.append(builder.add(sums[2 * r + 1], _madd16(builder, hi, wv)))
+    i_next = builder.add(i, _i(64, 1))
+    body_end = builder.block
+    i.add_incoming(_i(64, 0), start)
+    i.add_incoming(i_next, body_end)
+    for acc, last in zip(sums, new, strict=True):
+        acc.add_incoming(zero, start)
+        acc.add_incoming(last, body_end)
+    builder.cbranch(builder.icmp_signed("<", i_next, count), loop, done)
+
+    builder.position_at_end(done)
+    outs = [builder.phi(i32v) for _ in range(2 * GROUP_ROWS)]
+    for out, last in zip(outs, new, strict=True):
+        out.add_incoming(zero, start)
+        out.add_incoming(last, body_end)
+    for r in range(GROUP_ROWS):
+        lo_acc, hi_acc = outs[2 * r], outs[2 * r + 1]
+        base = builder.add(y_at, builder.mul(y_stride, _i(64, r)))
+        for half, cols in enumerate((_COLS_0_7, _COLS_8_15)):
+            vals = builder.shuffle_vector(lo_acc, hi_acc, ir.Constant(i32v, cols))
+            ptr = builder.bitcast(builder.gep(y_p, [builder.add(base, _i(64, 8 * half))]),
+                                  i32v.as_pointer())  # fmt: skip
+            builder.store(builder.add(builder.load(ptr, align=4), vals), ptr, align=4)
+    return context.get_dummy_value()
+
+
+@intrinsic
+def _group_madd_block_ir(typingctx, y, y_at, y_stride, x, x_at, x_stride, ka, kb, w, w_at,
+                         w_stride, at, count):  # fmt: skip
+    ok = (
+        _c_array(y, types.int32) and _c_array(x, types.int8) and _c_array(ka, types.int32)
+        and _c_array(kb, types.int32) and _c_array(w, types.int32)
+    )  # fmt: skip
+    if not ok:
+        return None
+    i64 = types.int64
+    sig = types.void(y, i64, i64, x, i64, i64, ka, kb, w, i64, i64, i64, i64)
+    return sig, _emit_group_block
+
+
+def _group_madd_block_numpy(
+    y: np.ndarray, y_at: int, y_stride: int, x: np.ndarray, x_at: int, x_stride: int,
+    ka: np.ndarray, kb: np.ndarray, w: np.ndarray, w_at: int, w_stride: int, at: int, count: int,
+) -> None:  # fmt: skip
+    """The same arithmetic in numpy (for ``NUMBA_DISABLE_JIT=1``)."""
+    cols = np.arange(GROUP_COLS)
+    rows_a = ka.reshape(-1)[at : at + count].astype(np.int64)
+    rows_b = kb.reshape(-1)[at : at + count].astype(np.int64)
+    xf = x.reshape(-1)
+    x_a = xf[x_at + rows_a[:, None] * x_stride + cols].astype(np.int64)
+    x_b = xf[x_at + rows_b[:, None] * x_stride + cols].astype(np.int64)
+    yf, wf = y.reshape(-1), w.reshape(-1)
+    for r in range(GROUP_ROWS):
+        pairs = wf[w_at + r * w_stride + at : w_at + r * w_stride + at + count].astype(np.int64)
+        w_a, w_b = (pairs << 48) >> 48, pairs >> 16
+        total = (x_a * w_a[:, None] + x_b * w_b[:, None]).sum(axis=0)
+        out = yf[y_at + r * y_stride : y_at + r * y_stride + GROUP_COLS]
+        out[:] = ((out.astype(np.int64) + total) & 0xFFFFFFFF).astype(np.uint32).view(np.int32)
+
+
+group_madd_block: Callable[..., None] = (
+    _group_madd_block_numpy if _NO_JIT else _group_madd_block_ir
+)
+"""For ``r < GROUP_ROWS`` and ``c < GROUP_COLS``: ``y.flat[y_at + r * y_stride + c] +=
+sum_i x_a * w_a + x_b * w_b`` over ``i < count``, where ``x_a = x.flat[x_at + ka.flat[at + i] *
+x_stride + c]`` (``x_b`` from ``kb``) and ``(w_a, w_b)`` unpack ``w.flat[w_at + r * w_stride +
+at + i]`` (``pack_pair``); int32 wrap-around. All arrays C-contiguous."""

@@ -15,6 +15,13 @@ a pair row, whatever the row's pattern. Explicit tiling: output columns are cut 
 rows; each (block, tile) builds its pair rows into a cache-resident buffer and every output
 row's register-blocked accumulators stream through it.
 
+**Group** (``group_gemm``) runs on the same int16 pairs, interleaved in registers instead of a
+buffer (``accel._simd.group_madd_block``): a group's ``size`` rows share their kept columns, so
+each pair of kept activation rows is loaded, widened and interleaved once per ``GROUP_COLS``
+columns and meets ``GROUP_ROWS`` rows' weight pairs (building pair rows in memory, as N:M does,
+costs as much as it saves when only a group's few rows use them). Columns run in slices of
+``GROUP_TILE_COLS`` (their kept rows stay in L2), groups in parallel within a slice.
+
 The other formats share one row loop: for each output row (in parallel), for each stored weight
 ``(k, v)`` of that row, ``Y[row, :] += v * X[k, :]``, a contiguous int32 row update that numba
 vectorizes, four stored weights per pass over the row.
@@ -27,7 +34,13 @@ from dataclasses import dataclass
 
 import numpy as np
 from sparsim.accel._jit import kernel, parallel_kernel, prange, threads_for
-from sparsim.accel._simd import BLOCK_COLS, pair_madd_block
+from sparsim.accel._simd import (
+    BLOCK_COLS,
+    GROUP_COLS,
+    GROUP_ROWS,
+    group_madd_block,
+    pair_madd_block,
+)
 from sparsim.accel.formats import (
     BlockTensor,
     CSRTensor,
@@ -98,6 +111,10 @@ def _nm_row_columns(indices: np.ndarray, m: int) -> np.ndarray:
 # ---------------------------------------------------------------------------------------------
 # kernels (numba), same names and signatures as accel.reference
 
+
+GROUP_TILE_COLS = 256
+"""Output columns per pass over all groups in ``group_gemm``: the kept activation rows of a
+256-column slice (256 B per row) stay in L2 while every group's pairs stream through them."""
 
 PAIR_ROWS_PER_TILE = 512
 """Pair rows built per (column block, K tile): 512 x 64 columns x 2 int8 = 64 KiB, in L2 beside
@@ -216,15 +233,75 @@ def _dot(a: np.ndarray, b: np.ndarray) -> np.int32:
     return acc
 
 
+@kernel
+def _group_pairs(
+    values: np.ndarray, col_idx: np.ndarray, col_ptr: np.ndarray, rows: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Each group's kept columns two at a time: ``pair_ptr`` (per group), activation rows
+    ``ka``/``kb`` and packed weight pairs ``w`` ``(rows, pairs)`` (``accel._simd.pack_pair``),
+    rows past ``values``' zero. A lone last column pairs with itself at weight 0."""
+    groups, size = col_ptr.size - 1, values.shape[0]
+    pair_ptr = np.zeros(groups + 1, dtype=np.int64)
+    for g in range(groups):
+        pair_ptr[g + 1] = pair_ptr[g] + (col_ptr[g + 1] - col_ptr[g] + 1) // 2
+    total = pair_ptr[groups]
+    ka, kb = np.empty(total, dtype=np.int32), np.empty(total, dtype=np.int32)
+    w = np.zeros((rows, total), dtype=np.int32)
+    for g in range(groups):
+        lo, hi = col_ptr[g], col_ptr[g + 1]
+        for p in range(pair_ptr[g], pair_ptr[g + 1]):
+            a = lo + 2 * (p - pair_ptr[g])
+            b = a + 1 if a + 1 < hi else a
+            ka[p], kb[p] = col_idx[a], col_idx[b]
+            for i in range(size):
+                va = np.int32(values[i, a])
+                vb = np.int32(values[i, b]) if b != a else np.int32(0)
+                w[i, p] = np.int32((vb << 16) | (va & 0xFFFF))
+    return pair_ptr, ka, kb, w
+
+
+@kernel
+def _group_tail(
+    values: np.ndarray, col_idx: np.ndarray, lo: int, hi: int, x: np.ndarray, c0: int,
+    out: np.ndarray,
+) -> None:  # fmt: skip
+    """``out[c0:] += values[lo:hi] . x[col_idx[lo:hi], c0:]``: columns past the last full
+    ``GROUP_COLS`` block."""
+    for s in range(lo, hi):
+        v, xr = np.int32(values[s]), x[col_idx[s]]
+        for c in range(c0, out.size):
+            out[c] += v * xr[c]
+
+
 @parallel_kernel
 def _group_gemm(
     values: np.ndarray, col_idx: np.ndarray, col_ptr: np.ndarray, size: int, x: np.ndarray
 ) -> np.ndarray:
-    y = np.zeros(((col_ptr.size - 1) * size, x.shape[1]), dtype=np.int32)
-    for r in prange(y.shape[0]):
-        g, i = r // size, r % size
-        lo, hi = col_ptr[g], col_ptr[g + 1]
-        _accumulate_row(col_idx[lo:hi].astype(np.int64), values[i, lo:hi], x, y[r])
+    groups, cols = col_ptr.size - 1, x.shape[1]
+    chunks = (size + GROUP_ROWS - 1) // GROUP_ROWS
+    padded = chunks * GROUP_ROWS
+    pair_ptr, ka, kb, w = _group_pairs(values, col_idx, col_ptr, padded)
+    yp = np.zeros((groups * padded, cols), dtype=np.int32)
+    full = cols // GROUP_COLS * GROUP_COLS
+    for t0 in range(0, full, GROUP_TILE_COLS):
+        t1 = min(full, t0 + GROUP_TILE_COLS)
+        for job in prange(groups * chunks):
+            g, ch = job // chunks, job % chunks
+            lo, count = pair_ptr[g], pair_ptr[g + 1] - pair_ptr[g]
+            r0 = g * padded + ch * GROUP_ROWS
+            for c0 in range(t0, t1, GROUP_COLS):
+                group_madd_block(yp, r0 * cols + c0, cols, x, c0, cols, ka, kb, w,
+                                 ch * GROUP_ROWS * w.shape[1], w.shape[1], lo, count)  # fmt: skip
+    if full < cols:
+        for r in prange(groups * size):
+            g, i = r // size, r % size
+            _group_tail(values[i], col_idx, col_ptr[g], col_ptr[g + 1], x, full,
+                        yp[g * padded + i])  # fmt: skip
+    if padded == size:
+        return yp
+    y = np.empty((groups * size, cols), dtype=np.int32)
+    for r in prange(groups * size):
+        y[r] = yp[(r // size) * padded + r % size]
     return y
 
 

@@ -11,7 +11,14 @@ from hypothesis import strategies as st
 from sparsim.accel import functional as F
 from sparsim.accel import reference as R
 from sparsim.accel._jit import PARALLEL_MIN_MACS, kernel
-from sparsim.accel._simd import BLOCK_COLS, pack_pair, pair_madd_block
+from sparsim.accel._simd import (
+    BLOCK_COLS,
+    GROUP_COLS,
+    GROUP_ROWS,
+    group_madd_block,
+    pack_pair,
+    pair_madd_block,
+)
 from sparsim.accel.formats import (
     FormatError,
     GroupTensor,
@@ -154,6 +161,37 @@ def test_pair_madd_block_by_hand():
     y = np.full(BLOCK_COLS, 2**31 - 32768 - 1, np.int32)
     assert np.array_equal(_one_block(y, planes, idx, w), np.full(BLOCK_COLS, -(2**31) + 32512))
     assert pack_pair(-1, -2) == np.int32(-65537)  # 0xFFFE_FFFF: w_b = -2 high, w_a = -1 low
+
+
+@kernel
+def _one_group_block(y, x, ka, kb, w):  # type: ignore[no-untyped-def]
+    group_madd_block(y, 1 * y.shape[1] + 1, y.shape[1], x, 2, x.shape[1], ka, kb, w, 0,
+                     w.shape[1], 0, ka.size)  # fmt: skip
+    return y
+
+
+def test_group_madd_block_by_hand():
+    # x (3, 20), read from column 2: row 0 is c, row 1 is 2c - 20, row 2 all -128. Pair 0 =
+    # rows (0, 1) with weights (r + 1, -1) for output row r; pair 1 = rows (2, 2) with (-128,
+    # -128) on row 0 only. For block column c (x column c + 2), by hand:
+    #   y[r, c] += (r + 1)(c + 2) - (2(c + 2) - 20) + 32768 [r == 0] = (r - 1)(c + 2) + 20 + ...
+    # The block sits at y[1:5, 1:17] of a (6, 18) array filled with 7, which stays 7 elsewhere
+    # (strides, offsets, and the column order after the in-register interleave). Row 0 starts
+    # at 2**31 - 32768: 2**31 + 18 - c wraps to -2**31 + 18 - c.
+    xc = np.arange(20, dtype=np.int64)
+    x = np.stack([xc, 2 * xc - 20, np.full(20, -128)]).astype(np.int8)
+    ka, kb = np.array([0, 2], np.int32), np.array([1, 2], np.int32)
+    w = np.array([[pack_pair(r + 1, -1), pack_pair(-128, -128) if r == 0 else 0]
+                  for r in range(GROUP_ROWS)], np.int32)  # fmt: skip
+    y = np.full((6, 18), 7, np.int32)
+    y[1, 1:17] = 2**31 - 32768
+    expected = y.astype(np.int64)
+    c = np.arange(GROUP_COLS)
+    for r in range(GROUP_ROWS):
+        expected[1 + r, 1:17] += (r - 1) * (c + 2) + 20 + (32768 if r == 0 else 0)
+    expected = ((expected + 2**31) % 2**32 - 2**31).astype(np.int32)
+    assert expected[1, 1] == -(2**31) + 18
+    assert np.array_equal(_one_group_block(y, x, ka, kb, w), expected)
 
 
 @given(gemm_cases(), st.integers(1, 5), st.floats(0.05, 1.0))
