@@ -6,15 +6,17 @@ back to back, as in the analytical engine) with three processes sharing one DRAM
 stores, as they are on the critical path):
 
 * **loader**: for each tile, wait for a free input buffer slot, hold the channel for
-  ``ceil(load_bytes / bw)`` cycles; the data is usable when it has streamed, plus
+  ``ceil(load_bytes / bw)`` cycles and, from then, the write port of each buffer the load
+  fills (below); the data is usable when the channel and the ports are done, plus
   ``dram_latency_cycles`` where the latency is exposed (DRAM timing: ``simulator.perf``
   docstring; double-buffered: the first tile's load only);
 * **array** (the vector or pre-generation unit for those passes): wait for the tile's data and
-  a free output slot, compute ``compute_cycles``, free the input slot, hand the output on;
-* **storer**: hold the channel for ``ceil(store_bytes / bw)`` cycles, which frees the output
-  slot; the write is acknowledged when it has left, plus ``dram_latency_cycles`` where exposed
-  (double-buffered: the last tile's store only). The problem ends at the last compute or
-  acknowledgement.
+  a free output slot, compute ``compute_cycles`` while its port streams hold their ports
+  (below), free the input slot, hand the output on;
+* **storer**: hold the channel for ``ceil(store_bytes / bw)`` cycles and, from then, the read
+  port of the buffer it drains; when both are done the output slot is free, and the write is
+  acknowledged then, plus ``dram_latency_cycles`` where exposed (double-buffered: the last
+  tile's store only). The problem ends at the last compute or acknowledgement.
 
 Double-buffered schedules have two input and two output slots: the load of tile ``t+1`` may
 start once compute ``t-1`` has freed its input slot, compute ``t`` needs its data and the output
@@ -27,38 +29,51 @@ timing (``simulator.perf`` docstring: latency exposed at pipeline fill and drain
 analytical engine runs in lock-step, the next tile's load and the previous tile's store sharing
 the channel while tile ``t`` computes, each step ending when both compute and transfers are
 done. Here the same transfers run with no step barrier. When every step has room for both
-transfers (``ceil(L[t+1] / bw) + ceil(S[t-1] / bw) <= C[t]``), the array never waits after the
-first load, and both give ``xfer(L[0]) + sum(C) + xfer(S[T-1])`` exactly. When memory-bound this
+transfers (``ceil(L[t+1] / bw) + ceil(S[t-1] / bw) <= C[t]``) and the ports are uncontended
+(below), the array never waits after the first load, and both give
+``xfer(L[0]) + sum(C) + xfer(S[T-1])`` exactly. When memory-bound with uncontended ports this
 engine may be faster: a transfer can start before the step barrier (a load as soon as its
 slot frees, a store as soon as its tile is computed), which saves at most the slack of uneven
 steps (the closed form already credits the one systematic case, load 1 streaming during load
-0's latency). It is never slower. (Both claims are property-tested against the closed form;
-the second is not proved: a store queued while the loader is busy may take the channel before
-the next load, an order lock-step never uses.)
+0's latency). It is then never slower. (Both claims are property-tested against the closed
+form; the second is not proved: a store queued while the loader is busy may take the channel
+before the next load, an order lock-step never uses.)
 
 Long stretches of compute-bound steps are run as one event each, exactly (``replay``).
 
 **Buffer ports** are shared resources too: each buffer read port and write port is a
-``simpy.Resource`` of ``PORT_CAPACITY`` (1). While tile ``t`` computes, every stream with bytes
-on a port that tile (``TileSchedule.stream_cycles``, e.g. the input and weight feeds through
-one shared buffer's read port; a port without streams is one stream) holds its port for its
-cycles; streams on one port take turns in request order (schedule order), and the tile ends
-when the array and all its streams are done: ``busy_cycles``, as in the analytical engine, so
-the agreement above is unchanged. Each port is a trace track (its name) with each stream's
-turn on it. (The plan charges DRAM fills and drains to the buffer ports within the tile's busy
-time, ``simulator.tiling``; they are held there, not by the loader and storer.)
+``simpy.Resource`` of ``PORT_CAPACITY`` (1). Every stream with bytes on a port in a tile
+(``TileSchedule.stream_cycles``: ``simulator.plan.stream_schedule`` splits each port's cycles
+by stream; a port without streams is one stream held by the array) holds its port for its
+cycles, at the time its holder moves it: the array's feeds (input, weight values, metadata)
+and results (partial sums, outputs) while the tile computes; a DMA fill (input, weight values
+and metadata, partial-sum reloads) while its load holds the channel, so the fill of tile
+``t+1`` shares the write port with tile ``t``'s writes; a drain (outputs, partial-sum spills)
+while its store holds the channel. Streams on one port take turns in request order: the
+array's (in schedule order), then a fill's, then a drain's. Each port is a trace track (its
+name) with each stream's turn on it.
+
+The analytical engine charges each port the sum of a tile's streams within that tile's busy
+time, fills and drains included (``TileSchedule.busy_cycles``). This engine runs them where
+they happen, which makes two differences, both only where a port is *contended*: a port that
+serves the array and a fill or drain of another tile (e.g. one shared buffer) makes them wait
+for each other, so the event engine is slower than the analytical max of ports; and a fill or
+drain that keeps its port longer than the channel (a write port narrower than the DRAM) holds
+up its transfer, where the analytical engine hides it under compute. With every fill and drain
+on ports the array does not use, each no longer on them than on the channel, neither happens
+and the agreement above holds (``tests/integration/test_engines_agree.py``).
 
 Cycles, stalls and the compute/memory label come from the simulation; bytes, energy and
 utilization come from the same ``layer_result`` the analytical engine uses (they do not depend
-on timing). Each tile holds the array for its busy time (``TileSchedule.busy_cycles``: the
-largest of its compute and buffer-port cycles, as in the analytical engine); ``bound`` names
-the busiest resource (``simulator.perf.bound_of``, with the channel's measured busy time).
+on timing). Each tile holds the array for the largest of its compute and the time its own
+port streams take (``_own_cycles``; longer when a port is contended); ``bound`` names the
+busiest resource (``simulator.perf.bound_of``, with the channel's measured busy time).
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Generator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -68,10 +83,17 @@ import simpy
 from simpy.events import EventPriority
 from sparsim.simulator.mapper import SEARCH, MapperOptions
 from sparsim.simulator.perf import Timing, bound_of, transfer_cycles
-from sparsim.simulator.plan import PlannedProblem, layer_result, overlap_fused, plan, run_result
+from sparsim.simulator.plan import (
+    PlannedProblem,
+    layer_result,
+    overlap_fused,
+    plan,
+    run_result,
+    stream_schedule,
+)
 from sparsim.simulator.results import Pass, RunResult
-from sparsim.simulator.schedule import TileSchedule
-from sparsim.simulator.trace import Trace, check_trace_size
+from sparsim.simulator.schedule import HOLDERS, PortStream, TileSchedule
+from sparsim.simulator.trace import Trace, check_trace_events, trace_events
 from tqdm import tqdm
 
 if TYPE_CHECKING:
@@ -81,15 +103,18 @@ if TYPE_CHECKING:
 __all__ = ["replay", "simulate_events"]
 
 
-def _calm_runs(compute: np.ndarray, load: np.ndarray, store: np.ndarray) -> list[int]:
+def _calm_runs(
+    compute: np.ndarray, load: np.ndarray, store: np.ndarray, ports_calm: np.ndarray
+) -> list[int]:
     """For each tile ``k``, how many consecutive steps from ``k`` are *calm*: the load of tile
     ``k+1`` and the store of tile ``k-1`` (channel cycles, their latency hidden) leave the
-    channel strictly before ``C[k]`` ends (no same-cycle ties).
+    channel strictly before ``C[k]`` ends (no same-cycle ties), and so do their buffer-port
+    holds (``ports_calm``: ``_ports_calm``).
     The last tile is never calm: it ends the problem and always runs as its own events."""
     n = len(compute)
     nxt = np.append(load[1:], 0)
     prev = np.insert(store[:-1], 0, 0)
-    calm = nxt + prev + 1 <= compute
+    calm = (nxt + prev + 1 <= compute) & ports_calm
     calm[-1] = False
     index = np.arange(n)
     next_restless = np.minimum.accumulate(np.where(calm, n, index)[::-1])[::-1]
@@ -101,22 +126,68 @@ PORT_CAPACITY = 1
 stream; two streams on it take turns). Tests raise it to show the serialization matters."""
 
 
-def _holds(s: TileSchedule) -> list[tuple[str, str, list[int]]]:
-    """``(port, stream, cycles per tile)`` of every port stream that ever takes time: the
-    schedule's ``stream_cycles``, and each port without streams as one stream ``"all"``."""
-    split = {port for port, _, _ in s.stream_cycles}
-    holds = [(port, stream, np.asarray(c, dtype=np.int64)) for port, stream, c in s.stream_cycles]
-    holds += [(port, "all", c) for port, c in s.port_cycles if port not in split]
-    return [(port, stream, c.tolist()) for port, stream, c in holds if c.any()]
+_Hold = tuple[str, str, list[int]]
+"""A port stream as the replay holds it: port, stream, cycles per tile."""
+
+
+def _streams(s: TileSchedule) -> list[PortStream]:
+    """Every port stream that ever takes time: the schedule's ``stream_cycles``, and each port
+    without streams as one stream ``"all"`` held by the array."""
+    split = {stream.port for stream in s.stream_cycles}
+    streams = [stream._replace(cycles=np.asarray(stream.cycles, dtype=np.int64))
+               for stream in s.stream_cycles]  # fmt: skip
+    streams += [PortStream(port, "all", c) for port, c in s.port_cycles if port not in split]
+    return [stream for stream in streams if stream.cycles.any()]
+
+
+def _holds(streams: list[PortStream], holder: str) -> list[_Hold]:
+    return [(p.port, p.stream, p.cycles.tolist()) for p in streams if p.holder == holder]
+
+
+def _own_cycles(work: np.ndarray, streams: list[PortStream]) -> np.ndarray:
+    """Per tile, the time the array needs without contention: the largest of its compute and
+    each port's array-held streams (``TileSchedule.busy_cycles`` when the array holds all)."""
+    own = np.asarray(work, dtype=np.int64)
+    for cycles in _per_port(streams, "array").values():
+        own = np.maximum(own, cycles)
+    return own
+
+
+def _per_port(streams: list[PortStream], holder: str) -> dict[str, np.ndarray]:
+    """Per port, the cycles per tile its ``holder``'s streams take."""
+    out: dict[str, np.ndarray] = {}
+    for p in streams:
+        if p.holder == holder:
+            out[p.port] = out.get(p.port, 0) + p.cycles
+    return out
+
+
+def _ports_calm(own: np.ndarray, load: np.ndarray, streams: list[PortStream]) -> np.ndarray:
+    """Per tile ``k``, whether every port finishes step ``k``'s holds strictly before ``own[k]``:
+    in request order, the array's holds ``A`` and the fill of tile ``k+1`` (``F``) from the
+    step's start, the drain of tile ``k-1`` (``D``) once load ``k+1`` has left the channel
+    (``ch(L[k+1])``), so the port is done by ``max(A + F, ch(L[k+1])) + D``."""
+    calm = np.ones(len(own), dtype=bool)
+    array, fill, drain = (_per_port(streams, h) for h in HOLDERS)
+    nxt = np.append(load[1:], 0)
+    for port in {*fill, *drain}:
+        a = array.get(port, np.zeros_like(own))
+        f = np.append(fill[port][1:], 0) if port in fill else 0
+        d = np.insert(drain[port][:-1], 0, 0) if port in drain else 0
+        done = np.where(d > 0, np.maximum(a + f, nxt) + d, a + f)
+        calm &= (f + d == 0) | (done + 1 <= own)
+    return calm
 
 
 @dataclass(frozen=True, slots=True)
 class _Tiles:
     """A schedule as plain Python ints (indexing numpy scalars per event is slow)."""
 
-    compute: list[int]  # busy: the largest of the tile's compute and port cycles
+    compute: list[int]  # ``_own_cycles``: compute or the array's port holds, uncontended
     work: list[int]  # the array's own compute cycles
-    holds: list[tuple[str, str, list[int]]]  # ``_holds``
+    holds: list[_Hold]  # the port streams the array holds while computing
+    fills: list[_Hold]  # the port streams a tile's DMA fill holds (with the channel)
+    drains: list[_Hold]  # the port streams a tile's drain holds (with the channel)
     load: list[int]  # channel cycles, 0 = nothing to load
     store: list[int]
     calm: list[int]  # ``_calm_runs``
@@ -140,14 +211,17 @@ class _Tiles:
         load = transfer_cycles(s.load_bytes, bw, 0)
         store = transfer_cycles(s.store_bytes, bw, 0)
         lat = s.dram_latency_cycles
-        busy = s.busy_cycles
+        streams = _streams(s)
+        own = _own_cycles(s.compute_cycles, streams)
         return cls(
-            compute=busy.tolist(),
+            compute=own.tolist(),
             work=np.asarray(s.compute_cycles, dtype=np.int64).tolist(),
-            holds=_holds(s),
+            holds=_holds(streams, "array"),
+            fills=_holds(streams, "load"),
+            drains=_holds(streams, "store"),
             load=load.tolist(),
             store=store.tolist(),
-            calm=_calm_runs(busy, load, store),
+            calm=_calm_runs(own, load, store, _ports_calm(own, load, streams)),
             latency=lat,
             slots=2 if s.double_buffered else 1,
             schedule=s,
@@ -213,7 +287,7 @@ class _Replay:
         self.env = simpy.Environment()
         self.channel = simpy.Resource(self.env, capacity=1)
         self.ports = {port: simpy.Resource(self.env, capacity=PORT_CAPACITY)
-                      for port, _, _ in tiles.holds}  # fmt: skip
+                      for port, _, _ in (*tiles.holds, *tiles.fills, *tiles.drains)}  # fmt: skip
         n = len(tiles.compute)
         self.loaded, self.stored = _Flags(self.env, n), _Flags(self.env, n)  # left the channel
         self.input_free, self.computed = _Flags(self.env, n), _Flags(self.env, n)
@@ -236,13 +310,24 @@ class _Replay:
         if cycle > self.now:
             yield self.env.timeout(cycle - self.now)
 
-    def _transfer(self, cycles: int, name: str, tile: int) -> Generator:
+    def _transfer(self, cycles: int, name: str, tile: int, holds: list[_Hold]) -> Generator:
+        """Move a tile's DRAM bytes: the channel for ``cycles`` and, from when it is granted,
+        each buffer port the transfer fills or drains (``holds``), in turn with the port's
+        other streams; done when all are."""
         with self.channel.request() as grant:
             yield grant
             start = self.now
+            ports = self._holding(holds, tile)
             yield self.env.timeout(cycles)
         self.channel_busy += cycles
         self._record("dram", name, start, cycles, tile)
+        if any(not p.triggered for p in ports):
+            yield simpy.AllOf(self.env, ports)
+
+    def _holding(self, holds: list[_Hold], tile: int) -> list[simpy.Process]:
+        """Processes holding each port of ``holds`` with bytes in ``tile``, asking in order."""
+        return [self.env.process(self._hold(port, stream, cycles[tile], tile))
+                for port, stream, cycles in holds if cycles[tile]]  # fmt: skip
 
     def _loader(self) -> Generator:
         t = self.t
@@ -258,7 +343,7 @@ class _Replay:
                 yield from self._until(self.ack_at[i - 1])
             self.next_load = i + 1
             if t.load[i]:
-                yield from self._transfer(t.load[i], "load", i)
+                yield from self._transfer(t.load[i], "load", i, t.fills)
             self.arrive_at[i] = self.now + t.load_latency(i)
             self.loaded.set(i)
 
@@ -274,7 +359,7 @@ class _Replay:
                 yield _EndOfCycle(self.env)  # loads ready in this cycle ask first
             self.next_store = i + 1
             if t.store[i]:
-                yield from self._transfer(t.store[i], "store", i)
+                yield from self._transfer(t.store[i], "store", i, t.drains)
             self.ack_at[i] = self.now + t.store_latency(i)
             self.stored.set(i)
 
@@ -298,8 +383,7 @@ class _Replay:
         """Tile ``i``: the array computes while each port stream holds its port; the tile ends
         when all are done (``busy_cycles`` when every port serializes its streams)."""
         start, env = self.now, self.env
-        holds = [env.process(self._hold(port, stream, cycles[i], i))
-                 for port, stream, cycles in self.t.holds if cycles[i]]  # fmt: skip
+        holds = self._holding(self.t.holds, i)
         if holds:
             yield simpy.AllOf(env, [env.timeout(self.t.work[i]), *holds])
         else:
@@ -322,7 +406,8 @@ class _Replay:
         self.next_load, self.next_store = i + j + 1, i + j - 1
         self.channel_busy += sum(t.load[i + 1 : i + j + 1]) + sum(t.store[i - 1 : i + j - 1])
         last_start = start + sum(t.compute[i : i + j - 1])
-        self.arrive_at[i + j] = last_start + t.load[i + j] + t.load_latency(i + j)
+        landed = self._calm_step(i + j - 1, last_start, record=False)
+        self.arrive_at[i + j] = landed + t.load_latency(i + j)
         if self.trace is not None:
             self._record_calm_steps(i, j, start)
         yield self.env.timeout(sum(t.compute[i : i + j]))
@@ -336,17 +421,32 @@ class _Replay:
         t = self.t
         for k in range(i, i + j):
             self._record(self.unit, "compute", start, t.compute[k], k)
-            self._record_holds(k, start)
+            self._calm_step(k, start, record=True)
             self._record("dram", "load", start, t.load[k + 1], k + 1)
             self._record("dram", "store", start + t.load[k + 1], t.store[k - 1], k - 1)
             start += t.compute[k]
 
-    def _record_holds(self, k: int, start: int) -> None:
-        """Tile ``k``'s port streams from ``start``, each port's in turn (as ``_compute``)."""
+    def _calm_step(self, k: int, start: int, *, record: bool) -> int:
+        """The port holds of calm step ``k`` from ``start``, in the order they ask (as the
+        tile-by-tile replay: the array's, then the fill of tile ``k+1``, then the drain of
+        tile ``k-1`` once that load has left the channel), recorded if ``record``; returns
+        the cycle load ``k+1`` has landed (channel and ports done)."""
+        t = self.t
         free = dict.fromkeys(self.ports, start)
-        for port, stream, cycles in self.t.holds:
-            self._record(port, stream, free[port], cycles[k], k)
-            free[port] += cycles[k]
+        landed = start + t.load[k + 1]
+        steps = ((t.holds, k, start), (t.fills, k + 1, start),
+                 (t.drains, k - 1, start + t.load[k + 1]))  # fmt: skip
+        for holds, tile, ready in steps:
+            for port, stream, cycles in holds:
+                if not cycles[tile]:
+                    continue
+                begin = max(free[port], ready)
+                if record:
+                    self._record(port, stream, begin, cycles[tile], tile)
+                free[port] = begin + cycles[tile]
+                if tile == k + 1:
+                    landed = max(landed, free[port])
+        return landed
 
     def _array(self) -> Generator:
         i = 0
@@ -406,17 +506,30 @@ _UNITS = {Pass.VECTOR: "vector", Pass.PREGEN: "pregen"}  # other passes run on t
 
 def _cached_replay(
     planned: PlannedProblem,
+    spec: AcceleratorSpec,
     cache: dict[int, tuple[Timing, Trace | None]],
     trace: Trace | None,
 ) -> tuple[Timing, Trace | None]:
-    """Replay ``planned.schedule`` once per schedule object (same-shape problems share one; the
-    replay is deterministic), with its events on a private trace starting at cycle 0."""
+    """Replay ``planned``'s schedule, its ports split by stream (``plan.stream_schedule``),
+    once per schedule object (same-shape problems share one; the replay is deterministic),
+    with its events on a private trace starting at cycle 0."""
     key = id(planned.schedule)
     if key not in cache:
         local = None if trace is None else Trace(process_name="", freq_mhz=trace.freq_mhz)
         unit = _UNITS.get(planned.problem.pass_, "array")
-        cache[key] = (replay(planned.schedule, local, unit=unit), local)
+        cache[key] = (replay(stream_schedule(planned, spec), local, unit=unit), local)
     return cache[key]
+
+
+def _trace_events(plans: list[PlannedProblem], spec: AcceleratorSpec) -> Iterator[int]:
+    """``trace.trace_events`` of each problem run as the replay runs it (its ports split by
+    stream), counted once per schedule object, without keeping the split schedules."""
+    counted: dict[int, int] = {}
+    for planned in plans:
+        key = id(planned.schedule)
+        if key not in counted:
+            counted[key] = trace_events(stream_schedule(planned, spec))
+        yield counted[key]
 
 
 def _starts(plans: list[PlannedProblem], own: list[Timing], timings: list[Timing]) -> list[int]:
@@ -469,13 +582,13 @@ def simulate_events(
     # kept alive: ``_cached_replay`` keys on schedule ids
     plans = plan(workload, spec, mapper=mapper)
     if trace is not None:
-        check_trace_size(planned.schedule for planned in plans)  # before any replay
+        check_trace_events(_trace_events(plans, spec))  # before any replay
     cache: dict[int, tuple[Timing, Trace | None]] = {}
     bar = tqdm(plans, desc=f"event engine: {workload.name}", unit="problem", disable=not progress,
                file=sys.stderr, leave=False)  # fmt: skip
-    replays = [_cached_replay(planned, cache, trace) for planned in bar]
+    replays = [_cached_replay(planned, spec, cache, trace) for planned in bar]
     own = [timing for timing, _ in replays]
-    dense = [_cached_replay(p.dense, cache, None)[0] if p.dense else t
+    dense = [_cached_replay(p.dense, spec, cache, None)[0] if p.dense else t
              for p, t in zip(plans, own, strict=True)]  # fmt: skip
     timings, dense = overlap_fused(plans, own), overlap_fused(plans, dense)
     if trace is not None and trace_path is not None:

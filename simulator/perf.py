@@ -22,7 +22,7 @@ not hold the channel. ``xfer(b) = 0 if b == 0 else lat + ch(b)``.
   still in flight), else 0, and ``h[t] = 0`` for ``t >= 1``; so a compute-bound problem takes
   exactly ``xfer(L[0]) + sum(C) + xfer(S[T-1])``. The event
   engine runs the same transfers without the step barrier (never slower, within a few percent
-  when memory-bound; ``simulator.events``).
+  when memory-bound, while no buffer port is contended; ``simulator.events``).
 * **Single-buffered**: no request can be issued before its one slot frees, so every transfer
   pays the latency: ``cycles = sum_t xfer(L[t]) + C[t] + xfer(S[t])``.
 

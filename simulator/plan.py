@@ -11,7 +11,9 @@ per (layer, pass), in execution order, with:
   ``count``, patterns),
 * ``mapping``: ``simulator.mapping.Mapping`` (dataflow, folds, ``k_per_step``, notes),
 * ``schedule``: ``simulator.schedule.TileSchedule`` — per-tile ``compute_cycles``,
-  ``load_bytes``, ``store_bytes`` in execution order (replay exactly this),
+  ``load_bytes``, ``store_bytes`` and ``port_cycles`` in execution order (replay exactly this;
+  ``stream_schedule(planned, spec)`` is the same schedule with each port's cycles split by
+  stream and holder: the array, a DMA fill or a drain, ``tiling.PORT_STREAMS``),
 * ``counts``: ``simulator.energy.ActionCounts`` (timing-independent action counts),
 * ``bytes_by_level``: ``tuple[tuple[str, int], ...]`` for ``LayerResult.bytes_by_level``,
 * ``notes``: what was exploited, fell back to dense or assumed (``LayerResult.notes``),
@@ -78,7 +80,7 @@ from sparsim.simulator.memory import (
 from sparsim.simulator.perf import Timing, analytical_timing
 from sparsim.simulator.residency import residency
 from sparsim.simulator.results import LayerResult, Pass, RunResult
-from sparsim.simulator.schedule import TileSchedule
+from sparsim.simulator.schedule import PortStream, TileSchedule
 from sparsim.simulator.tiling import NestTraffic, Tiling, nest_traffic, nest_view
 from sparsim.workloads.layer import Workload
 from sparsim.workloads.ops import VectorKind
@@ -90,6 +92,7 @@ __all__ = [
     "plan",
     "ranked_mappings",
     "run_result",
+    "stream_schedule",
 ]
 
 OPTIMIZER_BYTES_IN, OPTIMIZER_BYTES_OUT = 3, 2
@@ -102,7 +105,9 @@ class PlannedProblem:
     """One (layer, pass) ready for an engine (module docstring). ``mapping`` is ``None`` for
     vector and pre-generation work; ``dense`` is ``None`` when the problem is already dense;
     ``producer``: index of the matrix plan a fused vector op overlaps (module docstring);
-    ``energy_pj``: ``energy.energy_pj`` of ``counts``, computed once per shared plan."""
+    ``energy_pj``: ``energy.energy_pj`` of ``counts``, computed once per shared plan;
+    ``port_streams``: each buffer port's bytes per tile split by stream, with the stream's
+    holder, for one of ``problem.count`` groups (``tiling.PORT_STREAMS``; ``stream_schedule``)."""
 
     problem: Problem
     mapping: Mapping | None
@@ -118,6 +123,7 @@ class PlannedProblem:
     input_from_chip: bool = False
     mapping_text: str = ""
     orientation: Orientation | None = None
+    port_streams: tuple[tuple[str, str, str, np.ndarray], ...] = ()
 
     @property
     def issued_macs(self) -> int:
@@ -187,19 +193,48 @@ def _share(total: int, weights: np.ndarray) -> np.ndarray:
     return edges
 
 
-def _port_cycles(
-    spec: AcceleratorSpec, ports: dict[str, np.ndarray], count: int
-) -> tuple[tuple[str, np.ndarray], ...]:
-    """Per port, ``ceil(bytes / port bytes per cycle)`` of each tile, over ``count`` groups."""
+def _port_widths(spec: AcceleratorSpec) -> dict[str, int]:
+    """Bytes per cycle of every buffer port, by port name."""
     widths = {}
     for name, buf in spec.buffers:
         widths[f"{name} buffer read port"] = buf.read_bytes_per_cycle
         widths[f"{name} buffer write port"] = buf.write_bytes_per_cycle
+    return widths
+
+
+def _port_cycles(
+    spec: AcceleratorSpec, ports: dict[str, np.ndarray], count: int
+) -> tuple[tuple[str, np.ndarray], ...]:
+    """Per port, ``ceil(bytes / port bytes per cycle)`` of each tile, over ``count`` groups."""
+    widths = _port_widths(spec)
     out = []
     for port, nbytes in ports.items():
         cycles = tile.ceil_div(nbytes, widths[port])
         out.append((port, np.tile(cycles, count) if count > 1 else cycles))
     return tuple(out)
+
+
+def stream_schedule(planned: PlannedProblem, spec: AcceleratorSpec) -> TileSchedule:
+    """``planned.schedule`` with each port's cycles split by stream
+    (``TileSchedule.stream_cycles``, holders from ``tiling.PORT_STREAMS``), for the event
+    engine. On a port of ``w`` bytes per cycle whose streams move ``B_1, B_2, ...`` bytes in a
+    tile (in ``PORT_STREAMS`` order), stream ``s`` takes ``ceil((B_1 + .. + B_s) / w) -
+    ceil((B_1 + .. + B_s-1) / w)`` cycles: together exactly the port's ``port_cycles``, so the
+    analytical engine's numbers are untouched. Made on demand: only the event engine needs it.
+    """
+    if not planned.port_streams:
+        return planned.schedule
+    widths, count = _port_widths(spec), planned.problem.count
+    moved: dict[str, np.ndarray] = {}  # bytes of the port's streams so far, per tile
+    streams = []
+    for port, stream, holder, nbytes in planned.port_streams:
+        before = moved.get(port, 0)
+        moved[port] = before + nbytes
+        cycles = tile.ceil_div(moved[port], widths[port]) - tile.ceil_div(before, widths[port])
+        if cycles.any():
+            cycles = np.tile(cycles, count) if count > 1 else cycles
+            streams.append(PortStream(port, stream, cycles, holder))
+    return replace(planned.schedule, stream_cycles=tuple(streams))
 
 
 def _levels(nt: NestTraffic, count: int) -> dict[str, int]:
@@ -315,6 +350,7 @@ def _plan_candidate(
         input_from_chip=io_on_chip[0],
         mapping_text=text,
         orientation=cand.orientation,
+        port_streams=nt.port_streams,
     )
 
 
@@ -474,6 +510,7 @@ def _with_energy(
         input_from_chip=planned.input_from_chip,
         mapping_text=planned.mapping_text,
         orientation=planned.orientation,
+        port_streams=planned.port_streams,
     )
 
 
@@ -548,6 +585,7 @@ def _as_problem(
         input_from_chip=planned.input_from_chip,
         mapping_text=planned.mapping_text,
         orientation=planned.orientation,
+        port_streams=planned.port_streams,
     )
 
 

@@ -9,10 +9,26 @@ type is what makes the two engines comparable.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ["TileSchedule"]
+__all__ = ["HOLDERS", "PortStream", "TileSchedule"]
+
+HOLDERS = ("array", "load", "store")
+"""Who holds a port stream in the event engine: the array while the tile computes, the DMA
+fill that loads the tile from DRAM, or the drain that stores its results (``PortStream``)."""
+
+
+class PortStream(NamedTuple):
+    """One stream's cycles on a buffer port, per tile: ``holder`` (``HOLDERS``) keeps the port
+    for them, ``"array"`` during the tile's compute, ``"load"`` during its DMA fill (with the
+    DRAM channel), ``"store"`` during its drain."""
+
+    port: str
+    stream: str
+    cycles: np.ndarray
+    holder: str = "array"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -27,10 +43,12 @@ class TileSchedule:
     keeps it busy (its bytes over the port's bytes per cycle, rounded up); a tile occupies the
     array for ``busy_cycles`` = the largest of its compute and port cycles (``simulator.perf``).
     ``stream_cycles``: optional split of a port's cycles among the streams sharing it
-    (``(port, stream, cycles)``, e.g. the input feed and the output writes of one shared
-    buffer), adding up to that port's ``port_cycles`` tile by tile; the event engine runs each
-    stream as its own process on the port (a ``simpy.Resource``), so they serialize there.
-    A port without streams is one stream named ``"all"``.
+    (``PortStream``: e.g. the input feed and the output writes of one shared buffer, or the
+    DMA fill of the weights and the array's weight feed), adding up to that port's
+    ``port_cycles`` tile by tile; the event engine runs each stream as its own process on the
+    port (a ``simpy.Resource``) for its holder, so streams on one port serialize there.
+    A port without streams is one stream named ``"all"``, held by the array. The analytical
+    engine reads only ``port_cycles``.
     """
 
     compute_cycles: np.ndarray
@@ -40,7 +58,7 @@ class TileSchedule:
     dram_latency_cycles: int
     double_buffered: bool = True
     port_cycles: tuple[tuple[str, np.ndarray], ...] = ()
-    stream_cycles: tuple[tuple[str, str, np.ndarray], ...] = ()
+    stream_cycles: tuple[PortStream, ...] = ()
 
     def __post_init__(self) -> None:
         n = len(self.compute_cycles)
@@ -52,9 +70,14 @@ class TileSchedule:
         """Each port's streams must add up to its ``port_cycles``, tile by tile."""
         ports = dict(self.port_cycles)
         summed: dict[str, np.ndarray] = {}
-        for port, _, cycles in self.stream_cycles:
+        for port, _, cycles, holder in self.stream_cycles:
             if port not in ports:
                 raise ValueError(f"stream on {port!r}, which has no port_cycles")
+            if holder not in HOLDERS:
+                raise ValueError(f"stream holder {holder!r} is not one of {HOLDERS}")
+            moved = {"load": self.load_bytes, "store": self.store_bytes}.get(holder)
+            if moved is not None and np.any((np.asarray(cycles) > 0) & (moved == 0)):
+                raise ValueError(f"a {holder} stream on {port!r} in a tile with no {holder}")
             summed[port] = summed.get(port, 0) + np.asarray(cycles, dtype=np.int64)
         for port, cycles in summed.items():
             if not np.array_equal(cycles, ports[port]):

@@ -281,7 +281,8 @@ class NestTraffic:
     name (``"<buffer> buffer read port"``...), bytes per tile; ``sram``: totals keyed
     ``"<buffer>.<stream>.<read|write>"`` (streams ``SRAM_STREAMS``); ``macs``: GEMM MACs per
     tile (their shares set the compute split); ``metadata_fed``: metadata bytes the array
-    read."""
+    read; ``port_streams``: ``ports`` split by stream, ``(port, stream, holder, bytes per
+    tile)`` (``PORT_STREAMS``), for the event engine."""
 
     load: np.ndarray
     store: np.ndarray
@@ -290,6 +291,28 @@ class NestTraffic:
     sram: dict[str, int]
     macs: np.ndarray
     metadata_fed: int
+    port_streams: tuple[tuple[str, str, str, np.ndarray], ...] = ()
+
+
+PORT_STREAMS = (
+    ("input", "input fill", "write", "load"),
+    ("input", "input feed", "read", "array"),
+    ("weight", "weight fill", "write", "load"),
+    ("weight", "metadata fill", "write", "load"),
+    ("weight", "weight feed", "read", "array"),
+    ("weight", "metadata feed", "read", "array"),
+    ("output", "psum write", "write", "array"),
+    ("output", "output write", "write", "array"),
+    ("output", "psum reload", "write", "load"),
+    ("output", "psum read", "read", "array"),
+    ("output", "psum spill", "read", "store"),
+    ("output", "output drain", "read", "store"),
+)
+"""What moves through each buffer port, per tile: (operand whose buffer, stream, port way,
+holder). The holder is who keeps the port busy in the event engine: ``array`` while the tile
+computes (the array's feeds and results), ``load`` the DMA fill bringing the tile's data from
+DRAM (with the DRAM channel), ``store`` the drain taking its results to DRAM. A port's streams
+add up to its ``ports`` bytes (partial sums split into the array's and DRAM's)."""
 
 
 def _acc_bytes(spec: AcceleratorSpec) -> float:
@@ -515,6 +538,7 @@ def nest_traffic(
     res_read = np.ceil(acc_reads - 1e-9).astype(np.int64)
     names = facts.names
     final_write = np.ceil(psum_elems * out_b * last - 1e-9).astype(np.int64)
+    psum_write = res_write - final_write
     streams = {
         (names["input"], "input", "write"): a_load,
         (names["input"], "input", "read"): a_feed,
@@ -522,7 +546,7 @@ def nest_traffic(
         (names["weight"], "metadata", "write"): bm,
         (names["weight"], "weight", "read"): feed_val,
         (names["weight"], "metadata", "read"): feed_meta,
-        (names["output"], "psum", "write"): res_write - final_write + psum_in,
+        (names["output"], "psum", "write"): psum_write + psum_in,
         (names["output"], "output", "write"): final_write,
         (names["output"], "psum", "read"): res_read + psum_out,
         (names["output"], "output", "read"): final,
@@ -532,6 +556,11 @@ def nest_traffic(
         port = f"{buf} buffer {way} port"
         ports[port] = ports.get(port, 0) + per_tile
     macs = g_m * g_n * g_k
+    split = (a_load, a_feed, bv, bm, feed_val, feed_meta, psum_write, final_write, psum_in,
+             res_read, psum_out, final)  # ``PORT_STREAMS`` order
+    port_streams = tuple((f"{names[op]} buffer {way} port", stream, holder,
+                          _per_tile(b, macs.shape))
+                         for (op, stream, way, holder), b in zip(PORT_STREAMS, split, strict=True))
     # every stream is an int64 array over the tiles: one reduction sums them all
     sums = np.stack([*streams.values(), psum_in, psum_out]).sum(axis=1).tolist()
     totals = dict(zip(streams, sums, strict=False))
@@ -544,6 +573,7 @@ def nest_traffic(
         sram={f"{b}.{s}.{w}": v for (b, s, w), v in totals.items()},
         macs=macs,
         metadata_fed=sums[5],
+        port_streams=port_streams,
     )  # fmt: skip
 
 

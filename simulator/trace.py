@@ -26,7 +26,14 @@ from sparsim.simulator.files import atomic_write
 from sparsim.simulator.schedule import TileSchedule
 from sparsim.workloads.yamlio import ConfigError
 
-__all__ = ["MAX_TRACE_BYTES", "TRACKS", "Trace", "check_trace_size", "trace_events"]
+__all__ = [
+    "MAX_TRACE_BYTES",
+    "TRACKS",
+    "Trace",
+    "check_trace_events",
+    "check_trace_size",
+    "trace_events",
+]
 
 TRACKS = ("problem", "dram", "array", "vector", "pregen", "fused")
 """Track names in display order: the (layer, pass) being run, the DRAM channel, then the
@@ -53,8 +60,8 @@ def trace_events(schedule: TileSchedule) -> int:
     """Busy intervals the event engine records for ``schedule``: each tile's compute, load and
     store that takes time, each port stream's occupancy (``TileSchedule.stream_cycles``; a port
     without streams is one), plus the problem's own interval."""
-    split = {port for port, _, _ in schedule.stream_cycles}
-    holds = [c for port, _, c in schedule.stream_cycles]
+    split = {stream.port for stream in schedule.stream_cycles}
+    holds = [stream.cycles for stream in schedule.stream_cycles]
     holds += [c for port, c in schedule.port_cycles if port not in split]
     nonzero = (np.count_nonzero(a) for a in (schedule.busy_cycles, schedule.load_bytes,
                                              schedule.store_bytes, *holds))  # fmt: skip
@@ -65,11 +72,17 @@ def check_trace_size(schedules: Iterable[TileSchedule], limit_bytes: int = MAX_T
     """Refuse, before any replay, a trace of these schedules (one per problem run, repeats
     included) that would be larger than ``limit_bytes``."""
     counted: dict[int, int] = {}
-    events = 0
+    per_problem = []
     for schedule in schedules:
         if id(schedule) not in counted:
             counted[id(schedule)] = trace_events(schedule)
-        events += counted[id(schedule)]
+        per_problem.append(counted[id(schedule)])
+    check_trace_events(per_problem, limit_bytes)
+
+
+def check_trace_events(per_problem: Iterable[int], limit_bytes: int = MAX_TRACE_BYTES) -> None:
+    """``check_trace_size`` given each problem run's ``trace_events``."""
+    events = sum(per_problem)
     if events * MIN_EVENT_BYTES > limit_bytes:
         raise ConfigError([
             f"--trace: this run records {events:,} events, at least "

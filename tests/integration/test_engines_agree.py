@@ -10,7 +10,10 @@ event engine moves the same transfers over one shared channel without a step bar
 * compute-bound in every step: both are ``xfer(L[0]) + sum(C) + xfer(S[-1])``: equal exactly;
 * single-buffered: both are fully serial: equal exactly;
 * memory-bound: the event engine may start a transfer before the barrier (saving the slack of
-  uneven steps): within 5 %, never slower.
+  uneven steps): within 5 %, never slower;
+* a contended buffer port (a DMA fill or drain sharing it with the array's streams, or keeping
+  it longer than the DRAM channel): the event engine runs the fill or drain where it happens
+  and may be slower (worked by hand at the end of this file).
 
 Bytes and energy come from the same plan and the same ``layer_result`` in both engines.
 """
@@ -19,18 +22,20 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 from sparsim.accel.loader import load_spec
 from sparsim.accel.spec import AcceleratorSpec
-from sparsim.simulator.plan import plan
+from sparsim.simulator.plan import plan, stream_schedule
 from sparsim.simulator.results import LayerResult, RunResult
 from sparsim.simulator.run import simulate
 from sparsim.simulator.schedule import TileSchedule
 from sparsim.simulator.trace import TRACKS
 from sparsim.workloads.layer import Layer, Phase, Workload
-from sparsim.workloads.ops import Conv2d, Linear, Vector, VectorKind
+from sparsim.workloads.ops import Conv2d, Gemm, Linear, Vector, VectorKind
 from sparsim.workloads.registry import get_workload
 from sparsim.workloads.sparsity import NM
 
@@ -125,11 +130,31 @@ def test_analytical_matches_an_independent_reference(gb_per_s: float):
         assert re_.cycles <= reference and re_.cycles >= 0.95 * reference, (ra.layer, ra.pass_)
 
 
+def _uncontended(s: TileSchedule) -> bool:
+    """No port carries both the array's streams and a DMA fill's or drain's, and every fill
+    or drain keeps its ports for no longer than it keeps the DRAM channel (tile by tile)."""
+    held: dict[str, set[str]] = {}
+    dma: dict[tuple[str, str], np.ndarray] = {}
+    for p in s.stream_cycles:
+        held.setdefault(p.port, set()).add(p.holder)
+        if p.holder != "array":
+            dma[p.holder, p.port] = dma.get((p.holder, p.port), 0) + p.cycles
+    channel = {"load": np.ceil(s.load_bytes / s.dram_bytes_per_cycle),
+               "store": np.ceil(s.store_bytes / s.dram_bytes_per_cycle)}  # fmt: skip
+    return all(len(h) == 1 or "array" not in h for h in held.values()) and all(
+        np.all(c <= channel[holder]) for (holder, _), c in dma.items())
+
+
 @pytest.mark.parametrize("phase", [Phase.INFERENCE, Phase.TRAINING])
 def test_exactly_equal_when_compute_bound(phase: Phase):
     spec, workload = _spec(1e4), _workload(phase)  # 50,000 bytes per cycle
     plans = plan(workload, spec)
     assert all(_steps_compute_bound(p.schedule) for p in plans)  # the premise holds
+    # ... and the event engine's ports are uncontended although DMA fills and drains hold them
+    replayed = [stream_schedule(p, spec) for p in plans]
+    assert all(_uncontended(s) for s in replayed)
+    holders = {p.holder for s in replayed for p in s.stream_cycles}
+    assert holders == {"array", "load", "store"}
     a, e = _both(workload, spec)
     _same_costs(a, e)
     for ra, re_ in zip(a.layers, e.layers, strict=True):
@@ -222,3 +247,56 @@ def test_shared_buffer_ports_are_traced_one_track_each(tmp_path: Path):
             busy[names[ev["tid"]]] += ev["dur"]
     for port, cycles in expected.items():  # µs back to cycles at the spec's clock
         assert busy[port] * spec.compute.freq_mhz == pytest.approx(cycles), port
+
+
+def _narrow_weight_fill(port_bytes_per_cycle: int) -> AcceleratorSpec:
+    """16x16 array, 2 multipliers, 2:8 skipping; DRAM 512 B/cycle (102.4 GB/s at 200 MHz),
+    latency 10; every buffer port 1 MiB/cycle wide but the weight buffer's write port."""
+    spec = make_spec(rows=16, cols=16, multipliers=2, nm=((2, 8),), dram_gb_per_s=102.4,
+                     latency_cycles=LATENCY_CYCLES, name=f"fill{port_bytes_per_cycle}")  # fmt: skip
+    weight = replace(dict(spec.buffers)["weight"], write_bytes_per_cycle=port_bytes_per_cycle)
+    buffers = tuple((n, weight if n == "weight" else b) for n, b in spec.buffers)
+    return replace(spec, buffers=buffers)
+
+
+def _sparse_gemm() -> Workload:
+    layer = Layer(name="g", op=Gemm(m=256, n=64, k=64), weight_sparsity=NM(n=2, m=8))
+    return Workload(name="gemm", layers=(layer,))
+
+
+def test_weight_fill_contending_on_its_port_makes_the_event_engine_slower(tmp_path: Path):
+    """One tile (every operand fits). Worked by hand: A is 256 x 64 int8 = 16,384 B; W
+    (64 x 64, 2:8 along k) keeps 512 groups x 2 = 1,024 value bytes and 512 x 2 x 3 bits =
+    384 metadata bytes; the load is 17,792 B: ceil(17,792 / 512) = 35 channel cycles. On an
+    8 B/cycle weight write port the values take ceil(1,024 / 8) = 128 cycles and the metadata
+    ceil(1,408 / 8) - 128 = 48 after them (one port: in turn), 176 in all.
+    Analytical: the port's 176 cycles count in the tile's busy time, where the compute C
+    (>= 176, checked) hides them: xfer = 35 + 10, then C, then the store.
+    Event: the fill holds the channel and the port: done at max(35, 176) = 176, lands at 186,
+    then C and the same store: 186 - 45 = 141 cycles more."""
+    spec = _narrow_weight_fill(8)
+    (planned,) = plan(_sparse_gemm(), spec)
+    s = stream_schedule(planned, spec)
+    assert s.tiles == 1 and int(s.load_bytes[0]) == 17_792
+    fills = [(p.stream, int(p.cycles[0])) for p in s.stream_cycles
+             if p.port == "weight buffer write port"]  # fmt: skip
+    assert fills == [("weight fill", 128), ("metadata fill", 48)]
+    assert int(s.compute_cycles[0]) >= 176
+    a = simulate(_sparse_gemm(), spec)
+    e = simulate(_sparse_gemm(), spec, engine="event", trace_path=tmp_path / "trace.json")
+    assert e.cycles - a.cycles == 141
+    events = json.loads((tmp_path / "trace.json").read_text(encoding="utf-8"))["traceEvents"]
+    names = {ev["tid"]: ev["args"]["name"] for ev in events if ev["name"] == "thread_name"}
+    on_port = [(ev["name"], ev["ts"] * spec.compute.freq_mhz, ev["dur"] * spec.compute.freq_mhz)
+               for ev in events
+               if ev["ph"] == "X" and names[ev["tid"]] == "weight buffer write port"]  # fmt: skip
+    assert on_port == [("weight fill", 0.0, 128.0), ("metadata fill", 128.0, 48.0)]
+
+
+def test_a_wide_weight_fill_port_agrees_exactly():
+    """The same GEMM with the weight write port as wide as the others: the fill keeps its
+    ports 1 cycle, under the channel's 35, so nothing waits: both engines agree."""
+    spec = _narrow_weight_fill(1 << 20)
+    assert all(_uncontended(stream_schedule(p, spec)) for p in plan(_sparse_gemm(), spec))
+    assert simulate(_sparse_gemm(), spec, engine="event").cycles == simulate(
+        _sparse_gemm(), spec).cycles

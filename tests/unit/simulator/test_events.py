@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from sparsim.simulator import events
 from sparsim.simulator.events import replay
 from sparsim.simulator.perf import analytical_timing
-from sparsim.simulator.schedule import TileSchedule
+from sparsim.simulator.schedule import PortStream, TileSchedule
 from sparsim.simulator.trace import (
     MIN_EVENT_BYTES,
     TRACKS,
@@ -30,11 +30,12 @@ from sparsim.workloads.yamlio import ConfigError
 
 
 def _schedule(c, ld, st_, *, bw=16.0, lat=10, double=True, streams=()) -> TileSchedule:
-    """``streams``: ``(port, stream, cycles per tile)``; each port's cycles are their sum."""
-    arrays = tuple((port, name, np.array(cycles, dtype=np.int64))
-                   for port, name, cycles in streams)  # fmt: skip
+    """``streams``: ``(port, stream, cycles per tile[, holder])``; each port's cycles are
+    their sum."""
+    arrays = tuple(PortStream(port, name, np.array(cycles, dtype=np.int64), *holder)
+                   for port, name, cycles, *holder in streams)  # fmt: skip
     ports: dict[str, np.ndarray] = {}
-    for port, _, cycles in arrays:
+    for port, _, cycles, _ in arrays:
         ports[port] = ports.get(port, 0) + cycles
     return TileSchedule(
         compute_cycles=np.array(c, dtype=np.int64), load_bytes=np.array(ld, dtype=np.int64),
@@ -191,8 +192,27 @@ def _mixed_schedule(draw):
     return _schedule(compute, loads, stores, bw=bw, lat=draw(st.integers(0, 5)), streams=streams)
 
 
+@st.composite
+def _mixed_dma_schedule(draw):
+    """``_mixed_schedule`` with DMA fills and drains on the ports the array uses too (and,
+    as a single-ported buffer would, a fill and a drain on one port)."""
+    s = draw(_mixed_schedule())
+    port = st.lists(st.integers(0, 30), min_size=s.tiles, max_size=s.tiles)
+    fill = np.where(s.load_bytes > 0, draw(port), 0)
+    drain = np.where(s.store_bytes > 0, draw(port), 0)
+    streams = [(p.port, p.stream, p.cycles.tolist()) for p in s.stream_cycles]
+    streams += [("shared buffer write port", "input fill", fill.tolist(), "load"),
+                ("shared buffer read port", "output drain", drain.tolist(), "store"),
+                ("weight buffer write port", "weight fill", fill.tolist(), "load"),
+                ("shared buffer write port", "psum spill", drain.tolist(), "store")]
+    streams += [("shared buffer write port", "output", draw(port), "array")]
+    bw, lat = s.dram_bytes_per_cycle, s.dram_latency_cycles
+    return _schedule(s.compute_cycles, s.load_bytes, s.store_bytes, bw=bw, lat=lat,
+                     streams=streams)  # fmt: skip
+
+
 @settings(max_examples=150, deadline=None)
-@given(_mixed_schedule())
+@given(st.one_of(_mixed_schedule(), _mixed_dma_schedule()))
 def test_batched_calm_steps_are_exact(s):
     # batch=False is the tile-by-tile reference: same timing and the very same trace events
     batched, reference = (Trace(process_name="t", freq_mhz=1.0) for _ in range(2))
@@ -296,10 +316,81 @@ def test_streams_must_add_up_to_their_port():
         TileSchedule(
             compute_cycles=np.array([1]), load_bytes=np.array([0]), store_bytes=np.array([0]),
             dram_bytes_per_cycle=1.0, dram_latency_cycles=0,
-            port_cycles=(("p", np.array([5])),), stream_cycles=(("p", "a", np.array([4])),),
+            port_cycles=(("p", np.array([5])),),
+            stream_cycles=(PortStream("p", "a", np.array([4])),),
         )  # fmt: skip
 
 
 def test_port_streams_are_counted_for_the_trace_size():
     # 2 computes + 6 port holds + the problem interval (no DRAM traffic)
     assert trace_events(_shared_port_schedule()) == 9
+
+
+# DMA fills and drains hold the buffer port they fill or drain, with the DRAM channel
+# (``TileSchedule.stream_cycles`` holders "load" and "store"; ``simulator.events`` docstring).
+_FILL_ONE_PORT = [("weight buffer write port", "weight fill", [6], "load"),
+                  ("weight buffer write port", "metadata fill", [5], "load")]  # fmt: skip
+_FILL_TWO_PORTS = [("weight buffer write port", "weight fill", [6], "load"),
+                   ("input buffer write port", "input fill", [5], "load")]  # fmt: skip
+
+
+def test_two_fills_on_one_port_take_turns_on_two_ports_overlap():
+    # Worked by hand. One tile: 64 bytes at 16 B/cycle hold the channel [0, 4); latency 10.
+    # One port: weight fill [0, 6), then metadata fill [6, 11): the load is done at
+    # max(4, 6 + 5) = 11, lands at 21, compute [21, 31): 31 cycles.
+    # Two ports: weight fill [0, 6) and input fill [0, 5) at once: done at max(4, 6, 5) = 6,
+    # lands at 16, compute [16, 26): 26 cycles.
+    one, two = (_schedule([10], [64], [0], streams=s) for s in (_FILL_ONE_PORT, _FILL_TWO_PORTS))
+    trace = Trace(process_name="t", freq_mhz=1.0)
+    assert replay(one, trace).cycles == 31
+    assert replay(two).cycles == 26
+    assert sorted(_port_events(trace)) == [
+        ("weight buffer write port", "metadata fill", 6.0, 5.0),
+        ("weight buffer write port", "weight fill", 0.0, 6.0),
+    ]
+
+
+def test_a_drain_holds_the_read_port_it_drains():
+    # Worked by hand. One tile, no load: compute [0, 10); its store of 32 bytes at 16 B/cycle
+    # holds the channel [10, 12) and drains through the output read port [10, 17) (7 cycles):
+    # left at 17, acknowledged after the latency of 10 (the last store): 27. Analytical: the
+    # drain's port cycles count in the tile's busy time, max(10, 7) = 10, then xfer(32) = 12:
+    # 22. The event engine charges the port where the drain happens, after the compute.
+    drain = [("output buffer read port", "output drain", [7], "store")]
+    s = _schedule([10], [0], [32], streams=drain)
+    assert replay(s).cycles == 27
+    assert analytical_timing(s).cycles == 22
+
+
+# Tile 0's output writes and tile 1's fill share the shared buffer's write port. The
+# analytical engine charges each to its own tile (max of compute and ports, tile by tile);
+# the event engine runs the fill while tile 0 computes, when the array is writing.
+_CONTENDED = [("shared buffer write port", "output write", [8, 0], "array"),
+              ("shared buffer write port", "input fill", [0, 6], "load")]  # fmt: skip
+
+
+def _contended() -> TileSchedule:
+    return _schedule([10, 10], [0, 24], [0, 0], bw=4.0, lat=0, streams=_CONTENDED)
+
+
+def test_contention_makes_the_event_engine_slower_and_shows_in_the_trace():
+    # Worked by hand. Analytical (simulator.perf): busy = [max(10, 8), max(10, 6)] = [10, 10];
+    # step 0 moves load 1, ceil(24 / 4) = 6 <= 10: 10 + 10 = 20 cycles.
+    # Event: at 0 compute 0 starts and the array's output writes take the write port [0, 8);
+    # load 1 takes the channel [0, 6) and waits for the port: input fill [8, 14). Load 1 is
+    # done at 14, compute 1 [14, 24): 24 cycles, 4 more than the analytical 20.
+    s = _contended()
+    assert analytical_timing(s).cycles == 20
+    trace = Trace(process_name="t", freq_mhz=1.0)
+    assert replay(s, trace).cycles == 24
+    assert _port_events(trace) == [("shared buffer write port", "output write", 0.0, 8.0),
+                                   ("shared buffer write port", "input fill", 8.0, 6.0)]
+
+
+def test_without_contention_the_contended_case_matches_the_analytical_engine(
+    monkeypatch: pytest.MonkeyPatch,
+):
+    # The same schedule on a port serving two transfers at once: input fill [0, 6) beside the
+    # output writes; load 1 done at 6, compute 1 [10, 20): 20, the analytical engine's cycles.
+    monkeypatch.setattr(events, "PORT_CAPACITY", 2)
+    assert replay(_contended()).cycles == analytical_timing(_contended()).cycles == 20
