@@ -105,7 +105,8 @@ class ConvShape:
 class Problem:
     """One (layer, pass). Matrix passes: ``count`` GEMMs ``(m x k) @ (k x n)``; ``b_pattern``
     is B's sparsity relative to this GEMM, ``a_density`` the fraction of nonzero A elements.
-    ``VECTOR`` passes: ``vector_flops`` FLOPs over ``vector_elements`` elements.
+    ``VECTOR`` passes: ``vector_flops`` FLOPs over ``vector_elements`` elements, moving
+    ``vector_read`` elements in and ``vector_written`` out (``ops.Vector``; 0 = elements).
     ``PREGEN`` passes: ``pregen_elements`` dense weights to re-prune and compress.
     ``weight_density``: for ``BW_WEIGHT``, the fraction of the ``m`` output rows (kept weights)
     a spec with ``sparse_weight_gradient`` computes. ``weight_pattern``: the layer's own weight
@@ -126,6 +127,8 @@ class Problem:
     weight_density: float = 1.0
     vector_elements: int = 0
     vector_flops: int = 0
+    vector_read: int = 0
+    vector_written: int = 0
     pregen_elements: int = 0
     weight_pattern: SparsityPattern = field(default_factory=Dense)
     backward: bool = False
@@ -152,6 +155,8 @@ class Problem:
             count=self.count,
             vector_elements=self.vector_elements,
             vector_flops=self.vector_flops,
+            vector_read=self.vector_read,
+            vector_written=self.vector_written,
             backward=self.backward,
             fused_with=self.fused_with,
             conv=self.conv,
@@ -233,6 +238,8 @@ def _vector_problems(layer: Layer, op: Vector, phase: Phase, fused_with: str) ->
         pass_=Pass.VECTOR,
         vector_elements=op.elements,
         vector_flops=op.flops,
+        vector_read=op.read_elements,
+        vector_written=op.written_elements,
         fused_with=fused_with,
     )
     if phase == Phase.INFERENCE:
@@ -244,6 +251,8 @@ def _vector_problems(layer: Layer, op: Vector, phase: Phase, fused_with: str) ->
         pass_=Pass.VECTOR,
         vector_elements=f * op.elements,
         vector_flops=f * op.flops,
+        vector_read=f * op.read_elements,
+        vector_written=f * op.written_elements,
         backward=True,
         fused_with=fused_with,
     )  # not ``replace(fw, ...)``: slow, and this runs for every vector layer

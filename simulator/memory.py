@@ -398,14 +398,27 @@ def output_tile_fits(problem: Problem, mapping: Mapping, spec: AcceleratorSpec) 
     return _fits(stream * mapping.cols * _bytes(spec, Operand.OUTPUT), spec, Operand.OUTPUT)
 
 
+def _spread(total_bytes: int, sizes: np.ndarray) -> np.ndarray:
+    """``total_bytes`` split over chunks in proportion to their ``sizes``, summing exactly."""
+    edges = np.floor(total_bytes * (np.cumsum(sizes) / float(sizes.sum()))).astype(np.int64)
+    edges[-1] = total_bytes
+    return np.diff(edges, prepend=0)
+
+
 def stream_traffic(
-    elements: int, in_bytes: float, out_bytes: float, spec: AcceleratorSpec
-) -> tuple[np.ndarray, Traffic]:
+    elements: int, in_bytes: float, out_bytes: float, spec: AcceleratorSpec,
+    totals: tuple[int, int] | None = None,
+) -> tuple[np.ndarray, Traffic]:  # fmt: skip
     """Element-wise work streamed through the input buffer in double-buffered chunks: the
-    elements of each tile, and its traffic (everything read once from DRAM, written once)."""
+    elements of each tile, and its traffic (everything read once from DRAM, written once).
+    ``totals``: the (read, written) bytes when they are not ``elements`` x the widths (a pool
+    visits more inputs than it reads), spread over the chunks."""
     chunk = max(1, spec.buffer_share_bytes(Operand.INPUT) // 2 // max(1, math.ceil(in_bytes)))
     sizes = split_sizes(elements, min(chunk, elements))
-    load, store = _whole_bytes(sizes, in_bytes), _whole_bytes(sizes, out_bytes)
+    if totals is None:
+        load, store = _whole_bytes(sizes, in_bytes), _whole_bytes(sizes, out_bytes)
+    else:
+        load, store = _spread(totals[0], sizes), _spread(totals[1], sizes)
     dram = (("input", int(load.sum())), ("output", int(store.sum())))
     traffic = Traffic(
         load=load,

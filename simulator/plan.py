@@ -23,8 +23,10 @@ per (layer, pass), in execution order, with:
   the matrix pass it is fused with (its layer's ``FW``, or ``BW_DATA`` for backward work).
 
 Fusion: a fused vector op reads its producer's output tiles from the output buffer as they
-drain, so when one output tile fits the output buffer share (``memory.output_tile_fits``) its
-input and output never travel to DRAM (else they do, and its note says so). Its cycles overlap
+drain, so when the producer's buffer tiling fits (its output tile is held in the output buffer
+share by construction, ``simulator.tiling``) the op's input and output never travel to DRAM
+(else they do, and its note says so). A producer without a buffer tiling falls back to
+``memory.output_tile_fits`` (one array pass of results). Its cycles overlap
 the producer's: a producer taking ``P`` cycles with fused ops taking ``V1, V2, ...`` on their
 own (one vector unit, so they run one after the other) costs ``max(P, V1 + V2 + ...)``; each
 op reports only the cycles it adds, ``max(P, V1..Vi) - max(P, V1..Vi-1)``
@@ -43,6 +45,7 @@ both engines then apply ``overlap_fused`` to their timings.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from typing import TypedDict
 
@@ -355,11 +358,13 @@ def _plan_candidate(
 
 
 def _plan_stream(
-    problem: Problem, spec: AcceleratorSpec, ops_per_element: float, io: tuple[float, float]
-) -> tuple[TileSchedule, Traffic]:
-    """Element-wise work: ``ops_per_element`` vector ops (or pregen-unit slots) per element."""
+    problem: Problem, spec: AcceleratorSpec, ops_per_element: float, io: tuple[float, float],
+    totals: tuple[int, int] | None = None,
+) -> tuple[TileSchedule, Traffic]:  # fmt: skip
+    """Element-wise work: ``ops_per_element`` vector ops (or pregen-unit slots) per element;
+    ``totals``: bytes read and written, when not per element (``memory.stream_traffic``)."""
     elements = problem.vector_elements or problem.pregen_elements
-    sizes, traffic = stream_traffic(elements, io[0], io[1], spec)
+    sizes, traffic = stream_traffic(elements, io[0], io[1], spec, totals)
     cycles = np.ceil(sizes * ops_per_element).astype(np.int64)
     return _schedule(spec, cycles, traffic), traffic
 
@@ -390,6 +395,15 @@ def _stream_planned(
                           bytes_by_level=tuple(levels.items()), notes=notes)  # fmt: skip
 
 
+def _moved_bytes(problem: Problem, io: tuple[float, float]) -> tuple[int, int] | None:
+    """Bytes a vector op reads and writes when its tensors are not its work's element count
+    (``ops.Vector``: a pool reads its input once and writes fewer outputs than it visits)."""
+    read, written = problem.vector_read, problem.vector_written
+    if (read, written) in ((0, 0), (problem.vector_elements, problem.vector_elements)):
+        return None
+    return math.ceil(read * io[0]), math.ceil(written * io[1])
+
+
 def _plan_vector(problem: Problem, spec: AcceleratorSpec, on_chip: bool) -> PlannedProblem:
     if problem.op == VectorKind.OPTIMIZER.value:
         w = spec.precision.bytes_of(Operand.WEIGHT)
@@ -397,7 +411,8 @@ def _plan_vector(problem: Problem, spec: AcceleratorSpec, on_chip: bool) -> Plan
     else:
         io = (spec.precision.bytes_of(Operand.INPUT), spec.precision.bytes_of(Operand.OUTPUT))
     flops_per_element = problem.vector_flops / problem.vector_elements
-    schedule, traffic = _plan_stream(problem, spec, flops_per_element / spec.vector.lanes, io)
+    schedule, traffic = _plan_stream(problem, spec, flops_per_element / spec.vector.lanes, io,
+                                     _moved_bytes(problem, io))  # fmt: skip
     if on_chip:
         traffic = _on_chip(traffic)
         schedule = replace(schedule, load_bytes=traffic.load, store_bytes=traffic.store)
@@ -530,7 +545,8 @@ def _shape_key(problem: Problem) -> tuple | None:
     if p.b_pattern.mask is not None or not (p.is_matrix or p.vector_elements or p.pregen_elements):
         return None
     return (p.op, p.pass_, p.m, p.n, p.k, p.count, p.b_pattern, p.a_density, p.weight_density,
-            p.vector_elements, p.vector_flops, p.pregen_elements, p.weight_pattern,
+            p.vector_elements, p.vector_flops, p.vector_read, p.vector_written,
+            p.pregen_elements, p.weight_pattern,
             p.backward, p.conv)  # fmt: skip
 
 
@@ -589,6 +605,15 @@ def _as_problem(
     )
 
 
+def _fused_on_chip(made: PlannedProblem, spec: AcceleratorSpec) -> bool:
+    """Whether a vector op fused with ``made`` post-processes its output tiles on chip."""
+    if made.mapping is None:
+        return False
+    if made.tiling is not None:
+        return made.tiling.fits
+    return output_tile_fits(made.problem, made.mapping, spec)
+
+
 def _fusion_note(problem: Problem, on_chip: bool) -> str:
     note = f"fused with {problem.fused_with}"
     return note if on_chip else f"{note}; its output tile exceeds the output buffer: via DRAM"
@@ -622,9 +647,7 @@ def plan(
         if problem.fused_with:
             producer = index[problem.fused_with, Pass.BW_DATA if problem.backward else Pass.FW]
             made = out[producer]
-            on_chip = made.mapping is not None and output_tile_fits(
-                made.problem, made.mapping, spec
-            )
+            on_chip = _fused_on_chip(made, spec)
             note = _fusion_note(problem, on_chip)
         stays = resident.get(problem.layer) if problem.pass_ == Pass.FW else None
         kept = (stays.input_on_chip, stays.output_on_chip) if stays else (False, False)

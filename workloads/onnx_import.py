@@ -346,8 +346,10 @@ def _batchnorm(g: _Graph, node: onnx.NodeProto, name: str) -> bool:
 
 def _pool(g: _Graph, node: onnx.NodeProto, name: str) -> bool:
     kernel = _attrs(node).get("kernel_shape", [1])
-    elements = _numel(g.shape(node.output[0])) * math.prod(kernel)
-    g.add(name, Vector(kind=VectorKind.POOL, elements=elements), node)
+    written = _numel(g.shape(node.output[0]))
+    vector = Vector(kind=VectorKind.POOL, elements=written * math.prod(kernel),
+                    read_elements=_numel(g.shape(node.input[0])), written_elements=written)
+    g.add(name, vector, node)
     return True
 
 
@@ -357,7 +359,11 @@ _Converter = Callable[["_Graph", onnx.NodeProto, str], bool]
 def _vector(kind: VectorKind, source: str = "input") -> _Converter:
     def convert(g: _Graph, node: onnx.NodeProto, name: str) -> bool:
         tensor = node.input[0] if source == "input" else node.output[0]
-        g.add(name, Vector(kind=kind, elements=_numel(g.shape(tensor))), node)
+        elements = _numel(g.shape(tensor))
+        read = sum(_numel(g.shape(t)) for t in node.input if t and t not in g.consts)
+        written = _numel(g.shape(node.output[0]))
+        g.add(name, Vector(kind=kind, elements=elements, read_elements=read or elements,
+                           written_elements=written), node)  # fmt: skip
         return True
 
     return convert

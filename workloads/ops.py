@@ -215,6 +215,11 @@ DEFAULT_FLOPS_PER_ELEMENT: dict[VectorKind, int] = {
 class Vector:
     """Vector work over ``elements`` input elements (``flops_per_element`` each).
 
+    ``read_elements`` / ``written_elements``: the tensor elements the op moves in and out, when
+    they differ from ``elements`` (0 = ``elements``): a 3x3 stride-2 max pool visits 9 inputs
+    per output but reads its input tensor once and writes a quarter of it; a residual add reads
+    two tensors. Traffic follows these; work follows ``elements``.
+
     ``folds_at_inference``: an affine per-channel op right after a matrix op (BatchNorm) that
     deployments fold into that op's weights and bias; lowering drops it at inference and keeps
     it in training, where its statistics are still updated."""
@@ -224,9 +229,17 @@ class Vector:
     flops_per_element: int = 0  # 0 = the kind's default
     folds_at_inference: bool = False
     has_weight: bool = False
+    read_elements: int = 0
+    written_elements: int = 0
 
     def __post_init__(self) -> None:
         _positive(self, "elements")
+        for name in ("read_elements", "written_elements"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise ValueError(f"{name} must be an int >= 0 (0 = elements), not {value!r}")
+            if value == 0:
+                object.__setattr__(self, name, self.elements)
         if not isinstance(self.kind, VectorKind):
             object.__setattr__(self, "kind", VectorKind(self.kind))
         if self.flops_per_element == 0:

@@ -100,7 +100,13 @@ _OPS: dict[str, _OpSchema] = {
     "matmul": _OpSchema(MatMul, _positives("batch", "m", "n", "k"), ("batch", "m", "n", "k")),
     "vector": _OpSchema(
         Vector,
-        {"kind": _kind, "elements": _positive, "flops_per_element": _positive},
+        {
+            "kind": _kind,
+            "elements": _positive,
+            "flops_per_element": _positive,
+            "read_elements": _positive,
+            "written_elements": _positive,
+        },
         ("kind", "elements"),
     ),
 }

@@ -35,10 +35,13 @@ class Builder:
         self.layers.append(Layer(name=name, op=op))
 
     def vector(
-        self, name: str, kind: VectorKind, elements: int, flops_per_element: int = 0
-    ) -> None:
-        """Vector work over ``elements`` elements summed over the whole batch."""
-        self.add(name, Vector(kind=kind, elements=elements, flops_per_element=flops_per_element))
+        self, name: str, kind: VectorKind, elements: int, flops_per_element: int = 0,
+        *, read: int = 0, written: int = 0,
+    ) -> None:  # fmt: skip
+        """Vector work over ``elements`` elements summed over the whole batch; ``read`` /
+        ``written``: tensor elements moved, when not ``elements`` (``ops.Vector``)."""
+        self.add(name, Vector(kind=kind, elements=elements, flops_per_element=flops_per_element,
+                              read_elements=read, written_elements=written))  # fmt: skip
 
     def workload(self, name: str) -> Workload:
         return Workload(
@@ -89,7 +92,8 @@ class Builder:
         self.vector(name, VectorKind.ACTIVATION, elements)
 
     def residual_add(self, name: str, elements: int) -> None:
-        self.vector(name, VectorKind.ELEMENTWISE, elements)
+        """``elements`` outputs, each the sum of two inputs (both tensors read)."""
+        self.vector(name, VectorKind.ELEMENTWISE, elements, read=2 * elements)
 
     def maxpool(self, name: str, x: Feature, kernel: int, stride: int, padding: int) -> Feature:
         """Max pooling; the vector unit visits ``kernel**2`` inputs per output."""
@@ -98,11 +102,13 @@ class Builder:
             (x.height + 2 * padding - kernel) // stride + 1,
             (x.width + 2 * padding - kernel) // stride + 1,
         )
-        self.vector(name, VectorKind.POOL, self.batch * out.elements * kernel * kernel)
+        self.vector(name, VectorKind.POOL, self.batch * out.elements * kernel * kernel,
+                    read=self.batch * x.elements, written=self.batch * out.elements)  # fmt: skip
         return out
 
     def global_avgpool(self, name: str, x: Feature) -> Feature:
-        self.vector(name, VectorKind.POOL, self.batch * x.elements)
+        self.vector(name, VectorKind.POOL, self.batch * x.elements,
+                    written=self.batch * x.channels)  # fmt: skip
         return Feature(x.channels, 1, 1)
 
     def linear(

@@ -27,7 +27,8 @@ def vgg16(batch: int = 1, image_size: int = 224) -> Workload:
     b = Builder(batch)
     x = _features(b, image_size)
     if (x.height, x.width) != (_POOLED, _POOLED):
-        b.vector("avgpool", VectorKind.POOL, b.batch * x.elements)
+        b.vector("avgpool", VectorKind.POOL, b.batch * x.elements,
+                 written=b.batch * x.channels * _POOLED * _POOLED)  # fmt: skip
     x = Feature(x.channels, _POOLED, _POOLED)
     b.linear("fc6", b.batch, x.elements, 4096, bias=True)
     b.activation("relu6", b.batch * 4096)

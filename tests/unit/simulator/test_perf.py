@@ -142,13 +142,43 @@ def test_fused_ops_move_no_dram_bytes_when_the_output_tile_fits():
 
 
 def test_fused_ops_go_through_dram_when_the_output_tile_does_not_fit():
-    # 8 x 8 os array: an output tile is 64 B, the double-buffered 64 B output share holds 32 B
-    spec = make_spec(rows=8, cols=8, buffer_bytes=64)
+    # 4 B buffers, double-buffered: a 2 B output share cannot hold even one int32 partial sum,
+    # so no buffer tiling fits (simulator.tiling) and the fused ops' tiles travel through DRAM
+    spec = make_spec(rows=8, cols=8, buffer_bytes=4)
     layers = _by_name(simulate(_chain(fused=True, m=32, n=32, k=16), spec))
     bn = layers["bn"][0]
     assert bn.notes == ("fused with g; its output tile exceeds the output buffer: via DRAM",)
     levels = dict(bn.bytes_by_level)
     assert (levels["dram.input"], levels["dram.output"]) == (32 * 32, 32 * 32)
+
+
+def test_fused_ops_stay_on_chip_when_only_the_whole_output_exceeds_the_output_buffer():
+    # 4x4 ws array, 1 KiB buffers (512 B double-buffered shares): the GEMM's whole output is
+    # 4096 x 4 int8 = 16 KiB, far over the share, but its buffer tiles fit, and a fused op
+    # post-processes each output tile as it drains: no DRAM bytes (the whole-M stream size is
+    # not what the output buffer holds).
+    spec = make_spec(dataflow="ws", buffer_bytes=1024)
+    layers = _by_name(simulate(_chain(fused=True, m=4096, n=4, k=4), spec))
+    for name in ("bn", "relu"):
+        assert layers[name][0].notes == ("fused with g",)
+        assert not any(key.startswith("dram.") for key, _ in layers[name][0].bytes_by_level)
+
+
+def test_pools_read_their_input_once_and_write_their_output():
+    # A 3x3 stride-2 max pool over 1 x 8 x 16 x 16 (padding 1 -> 8 x 8 outputs) visits
+    # 9 inputs per output (576 x 8 = 4,608 visits, its work) but reads its 2,048-element input
+    # once and writes 512 outputs: int8 DRAM bytes 2,048 in and 512 out (hand-counted). The
+    # global average pool after it reads those 512 and writes one per channel, 8.
+    visits = 8 * 8 * 8 * 9
+    pool = Vector(kind=VectorKind.POOL, elements=visits, read_elements=2048, written_elements=512)
+    gap = Vector(kind=VectorKind.POOL, elements=512, written_elements=8)
+    layers = (Layer(name="maxpool", op=pool), Layer(name="gap", op=gap))
+    result = _by_name(simulate(Workload(name="pools", layers=layers), make_spec()))
+    levels = {name: dict(result[name][0].bytes_by_level) for name in ("maxpool", "gap")}
+    assert (levels["maxpool"]["dram.input"], levels["maxpool"]["dram.output"]) == (2048, 512)
+    assert (levels["gap"]["dram.input"], levels["gap"]["dram.output"]) == (512, 8)
+    # work still follows the visits: 4,608 one-FLOP visits on 16 lanes = 288 cycles of compute
+    assert result["maxpool"][0].compute_cycles == visits // 16
 
 
 def test_training_backward_vector_fuses_with_backward_data():

@@ -40,8 +40,13 @@ def test_cnn_layers_shapes_and_macs(cnn):
     # stem 2*256*32*27 = 442368, dw 2*256*32*9 = 147456, pw 2*256*64*32 = 1048576,
     # dil 2*256*64*576 = 18874368, fc 2*64*10 = 1280
     assert cnn.workload.macs == 442368 + 147456 + 1048576 + 18874368 + 1280
-    assert ops["residual"] == Vector(kind="elementwise", elements=2 * 64 * 256)
+    # the residual Add reads both of its 2 x 64 x 16 x 16 operands and writes one such tensor
+    assert ops["residual"] == Vector(kind="elementwise", elements=2 * 64 * 256,
+                                     read_elements=2 * 2 * 64 * 256,
+                                     written_elements=2 * 64 * 256)  # fmt: skip
     assert ops["pool"].elements == 2 * 64 * 256 and ops["softmax"].elements == 20
+    # the global pool reads its input once and writes one value per (image, channel)
+    assert (ops["pool"].read_elements, ops["pool"].written_elements) == (2 * 64 * 256, 2 * 64)
     assert cnn.layout_ops == ("Flatten x1",) and cnn.unsupported == ()
 
 

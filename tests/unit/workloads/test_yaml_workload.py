@@ -78,6 +78,23 @@ def test_minimal_file_defaults(tmp_path: Path) -> None:
     assert isinstance(w.layers[0].weight_sparsity, Dense)
 
 
+def test_vector_tensor_elements_default_to_the_work(tmp_path: Path) -> None:
+    w = load_workload_yaml(
+        _write(
+            tmp_path,
+            "name: w\nlayers:\n"
+            "  - name: pool\n    vector: {kind: pool, elements: 36, read_elements: 16,"
+            " written_elements: 4}\n"
+            "  - name: relu\n    vector: {kind: activation, elements: 4}\n",
+        )
+    )
+    pool, relu = (layer.op for layer in w.layers)
+    assert (pool.elements, pool.read_elements, pool.written_elements, pool.flops) == (36, 16, 4, 36)
+    assert (relu.read_elements, relu.written_elements) == (4, 4)
+    with pytest.raises(ValueError, match="read_elements must be an int >= 0"):
+        Vector(kind=VectorKind.POOL, elements=4, read_elements=-1)
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
