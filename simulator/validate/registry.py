@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sparsim.simulator.validate import dense_baselines, tpu_v1
+from sparsim.simulator.validate import dense_baselines, sat, tpu_v1, vegeta
 from sparsim.simulator.validate.claim import Claim
 
 __all__ = ["CLAIMS"]
@@ -10,4 +10,6 @@ __all__ = ["CLAIMS"]
 CLAIMS: tuple[Claim, ...] = (
     *dense_baselines.CLAIMS,
     *tpu_v1.CLAIMS,
+    *sat.CLAIMS,
+    *vegeta.CLAIMS,
 )
