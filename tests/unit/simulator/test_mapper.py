@@ -120,7 +120,11 @@ def test_llama_decode_step_costs_its_dram_bytes_over_bandwidth(config):
     result = simulate(get_workload("llama2_7b_decode", kv_len=kv_len), spec)
     moved = sum(v for layer in result.layers for key, v in layer.bytes_by_level
                 if key.startswith("dram."))  # fmt: skip
-    weights_kv = _llama_weight_kv_bytes(kv_len)
+    # weights and KV: the int8 counts times the spec's element size (vegeta: bf16, 2 B); the
+    # activation bound already counts 4 B per value (partial sums), which covers 2-B values
+    element_bytes = spec.precision.bytes_of(Operand.WEIGHT)
+    assert spec.precision.bytes_of(Operand.INPUT) == element_bytes
+    weights_kv = _llama_weight_kv_bytes(kv_len) * element_bytes
     assert weights_kv <= moved <= weights_kv + _activation_bound_bytes(kv_len)
     cycles = sum(layer.cycles for layer in result.layers)
     ideal = moved / spec.dram.bytes_per_cycle(spec.compute.freq_mhz)
