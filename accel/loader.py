@@ -15,6 +15,8 @@ bad value, what is allowed>``. Schema (units live in the key names)::
                                     # fill, skew and drain (false); simulator.tile
       matrix_vector: false          # may run skinny GEMMs as a matrix-vector engine (mapper)
       depthwise: serial             # grouped convs: serial, channels (side by side) or vector
+      cores: 1                      # identical arrays, each with its own copy of ``buffers``,
+                                    # sharing DRAM and ``global_buffer`` (simulator.multicore)
     inter_layer_residency: true     # a producer's output stays on chip for its consumer when
                                     # it fits (simulator.plan); false: every layer via DRAM
     sparsity:                       # optional; absent = dense only
@@ -32,6 +34,9 @@ bad value, what is allowed>``. Schema (units live in the key names)::
                banks: 1, double_buffered: true}   # sizes: int bytes or "64KiB" (B/KiB/MiB/GiB)
       input: {...}
       output: {...}
+    global_buffer: {size_bytes: 40MiB, read_bytes_per_cycle: 5120, write_bytes_per_cycle: 5120}
+                                    # optional, needs compute.cores > 1: shared by every core
+                                    # between its private buffers and DRAM (an L2)
     dram: {bandwidth_gb_per_s: 19.2, latency_cycles: 100,   # required; bandwidth 0.001..1e5
            technology: DDR4}   # DDR3, DDR4, LPDDR4, LPDDR4X, LPDDR5, HBM2, HBM2e or HBM3
                                # (default DDR4); prices DRAM bytes (accel.energy)
@@ -91,12 +96,15 @@ __all__ = ["load_spec", "spec_from_mapping"]
 
 _TOP_KEYS = (
     "name", "description", "compute", "sparsity", "buffers", "dram", "precision", "vector",
-    "energy", "area", "inter_layer_residency",
+    "energy", "area", "inter_layer_residency", "global_buffer",
 )
 _OPERANDS = tuple(o.value for o in Operand)
 _AREA_UNITS = ("um2", "mm2", "cells")
 _MAX_SIDE = 4096
 _SIDE_WHY = "assumed cap: 16x TPU v1's 256-wide array, Jouppi et al. ISCA 2017"
+
+_MAX_CORES = 1024
+_CORES_WHY = "assumed cap: several times the 132 streaming multiprocessors of an H100 SXM"
 
 _T = TypeVar("_T")
 
@@ -105,7 +113,7 @@ def _compute(sec: _Section | None) -> ComputeSpec | None:
     if sec is None:
         return None
     sec.allow(("rows", "cols", "multipliers_per_pe", "dataflow", "freq_mhz", "fold_overlap",
-               "matrix_vector", "depthwise"))
+               "matrix_vector", "depthwise", "cores"))
     values = {
         "rows": sec.integer("rows", lo=1, hi=_MAX_SIDE, why=_SIDE_WHY),
         "cols": sec.integer("cols", lo=1, hi=_MAX_SIDE, why=_SIDE_WHY),
@@ -116,6 +124,7 @@ def _compute(sec: _Section | None) -> ComputeSpec | None:
         "fold_overlap": sec.boolean("fold_overlap", True),
         "matrix_vector": sec.boolean("matrix_vector", False),
         "depthwise": sec.choice("depthwise", DEPTHWISE_MODES, "serial"),
+        "cores": sec.integer("cores", 1, lo=1, hi=_MAX_CORES, why=_CORES_WHY),
     }
     if None in values.values():
         return None
@@ -318,6 +327,17 @@ def _area(sec: _Section | None) -> tuple[tuple[str, AreaEntry], ...] | None:
     return _all_built([(str(name), _area_entry(sec.section(name))) for name in sec.data])
 
 
+def _global_buffer(root: _Section, compute: ComputeSpec | None) -> BufferSpec | None:
+    """The optional ``global_buffer``: shared by the cores, so it needs ``compute.cores > 1``."""
+    sec = root.section("global_buffer")
+    if sec is None:
+        return None
+    if compute is not None and compute.cores < 2:
+        root.add("global_buffer", "needs compute.cores of 2 or more (a buffer the cores share); "
+                 f"compute.cores is {compute.cores}")
+    return _buffer(sec)
+
+
 def spec_from_mapping(data: Any, source: str) -> AcceleratorSpec:
     """Validate parsed YAML ``data`` (read from ``source``, named in every error line) and
     build the spec; raise one ``ConfigError`` listing every problem."""
@@ -333,12 +353,13 @@ def spec_from_mapping(data: Any, source: str) -> AcceleratorSpec:
     energy = _energy(root.section("energy"), dram)
     area = _area(root.section("area"))
     residency = root.boolean("inter_layer_residency", True)
+    global_buffer = _global_buffer(root, compute)
     problems.raise_if_any()
     return AcceleratorSpec(
         name=name, description=description, source_path=source, compute=_built(compute),
         sparsity=_built(sparsity), buffers=_built(buffers), dram=_built(dram),
         precision=_built(precision), vector=_built(vector), energy=_built(energy),
-        area=_built(area), inter_layer_residency=bool(residency),
+        area=_built(area), inter_layer_residency=bool(residency), global_buffer=global_buffer,
     )
 
 

@@ -14,6 +14,7 @@ __all__ = [
     "DATAFLOWS",
     "DEPTHWISE_MODES",
     "DRAM_TECHNOLOGIES",
+    "GLOBAL_BUFFER",
     "PRECISIONS",
     "AcceleratorSpec",
     "ActivationMode",
@@ -44,6 +45,8 @@ class Dataflow(StrEnum):
 
 
 DATAFLOWS = tuple(d.value for d in Dataflow)
+GLOBAL_BUFFER = "global"
+"""The name of ``AcceleratorSpec.global_buffer`` in byte and energy keys (``sram.global.read``)."""
 DEPTHWISE_MODES = ("serial", "channels", "vector")
 """How grouped convs may run (``ComputeSpec.depthwise``)."""
 
@@ -86,7 +89,9 @@ class ComputeSpec:
     block; ``depthwise`` (one of ``DEPTHWISE_MODES``): how a grouped conv's groups run:
     ``serial`` one group after another on the array, ``channels`` groups side by side across
     the array side holding output channels (each with its own input feed), ``vector`` on the
-    vector unit (one MAC per lane per cycle)."""
+    vector unit (one MAC per lane per cycle). ``cores``: identical arrays, each with its own
+    copy of ``buffers``, sharing the DRAM channel(s) and the optional global buffer
+    (``simulator.multicore`` splits each layer's work across them)."""
 
     rows: int
     cols: int
@@ -96,6 +101,7 @@ class ComputeSpec:
     fold_overlap: bool = True
     matrix_vector: bool = False
     depthwise: str = "serial"
+    cores: int = 1
 
     @property
     def pes(self) -> int:
@@ -280,7 +286,9 @@ class VectorUnitSpec:
 class AcceleratorSpec:
     """A whole accelerator. ``buffers`` maps an ``Operand`` (or the single key ``"shared"``)
     to its buffer; use ``buffer_for`` rather than indexing. ``inter_layer_residency``: a
-    producer's output may stay on chip for its consumer (``simulator.plan``)."""
+    producer's output may stay on chip for its consumer (``simulator.plan``).
+    ``global_buffer``: an on-chip buffer all ``compute.cores`` share between their private
+    ``buffers`` and DRAM (an L2), or ``None``."""
 
     name: str
     compute: ComputeSpec
@@ -294,6 +302,7 @@ class AcceleratorSpec:
     description: str = ""
     source_path: str = ""
     inter_layer_residency: bool = True
+    global_buffer: BufferSpec | None = None
 
     @property
     def shared_buffer(self) -> bool:

@@ -23,7 +23,7 @@ from collections.abc import Mapping as MappingABC
 from dataclasses import dataclass
 
 from sparsim.accel.energy import sram_size_factor
-from sparsim.accel.spec import AcceleratorSpec, Operand, precision_bits
+from sparsim.accel.spec import GLOBAL_BUFFER, AcceleratorSpec, BufferSpec, Operand, precision_bits
 
 __all__ = [
     "PREGEN_OPS_PER_ELEMENT",
@@ -63,10 +63,17 @@ def sram_prices(spec: AcceleratorSpec) -> dict[str, tuple[float, float]]:
     (``accel.energy.sram_size_factor``)."""
     read, write = spec.energy.sram_read_per_byte.pj, spec.energy.sram_write_per_byte.pj
     prices = {}
-    for name, buffer in spec.buffers:
+    for name, buffer in _all_buffers(spec):
         factor = sram_size_factor(buffer.size_bytes)
         prices[name] = (read * factor, write * factor)
     return prices
+
+
+def _all_buffers(spec: AcceleratorSpec) -> tuple[tuple[str, BufferSpec], ...]:
+    """``spec.buffers`` and, when the spec has one, its ``global`` buffer (the cores share)."""
+    if spec.global_buffer is None:
+        return spec.buffers
+    return (*spec.buffers, (GLOBAL_BUFFER, spec.global_buffer))
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +97,7 @@ def _of(spec: AcceleratorSpec) -> _SpecEnergy:
     if hit is None or hit[0] is not spec:
         if len(_spec_energy) >= _SPEC_CACHE_SIZE:
             _spec_energy.clear()
-        names = tuple(name for name, _ in spec.buffers)
+        names = tuple(name for name, _ in _all_buffers(spec))
         keys = tuple(f"sram.{n}.{way}" for n in names for way in ("read", "write"))
         static = static_power_pj_per_ns(spec) * 1000 / spec.compute.freq_mhz
         hit = _spec_energy[id(spec)] = (
@@ -154,15 +161,20 @@ def forwarding_bytes(
 
 
 def static_power_pj_per_ns(spec: AcceleratorSpec) -> float:
-    """Leakage of the whole accelerator in pJ per ns (= mW): multipliers, SRAM, vector lanes."""
+    """Leakage of the whole accelerator in pJ per ns (= mW): multipliers, SRAM, vector lanes,
+    each core's copy of them (``compute.cores``) and the global buffer."""
     e = spec.energy
     multipliers = spec.compute.peak_macs_per_cycle
     sram_kib = sum(buffer.size_bytes for _, buffer in spec.buffers) / 1024
-    return (
+    per_core = (
         multipliers * e.leakage_per_multiplier_ns.pj
         + sram_kib * e.leakage_per_sram_kib_ns.pj
         + spec.vector.lanes * e.leakage_per_vector_lane_ns.pj
     )
+    if spec.compute.cores == 1:
+        return per_core
+    shared_kib = spec.global_buffer.size_bytes / 1024 if spec.global_buffer else 0.0
+    return spec.compute.cores * per_core + shared_kib * e.leakage_per_sram_kib_ns.pj
 
 
 def static_energy_pj(cycles: int, spec: AcceleratorSpec) -> float:

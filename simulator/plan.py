@@ -80,6 +80,16 @@ from sparsim.simulator.memory import (
     output_tile_fits,
     stream_traffic,
 )
+from sparsim.simulator.multicore import (
+    CoreUse,
+    Split,
+    global_view,
+    merge_counts,
+    merge_pairs,
+    splits,
+    through_global,
+    vector_spec,
+)
 from sparsim.simulator.perf import Timing, analytical_timing
 from sparsim.simulator.residency import residency
 from sparsim.simulator.results import LayerResult, Pass, RunResult
@@ -127,6 +137,7 @@ class PlannedProblem:
     mapping_text: str = ""
     orientation: Orientation | None = None
     port_streams: tuple[tuple[str, str, str, np.ndarray], ...] = ()
+    cores: CoreUse | None = None
 
     @property
     def issued_macs(self) -> int:
@@ -280,6 +291,69 @@ def _plan_matrix(
 
 SEARCH_EXACT = 1
 """The mapper's best estimates timed exactly against the fixed mapping (``_plan_matrix``)."""
+
+
+def _plan_cores(
+    problem: Problem,
+    spec: AcceleratorSpec,
+    io_on_chip: tuple[bool, bool],
+    options: MapperOptions,
+) -> PlannedProblem:
+    """``compute.cores > 1``: each split of ``simulator.multicore`` with every core's share
+    planned as one array, merged; the best by the objective (``latency`` for the fixed
+    mapper; ties: ``multicore.SPLIT_AXES`` order)."""
+    objective = "latency" if options.mode == "fixed" else options.objective
+    unique = None
+    if spec.global_buffer is not None:
+        whole = _plan_matrix(problem, global_view(spec), io_on_chip, FIXED).schedule
+        unique = (int(whole.load_bytes.sum()), int(whole.store_bytes.sum()))
+    best, best_score = None, float("inf")
+    for split in splits(problem, spec):
+        merged = _merge_cores(problem, spec, split, io_on_chip, options, unique)
+        score = _score(merged, spec, objective)
+        if best is None or score < best_score:
+            best, best_score = merged, score
+    if best is None:
+        raise AssertionError("multicore.splits always offers the one-core split")
+    return best
+
+
+def _merge_cores(
+    problem: Problem,
+    spec: AcceleratorSpec,
+    split: Split,
+    io_on_chip: tuple[bool, bool],
+    options: MapperOptions,
+    unique: tuple[int, int] | None,
+) -> PlannedProblem:
+    """One split's cores as one plan (``simulator.multicore``): the slower share's schedule,
+    bytes and actions summed over the active cores."""
+    share = _plan_matrix(split.share, split.core_spec, io_on_chip, options)
+    rest = share if split.even else _plan_matrix(split.rest, split.core_spec, io_on_chip, options)
+    parts = ((share, split.active - 1), (rest, 1))
+    slow = rest if _score(rest, split.core_spec, "latency") > _score(share, split.core_spec,
+                                                                      "latency") else share
+    schedule, levels = slow.schedule, merge_pairs((p.bytes_by_level, t) for p, t in parts)
+    counts = merge_counts((p.counts, t) for p, t in parts)
+    if unique is not None:
+        fetched = tuple(sum(int(getattr(p.schedule, f).sum()) * t for p, t in parts)
+                        for f in ("load_bytes", "store_bytes"))  # fmt: skip
+        schedule, levels, counts = through_global(
+            schedule, levels, counts, (fetched[0], fetched[1]), unique, spec, split.active
+        )
+    issued = sum(p.issued_macs * t for p, t in parts)
+    use = CoreUse(cores=split.cores, active=split.active, axis=split.axis,
+                  share=split.extents[0], rest=split.extents[1],
+                  share_macs=share.issued_macs, rest_macs=rest.issued_macs)  # fmt: skip
+    text = f"{share.mapping_text}; cores {split.active}/{split.cores} over {split.axis}"
+    return replace(
+        share, problem=problem, schedule=schedule, counts=counts, bytes_by_level=levels,
+        mapping=replace(share.mapping, issued_macs=issued) if share.mapping else None,
+        sram_bytes=merge_pairs((p.sram_bytes, t) for p, t in parts), mapping_text=text,
+        cores=use, notes=tuple(dict.fromkeys((*share.notes, *rest.notes))),
+        # per group of the slower share: kept when the split leaves the group count alone
+        port_streams=slow.port_streams if slow.problem.count == problem.count else (),
+    )  # fmt: skip
 
 
 def ranked_mappings(
@@ -460,6 +534,10 @@ def _plan_one(
 ) -> PlannedProblem:
     """``fw``: the forward pass's exploit (pre-generation only); ``on_chip``: a fused vector
     op whose data stays in the output buffer; ``options``: the mapper's (matrix work)."""
+    if spec.compute.cores > 1:
+        if problem.is_matrix:
+            return _plan_cores(problem, spec, io_on_chip, options)
+        spec = vector_spec(spec)
     if problem.is_matrix:
         return _plan_matrix(problem, spec, io_on_chip, options)
     if problem.pass_ == Pass.VECTOR:
@@ -526,6 +604,7 @@ def _with_energy(
         mapping_text=planned.mapping_text,
         orientation=planned.orientation,
         port_streams=planned.port_streams,
+        cores=planned.cores,
     )
 
 
@@ -602,6 +681,7 @@ def _as_problem(
         mapping_text=planned.mapping_text,
         orientation=planned.orientation,
         port_streams=planned.port_streams,
+        cores=planned.cores,
     )
 
 
@@ -683,10 +763,12 @@ def overlap_fused(plans: list[PlannedProblem], timings: list[Timing]) -> list[Ti
 
 
 def _utilization(planned: PlannedProblem, timing: Timing, spec: AcceleratorSpec) -> float:
+    """Busy MACs (or vector FLOPs) over the peak of every core for the layer's time."""
+    cores = spec.compute.cores
     if planned.mapping is not None:
-        busy, peak = planned.mapping.issued_macs, spec.compute.peak_macs_per_cycle
+        busy, peak = planned.mapping.issued_macs, spec.compute.peak_macs_per_cycle * cores
     else:
-        busy, peak = planned.counts.vector_flops, spec.vector.lanes
+        busy, peak = planned.counts.vector_flops, spec.vector.lanes * cores
     cycles = timing.cycles + timing.overlapped_cycles
     return busy / (cycles * peak) if cycles else 0.0
 
@@ -725,8 +807,29 @@ def layer_result(
         sram_bytes=planned.sram_bytes,
         input_from_chip=planned.input_from_chip,
         mapping=planned.mapping_text,
-        mapping_detail=mapping_detail(planned.orientation, planned.tiling),
+        mapping_detail=_mapping_detail(planned),
+        core_utilization=_core_utilization(planned, timing, spec),
     )
+
+
+def _mapping_detail(planned: PlannedProblem) -> tuple[tuple[str, object], ...]:
+    """``mapper.mapping_detail`` with the cores a multi-core split used and the split."""
+    detail = mapping_detail(planned.orientation, planned.tiling)
+    use = planned.cores
+    if use is None or not detail:
+        return detail
+    kept = tuple((key, use.active if key == "cores" else value) for key, value in detail)
+    return (*kept, ("split", use.detail()))
+
+
+def _core_utilization(
+    planned: PlannedProblem, timing: Timing, spec: AcceleratorSpec
+) -> tuple[float, ...]:
+    """Per core of a multi-core split (``multicore.CoreUse.utilization``); empty otherwise."""
+    if planned.cores is None:
+        return ()
+    cycles = timing.cycles + timing.overlapped_cycles
+    return planned.cores.utilization(cycles, spec.compute.peak_macs_per_cycle)
 
 
 def run_result(

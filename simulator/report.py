@@ -114,12 +114,29 @@ def _cells(r: LayerResult, index: dict[str, int], wide: bool) -> dict[str, str]:
         "bound": r.bound if wide else _short_bound(r.bound),
         "notes": _note_refs(_shown_notes(r), index), "mapping": r.mapping,
     }  # fmt: skip
+    cells |= _core_cells(r)
     if r.fused_with:
         cycles = f"+{r.cycles:,}" if r.cycles else "fused"
         cells |= {"cycles": cycles, "stall %": "-", "util %": "-", "bound": "fused"}
         if not r.cycles:
             cells["speedup"] = "-"
     return cells
+
+
+_CORE_COLUMNS = ("cores", "core util %")
+"""Added after ``util %`` on a multi-core spec: active of all cores, the busiest and least
+busy active core's utilization (``util %`` is over every core)."""
+
+
+def _core_cells(r: LayerResult) -> dict[str, str]:
+    """``cores``: ``active/C`` of a multi-core split; ``core util %``: the active cores'
+    utilization, ``low-high`` when they differ (an uneven split); empty for other rows."""
+    active = [u for u in r.core_utilization if u > 0]
+    if not active:
+        return {}
+    low, high = 100 * min(active), 100 * max(active)
+    spread = f"{high:.1f}" if f"{low:.1f}" == f"{high:.1f}" else f"{low:.1f}-{high:.1f}"
+    return {"cores": f"{len(active)}/{len(r.core_utilization)}", "core util %": spread}
 
 
 def _total_cells(run: RunResult) -> dict[str, str]:
@@ -191,7 +208,11 @@ def format_table(run: RunResult, *, wide: bool = False) -> str:
     the JSON has them whole); ``wide=True`` adds GEMM dims, stall %, MACs, DRAM bytes and the
     mapping, and cuts nothing. Times, energies and bytes carry SI prefixes (µs/ms/s,
     µJ/mJ/J, kB/MB/GB)."""
+    columns: tuple[str, ...]
     columns, limit = (_WIDE, None) if wide else (_NARROW, TABLE_WIDTH)
+    if any(r.core_utilization for r in run.layers):
+        at = columns.index("util %") + 1
+        columns = (*columns[:at], *_CORE_COLUMNS, *columns[at:])
     index: dict[str, int] = {}
     header = {c: c for c in columns}
     body = [_cells(r, index, wide) for r in run.layers]

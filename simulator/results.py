@@ -40,8 +40,10 @@ class LayerResult:
     ``input_from_chip``: its input was left on chip by its producer (``simulator.plan``).
     ``mapping``: the array orientation and buffer tiling (``simulator.tiling.Tiling``);
     ``mapping_detail``: the same as fields (``simulator.mapper.mapping_detail``: orientation,
-    buffer-level tile sizes and loop order, cores used, the bound resource), JSON
-    ``mapping_detail``."""
+    buffer-level tile sizes and loop order, cores used, the bound resource; on a multi-core
+    spec also ``split``: ``simulator.multicore.CoreUse.detail``), JSON ``mapping_detail``.
+    ``core_utilization``: on a multi-core spec, each core's utilization (idle cores 0),
+    JSON ``core_utilization`` (absent for one array)."""
 
     layer: str
     op: str
@@ -68,6 +70,7 @@ class LayerResult:
     input_from_chip: bool = False
     mapping: str = ""
     mapping_detail: tuple[tuple[str, object], ...] = ()
+    core_utilization: tuple[float, ...] = ()
 
     @property
     def pass_name(self) -> str:
@@ -123,7 +126,7 @@ class LayerResult:
             "mapping": self.mapping,
             "mapping_detail": {**dict(self.mapping_detail), "bound": self.bound}
             if self.mapping_detail else {},
-        }
+        } | ({"core_utilization": list(self.core_utilization)} if self.core_utilization else {})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

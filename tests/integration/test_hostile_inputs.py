@@ -71,25 +71,25 @@ _CASES: list[tuple[str, dict[str, str | bytes], list[str], str]] = [
         "empty-file",
         {"a.yaml": ""},
         ["--accel", "{tmp}/a.yaml"],
-        "{tmp}/a.yaml: <root>: the file is empty; expected a mapping with keys name, description, compute, sparsity, buffers, dram, precision, vector, energy, area, inter_layer_residency",
+        "{tmp}/a.yaml: <root>: the file is empty; expected a mapping with keys name, description, compute, sparsity, buffers, dram, precision, vector, energy, area, inter_layer_residency, global_buffer",
     ),
     (
         "comment-only",
         {"a.yaml": "# nothing\n"},
         ["--accel", "{tmp}/a.yaml"],
-        "{tmp}/a.yaml: <root>: the file is empty; expected a mapping with keys name, description, compute, sparsity, buffers, dram, precision, vector, energy, area, inter_layer_residency",
+        "{tmp}/a.yaml: <root>: the file is empty; expected a mapping with keys name, description, compute, sparsity, buffers, dram, precision, vector, energy, area, inter_layer_residency, global_buffer",
     ),
     (
         "list-root",
         {"a.yaml": "- a\n- b\n"},
         ["--accel", "{tmp}/a.yaml"],
-        "{tmp}/a.yaml: <root>: must be a mapping with keys name, description, compute, sparsity, buffers, dram, precision, vector, energy, area, inter_layer_residency, not a list",
+        "{tmp}/a.yaml: <root>: must be a mapping with keys name, description, compute, sparsity, buffers, dram, precision, vector, energy, area, inter_layer_residency, global_buffer, not a list",
     ),
     (
         "scalar-root",
         {"a.yaml": "hello\n"},
         ["--accel", "{tmp}/a.yaml"],
-        "{tmp}/a.yaml: <root>: must be a mapping with keys name, description, compute, sparsity, buffers, dram, precision, vector, energy, area, inter_layer_residency, not 'hello' (a string)",
+        "{tmp}/a.yaml: <root>: must be a mapping with keys name, description, compute, sparsity, buffers, dram, precision, vector, energy, area, inter_layer_residency, global_buffer, not 'hello' (a string)",
     ),
     # structure: depth, keys, aliases, tags, values
     (

@@ -24,7 +24,7 @@ _GOOD: dict[str, Any] = {
 }
 _TOP_KEYS = (
     "name, description, compute, sparsity, buffers, dram, precision, vector, energy, area, "
-    "inter_layer_residency"
+    "inter_layer_residency, global_buffer"
 )
 _DELETE = object()
 
@@ -122,7 +122,8 @@ def test_spec_from_mapping_names_the_given_source() -> None:
 
 
 _COMPUTE_KEYS = (
-    "cols, dataflow, depthwise, fold_overlap, freq_mhz, matrix_vector, multipliers_per_pe, rows"
+    "cols, cores, dataflow, depthwise, fold_overlap, freq_mhz, matrix_vector, "
+    "multipliers_per_pe, rows"
 )
 _PRECISIONS = "int4, int8, int16, int32, fp16, bf16, fp32"
 _SIZE_HELP = "a positive integer number of bytes or a size like '256KiB' (units B, KiB, MiB, GiB)"
@@ -153,8 +154,8 @@ _BAD_VALUES = [
      f"compute.speed: unknown key; allowed keys are {_COMPUTE_KEYS}"),
     ("misspelled-top-key", "bufers", {},
      "bufers: unknown key; did you mean 'buffers'? allowed keys are "
-     "area, buffers, compute, description, dram, energy, inter_layer_residency, name, "
-     "precision, sparsity, vector"),
+     "area, buffers, compute, description, dram, energy, global_buffer, inter_layer_residency, "
+     "name, precision, sparsity, vector"),
     ("missing-required", "compute.rows", _DELETE, "compute.rows: required key is missing"),
     ("missing-section", "dram", _DELETE, "dram: required key is missing"),
     ("section-not-mapping", "compute", [4, 4], "compute: must be a mapping, not a list"),
@@ -306,3 +307,26 @@ def test_unknown_config_name_lists_the_available_ones() -> None:
         load_spec("no_such_design")
     assert "dense_os_32x32" in str(info.value)
     assert "sat" in str(info.value)
+
+
+def test_cores_and_global_buffer() -> None:
+    data = _set(_set(_good(), "compute.cores", 108), "global_buffer", dict(_BUFFER))
+    spec = spec_from_mapping(data, "mem://x")
+    assert spec.compute.cores == 108
+    assert spec.global_buffer is not None and spec.global_buffer.size_bytes == 4096
+    one = spec_from_mapping(_good(), "mem://x")
+    assert one.compute.cores == 1 and one.global_buffer is None
+
+
+def test_global_buffer_needs_several_cores() -> None:
+    data = _set(_good(), "global_buffer", dict(_BUFFER))
+    with pytest.raises(ConfigError, match=re.escape(
+        "mem://x: global_buffer: needs compute.cores of 2 or more (a buffer the cores share); "
+        "compute.cores is 1"
+    )):
+        spec_from_mapping(data, "mem://x")
+
+
+def test_cores_out_of_range_is_an_error() -> None:
+    with pytest.raises(ConfigError, match=r"mem://x: compute\.cores: .*1024"):
+        spec_from_mapping(_set(_good(), "compute.cores", 5000), "mem://x")

@@ -1,0 +1,308 @@
+"""Multi-core arrays: ``compute.cores = C`` identical arrays, each with its own copy of the
+spec's ``buffers``, sharing the DRAM channel(s) and, optionally, a ``global_buffer`` (an L2).
+
+A layer around the one-array planner: for each (layer, pass) this module lists the ways the
+work can be split across the cores (``splits``), each as the sub-problem one core runs and the
+per-core view of the spec (``core_spec``); ``simulator.plan`` plans every sub-problem with the
+one-array mapper, merges the cores (``merge_parts``, ``through_global``) and keeps the best
+split under the objective (its exact cost, as for one array).
+
+**Splits** (``SPLIT_AXES``), one axis at a time. Each active core takes ``share =
+ceil(extent / C)`` of the axis and the last one what is left, so ``active = ceil(extent /
+share)`` cores work and ``C - active`` idle:
+
+* ``m``: a GEMM's rows (tokens, output pixels of a lowered op; not a conv's, see below);
+* ``n``: output columns (output channels; a conv's ``out_channels`` in its forward and
+  weight-gradient passes, its ``in_channels`` in the backward-data pass);
+* ``groups``: a grouped problem's ``count`` (attention heads, depthwise channels);
+* ``images``: a conv's batch (forward and backward-data passes);
+* ``none``: one core runs it all with the whole DRAM bandwidth (so ``C`` cores are never
+  slower under ``latency`` than one).
+
+Not modelled: splitting a conv's output rows (halos shared between cores) or the reduction
+``k`` (a cross-core sum of partial results); a weight with a real mask splits over ``m`` or
+``images`` only (its mask stays whole).
+
+**Bandwidth.** Without a global buffer every active core gets ``1 / active`` of the DRAM
+bandwidth and fetches its own operands: an operand every core needs (A when splitting over
+``n``, B over ``m`` or ``images``) crosses the DRAM channel once per core. With a global
+buffer the cores' transfers go through it (``through_global``): DRAM moves only what the whole
+problem, tiled for the global buffer as one shared buffer (``global_view``), needs (at most
+what the cores fetch), each core's stream carrying ``1 / active`` of those bytes on its
+``1 / active`` of the channel; and each core's transfers occupy the global buffer's read and
+write ports, shared by the active cores (``port bytes per cycle / active`` each).
+
+**Time.** Cores run in lock step on equal shares; the layer takes what the largest share
+takes. That core's tile stream, at its share of the bandwidth, is the schedule both engines
+replay: the event engine runs ``C`` cores as that stream with ``1 / active`` of the channel
+(a fair share of the shared DRAM, not a per-core contention simulation). Bytes and actions
+sum over the active cores. Vector and pre-generation work runs on every core's vector unit
+(or pre-generation unit) at once (``vector_spec``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+
+import numpy as np
+from sparsim.accel.spec import GLOBAL_BUFFER, AcceleratorSpec
+from sparsim.simulator import tile
+from sparsim.simulator.energy import ActionCounts
+from sparsim.simulator.lower import Problem
+from sparsim.simulator.results import Pass
+from sparsim.simulator.schedule import TileSchedule
+
+__all__ = [
+    "SPLIT_AXES",
+    "CoreUse",
+    "Split",
+    "core_spec",
+    "global_view",
+    "merge_counts",
+    "merge_pairs",
+    "splits",
+    "through_global",
+    "vector_spec",
+]
+
+SPLIT_AXES = ("m", "n", "groups", "images", "none")
+"""The axes work is split along (module docstring), in tie-breaking order."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CoreUse:
+    """How one (layer, pass) used the cores: ``active`` of ``cores`` worked, split over
+    ``axis``; each took ``share`` of it but the last, which took ``rest``; ``share_macs`` and
+    ``rest_macs``: MACs issued by such a core."""
+
+    cores: int
+    active: int
+    axis: str
+    share: int
+    rest: int
+    share_macs: int
+    rest_macs: int
+
+    def utilization(self, cycles: int, peak_macs_per_cycle: int) -> tuple[float, ...]:
+        """Per core (idle ones 0): its issued MACs / (``cycles`` x one array's peak)."""
+        if cycles <= 0:
+            return (0.0,) * self.cores
+        per = [self.share_macs] * (self.active - 1) + [self.rest_macs]
+        per += [0] * (self.cores - self.active)
+        return tuple(macs / (cycles * peak_macs_per_cycle) for macs in per)
+
+    def detail(self) -> dict[str, object]:
+        """JSON-ready: the split and the cores it used."""
+        return {"cores": self.cores, "active": self.active, "axis": self.axis,
+                "share": self.share, "last_share": self.rest}  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Split:
+    """One way to split a problem: ``share`` for each of the first ``active - 1`` cores,
+    ``rest`` for the last (equal to ``share`` when the axis divides evenly), run on
+    ``core_spec``; ``extents``: the axis sizes of ``share`` and ``rest``."""
+
+    axis: str
+    cores: int
+    active: int
+    share: Problem
+    rest: Problem
+    extents: tuple[int, int]
+    core_spec: AcceleratorSpec
+
+    @property
+    def even(self) -> bool:
+        return self.extents[0] == self.extents[1]
+
+
+_views: dict[tuple[int, int, str], tuple[AcceleratorSpec, AcceleratorSpec]] = {}
+
+
+def _cached(spec: AcceleratorSpec, active: int, kind: str, make) -> AcceleratorSpec:
+    """One view object per (spec, active cores, kind), so the planner's caches keyed by spec
+    identity keep hitting."""
+    key = (id(spec), active, kind)
+    hit = _views.get(key)
+    if hit is None or hit[0] is not spec:
+        if len(_views) >= 256:
+            _views.clear()
+        hit = _views[key] = (spec, make())
+    return hit[1]
+
+
+def core_spec(spec: AcceleratorSpec, active: int) -> AcceleratorSpec:
+    """What one of ``active`` cores sees: one array, its buffers, ``1 / active`` of the DRAM
+    bandwidth, no global buffer (``through_global`` adds it back)."""
+
+    def make() -> AcceleratorSpec:
+        dram = replace(spec.dram, bandwidth_gb_per_s=spec.dram.bandwidth_gb_per_s / active)
+        return replace(spec, compute=replace(spec.compute, cores=1), dram=dram,
+                       global_buffer=None)  # fmt: skip
+
+    return _cached(spec, active, "core", make)
+
+
+def vector_spec(spec: AcceleratorSpec) -> AcceleratorSpec:
+    """Element-wise work on all cores at once: their vector lanes and pre-generation units
+    side by side, the whole DRAM bandwidth."""
+    c = spec.compute.cores
+
+    def make() -> AcceleratorSpec:
+        rate = spec.sparsity.pregen_elements_per_cycle * c
+        return replace(spec, compute=replace(spec.compute, cores=1), global_buffer=None,
+                       vector=replace(spec.vector, lanes=spec.vector.lanes * c),
+                       sparsity=replace(spec.sparsity, pregen_elements_per_cycle=rate))  # fmt: skip
+
+    return _cached(spec, c, "vector", make)
+
+
+def global_view(spec: AcceleratorSpec) -> AcceleratorSpec:
+    """One array whose only buffer is the global buffer (a ``shared`` buffer): the tiling of
+    the whole problem at the global-buffer level gives the DRAM bytes behind it."""
+    if spec.global_buffer is None:
+        raise ValueError(f"{spec.name}: no global_buffer")
+    gb = spec.global_buffer
+
+    def make() -> AcceleratorSpec:
+        return replace(spec, compute=replace(spec.compute, cores=1), global_buffer=None,
+                       buffers=(("shared", gb),))  # fmt: skip
+
+    return _cached(spec, 1, "global", make)
+
+
+# --- splits ----------------------------------------------------------------------------------
+
+
+def _extent(problem: Problem, axis: str) -> int:
+    """The size of ``axis`` in ``problem``, 0 when it cannot be split (module docstring)."""
+    c, masked = problem.conv, problem.b_pattern.mask is not None
+    if axis == "m":
+        return problem.m if c is None else 0
+    if axis == "groups":
+        return 0 if masked else problem.count
+    if axis == "images":
+        return c.batch if c is not None and problem.pass_ != Pass.BW_WEIGHT else 0
+    if axis == "n" and not masked:
+        if c is None:
+            return problem.n
+        if problem.pass_ == Pass.BW_DATA:
+            return c.in_channels if problem.n == c.in_channels * c.taps else 0
+        return c.out_channels if problem.n == c.out_channels else 0
+    return 0
+
+
+def _part(problem: Problem, axis: str, size: int) -> Problem:
+    """``problem`` restricted to ``size`` of ``axis`` (one core's share)."""
+    c = problem.conv
+    if axis == "m":
+        return replace(problem, m=size)
+    if axis == "groups":
+        return replace(problem, count=size)
+    if c is None:
+        return replace(problem, n=size)
+    if axis == "images":
+        return replace(problem, m=problem.m // c.batch * size, conv=replace(c, batch=size))
+    if problem.pass_ == Pass.BW_DATA:
+        return replace(problem, n=size * c.taps, conv=replace(c, in_channels=size))
+    return replace(problem, n=size, conv=replace(c, out_channels=size))
+
+
+def _split(problem: Problem, spec: AcceleratorSpec, axis: str) -> Split | None:
+    cores = spec.compute.cores
+    if axis == "none":
+        return Split(axis=axis, cores=cores, active=1, share=problem, rest=problem,
+                     extents=(1, 1), core_spec=core_spec(spec, 1))  # fmt: skip
+    extent = _extent(problem, axis)
+    if extent < 2:
+        return None
+    share = tile.ceil_div(extent, cores)
+    active = tile.ceil_div(extent, share)
+    rest = extent - (active - 1) * share
+    first = _part(problem, axis, share)
+    last = first if rest == share else _part(problem, axis, rest)
+    return Split(axis=axis, cores=cores, active=active, share=first, rest=last,
+                 extents=(share, rest), core_spec=core_spec(spec, active))  # fmt: skip
+
+
+def splits(problem: Problem, spec: AcceleratorSpec) -> list[Split]:
+    """Every split of a matrix ``problem`` over ``spec``'s cores, in ``SPLIT_AXES`` order
+    (``none`` always last)."""
+    out = (_split(problem, spec, axis) for axis in SPLIT_AXES)
+    return [s for s in out if s is not None]
+
+
+# --- merging the cores ----------------------------------------------------------------------
+
+
+def merge_pairs(parts: Iterable[tuple[tuple[tuple[str, int], ...], int]]) -> tuple:
+    """Keyed byte counts (``(key, bytes)`` pairs) of each part times its number of cores,
+    summed per key in order of first appearance."""
+    total: dict[str, int] = {}
+    for pairs, times in parts:
+        for key, value in pairs:
+            total[key] = total.get(key, 0) + value * times
+    return tuple(total.items())
+
+
+def merge_counts(parts: Iterable[tuple[ActionCounts, int]]) -> ActionCounts:
+    """Action counts of each part times its number of cores, summed."""
+    parts = list(parts)
+    first = parts[0][0]
+    return ActionCounts(
+        macs=sum(c.macs * t for c, t in parts), mac_precision=first.mac_precision,
+        rf_bytes=sum(c.rf_bytes * t for c, t in parts),
+        sram_read_bytes=merge_pairs((c.sram_read_bytes, t) for c, t in parts),
+        sram_write_bytes=merge_pairs((c.sram_write_bytes, t) for c, t in parts),
+        dram_bytes=sum(c.dram_bytes * t for c, t in parts),
+        metadata_indices=sum(c.metadata_indices * t for c, t in parts),
+        mux_selects=sum(c.mux_selects * t for c, t in parts),
+        vector_flops=sum(c.vector_flops * t for c, t in parts),
+        pregen_elements=sum(c.pregen_elements * t for c, t in parts),
+    )  # fmt: skip
+
+
+def _scaled(nbytes: np.ndarray, ratio: float) -> np.ndarray:
+    return np.rint(nbytes * ratio).astype(np.int64)
+
+
+def through_global(
+    schedule: TileSchedule,
+    levels: tuple[tuple[str, int], ...],
+    counts: ActionCounts,
+    fetched: tuple[int, int],
+    unique: tuple[int, int],
+    spec: AcceleratorSpec,
+    active: int,
+) -> tuple[TileSchedule, tuple[tuple[str, int], ...], ActionCounts]:
+    """The merged cores behind a global buffer (module docstring). ``schedule``: the largest
+    share's; ``levels``, ``counts``: summed over the cores; ``fetched``: (load, store) bytes
+    the cores move at their DRAM level, summed; ``unique``: (load, store) DRAM bytes of the
+    whole problem tiled for the global buffer. The cores' bytes become ``global.*`` levels
+    and global-buffer accesses; DRAM keeps ``min(unique, fetched)`` per direction."""
+    gb = spec.global_buffer
+    if gb is None:
+        raise ValueError(f"{spec.name}: no global_buffer")
+    core_load, core_store = fetched
+    load, store = min(unique[0], core_load), min(unique[1], core_store)
+    ports = (
+        *schedule.port_cycles,
+        (f"{GLOBAL_BUFFER} buffer read port",
+         tile.ceil_div(schedule.load_bytes * active, gb.read_bytes_per_cycle)),
+        (f"{GLOBAL_BUFFER} buffer write port",
+         tile.ceil_div(schedule.store_bytes * active, gb.write_bytes_per_cycle)),
+    )  # fmt: skip
+    moved = replace(
+        schedule, port_cycles=ports,
+        load_bytes=_scaled(schedule.load_bytes, load / core_load if core_load else 0.0),
+        store_bytes=_scaled(schedule.store_bytes, store / core_store if core_store else 0.0),
+    )  # fmt: skip
+    renamed = tuple((f"global.{k[5:]}" if k.startswith("dram.") else k, v) for k, v in levels)
+    new_levels = (*renamed, ("dram.read", load), ("dram.write", store))
+    new_counts = replace(
+        counts, dram_bytes=load + store,
+        sram_read_bytes=(*counts.sram_read_bytes, (GLOBAL_BUFFER, core_load + store)),
+        sram_write_bytes=(*counts.sram_write_bytes, (GLOBAL_BUFFER, load + core_store)),
+    )  # fmt: skip
+    return moved, new_levels, new_counts
