@@ -478,7 +478,20 @@ def _moved_bytes(problem: Problem, io: tuple[float, float]) -> tuple[int, int] |
     return math.ceil(read * io[0]), math.ceil(written * io[1])
 
 
-def _plan_vector(problem: Problem, spec: AcceleratorSpec, on_chip: bool) -> PlannedProblem:
+def _kept(traffic: Traffic, io_on_chip: tuple[bool, bool]) -> Traffic:
+    """A standalone vector op's traffic without the DRAM load of an input read from chip or
+    the store of an output that stays (``simulator.residency``)."""
+    load = np.zeros_like(traffic.load) if io_on_chip[0] else traffic.load
+    store = np.zeros_like(traffic.store) if io_on_chip[1] else traffic.store
+    dram = tuple((name, nbytes) for name, nbytes in traffic.dram
+                 if not io_on_chip[0 if name == "input" else 1])  # fmt: skip
+    return replace(traffic, load=load, store=store, dram=dram)
+
+
+def _plan_vector(
+    problem: Problem, spec: AcceleratorSpec, on_chip: bool,
+    io_on_chip: tuple[bool, bool] = (False, False),
+) -> PlannedProblem:  # fmt: skip
     if problem.op == VectorKind.OPTIMIZER.value:
         w = spec.precision.bytes_of(Operand.WEIGHT)
         io = (OPTIMIZER_BYTES_IN * w, OPTIMIZER_BYTES_OUT * w)
@@ -487,10 +500,11 @@ def _plan_vector(problem: Problem, spec: AcceleratorSpec, on_chip: bool) -> Plan
     flops_per_element = problem.vector_flops / problem.vector_elements
     schedule, traffic = _plan_stream(problem, spec, flops_per_element / spec.vector.lanes, io,
                                      _moved_bytes(problem, io))  # fmt: skip
-    if on_chip:
-        traffic = _on_chip(traffic)
+    if on_chip or any(io_on_chip):
+        traffic = _on_chip(traffic) if on_chip else _kept(traffic, io_on_chip)
         schedule = replace(schedule, load_bytes=traffic.load, store_bytes=traffic.store)
-    return _stream_planned(problem, spec, schedule, traffic, vector_flops=problem.vector_flops)
+    planned = _stream_planned(problem, spec, schedule, traffic, vector_flops=problem.vector_flops)
+    return replace(planned, input_from_chip=io_on_chip[0]) if io_on_chip[0] else planned
 
 
 def _plan_pregen(problem: Problem, spec: AcceleratorSpec, exploit: Exploit) -> PlannedProblem:
@@ -541,7 +555,7 @@ def _plan_one(
     if problem.is_matrix:
         return _plan_matrix(problem, spec, io_on_chip, options)
     if problem.pass_ == Pass.VECTOR:
-        return _plan_vector(problem, spec, on_chip)
+        return _plan_vector(problem, spec, on_chip, io_on_chip)
     if problem.pregen_elements == 0:
         return _empty_plan(problem, spec)
     if fw is None:
@@ -685,6 +699,16 @@ def _as_problem(
     )
 
 
+def _forward_layer_pass(problem: Problem) -> bool:
+    """A layer's own forward work, which ``simulator.residency`` covers: a matrix ``FW`` pass
+    or a standalone forward vector op (not an optimizer update, which carries its matrix
+    layer's name)."""
+    if problem.pass_ == Pass.FW:
+        return True
+    return (problem.pass_ == Pass.VECTOR and not problem.fused_with and not problem.backward
+            and problem.op != VectorKind.OPTIMIZER.value)  # fmt: skip
+
+
 def _fused_on_chip(made: PlannedProblem, spec: AcceleratorSpec) -> bool:
     """Whether a vector op fused with ``made`` post-processes its output tiles on chip."""
     if made.mapping is None:
@@ -729,7 +753,7 @@ def plan(
             made = out[producer]
             on_chip = _fused_on_chip(made, spec)
             note = _fusion_note(problem, on_chip)
-        stays = resident.get(problem.layer) if problem.pass_ == Pass.FW else None
+        stays = resident.get(problem.layer) if _forward_layer_pass(problem) else None
         kept = (stays.input_on_chip, stays.output_on_chip) if stays else (False, False)
         planned = _shared_plan(problem, spec, exploit, on_chip, plans, kept, options=mapper)
         if problem.pass_ == Pass.FW and planned.mapping is not None:
