@@ -21,11 +21,12 @@ from sparsim.simulator.simd import (
     dense_gemm,
     depthwise,
     level_bytes,
+    plan_simd,
     sparse_gemm,
     step_cycles,
 )
 from sparsim.workloads.layer import Layer, Phase, Workload
-from sparsim.workloads.ops import Conv2d
+from sparsim.workloads.ops import Conv2d, Linear
 from sparsim.workloads.sparsity import Group, SparsityPattern, Unstructured
 
 STALL = 9.12
@@ -193,3 +194,17 @@ def test_slow_dram_makes_the_layer_dram_bound():
     # 106,496 bytes at 0.5e9 / 2.84e9 = 0.176 B/cycle: 604,897 cycles > 115,652 of compute
     assert run.layers[0].bound == "DRAM"
     assert run.layers[0].cycles >= math.ceil(106_496 / (0.5 / 2.84))
+
+
+def test_one_row_gemv_spends_the_tile_accumulators_on_channels():
+    layer = Layer(name="fc", op=Linear(tokens=1, in_features=64, out_features=96))
+    cost = dense_gemm(lower_layer(layer, Phase.INFERENCE)[0], _core())
+    # the 6x8 tile's 12 accumulators hold 12 vectors = 48 channels of the one row: 12 FMAs
+    # (6 cycles), chain 4, loads 12 + 1/4 on 2 ports = 6.125 -> L1; 96 / 48 = 2 tiles x 64 k
+    assert (cost.kernel, cost.bound) == ("dense GEMM 1x48", "L1")
+    assert cost.cycles == pytest.approx(2 * 64 * 6.125 / 0.85)
+
+
+def test_inputs_and_outputs_kept_on_chip_skip_dram():
+    levels = plan_simd(_pointwise(), _core(), io_on_chip=(True, True)).levels
+    assert (levels["dram.input"], levels["dram.weight"], levels["dram.output"]) == (0, 32_768, 0)
