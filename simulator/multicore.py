@@ -7,15 +7,18 @@ per-core view of the spec (``core_spec``); ``simulator.plan`` plans every sub-pr
 one-array mapper, merges the cores (``merge_parts``, ``through_global``) and keeps the best
 split under the objective (its exact cost, as for one array).
 
-**Splits** (``SPLIT_AXES``), one axis at a time. Each active core takes ``share =
-ceil(extent / C)`` of the axis and the last one what is left, so ``active = ceil(extent /
-share)`` cores work and ``C - active`` idle:
+**Splits** (``SPLIT_AXES``). Along an axis each active core takes ``share = ceil(extent /
+C)`` of it and the last one what is left, so ``active = ceil(extent / share)`` cores work and
+``C - active`` idle:
 
 * ``m``: a GEMM's rows (tokens, output pixels of a lowered op; not a conv's, see below);
 * ``n``: output columns (output channels; a conv's ``out_channels`` in its forward and
   weight-gradient passes, its ``in_channels`` in the backward-data pass);
 * ``groups``: a grouped problem's ``count`` (attention heads, depthwise channels);
 * ``images``: a conv's batch (forward and backward-data passes);
+* ``m,n``: a 2-D grid of output blocks (GEMMs, not convs): ``m`` over ``R`` rows of cores
+  and ``n`` over ``C // R`` (``R`` a divisor of ``C`` or a power of two), each axis split as
+  above, so a core fetches an ``m`` band of A and an ``n`` band of B (GPU thread-block tiles);
 * ``none``: one core runs it all with the whole DRAM bandwidth (so ``C`` cores are never
   slower under ``latency`` than one).
 
@@ -67,54 +70,53 @@ __all__ = [
 ]
 
 SPLIT_AXES = ("m", "n", "groups", "images", "none")
-"""The axes work is split along (module docstring), in tie-breaking order."""
+"""The single axes work is split along (module docstring), in tie-breaking order; the 2-D
+``m,n`` grids come before ``none``."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CoreUse:
     """How one (layer, pass) used the cores: ``active`` of ``cores`` worked, split over
-    ``axis``; each took ``share`` of it but the last, which took ``rest``; ``share_macs`` and
-    ``rest_macs``: MACs issued by such a core."""
+    ``axis``; ``shares``: per split axis, (share of each core, share of the last one);
+    ``part_macs``: (MACs one core issued, how many cores issued that many)."""
 
     cores: int
     active: int
     axis: str
-    share: int
-    rest: int
-    share_macs: int
-    rest_macs: int
+    shares: tuple[tuple[int, int], ...]
+    part_macs: tuple[tuple[int, int], ...]
 
     def utilization(self, cycles: int, peak_macs_per_cycle: int) -> tuple[float, ...]:
         """Per core (idle ones 0): its issued MACs / (``cycles`` x one array's peak)."""
         if cycles <= 0:
             return (0.0,) * self.cores
-        per = [self.share_macs] * (self.active - 1) + [self.rest_macs]
+        per = [macs for macs, times in self.part_macs for _ in range(times)]
         per += [0] * (self.cores - self.active)
         return tuple(macs / (cycles * peak_macs_per_cycle) for macs in per)
 
     def detail(self) -> dict[str, object]:
-        """JSON-ready: the split and the cores it used."""
+        """JSON-ready: the split and the cores it used (one split axis: ``share`` and
+        ``last_share`` are numbers; ``m,n``: one per axis)."""
+        share = [s for s, _ in self.shares]
+        last = [r for _, r in self.shares]
+        one = len(self.shares) == 1
         return {"cores": self.cores, "active": self.active, "axis": self.axis,
-                "share": self.share, "last_share": self.rest}  # fmt: skip
+                "share": share[0] if one else share,
+                "last_share": last[0] if one else last}  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Split:
-    """One way to split a problem: ``share`` for each of the first ``active - 1`` cores,
-    ``rest`` for the last (equal to ``share`` when the axis divides evenly), run on
-    ``core_spec``; ``extents``: the axis sizes of ``share`` and ``rest``."""
+    """One way to split a problem over ``active`` of ``cores`` cores run on ``core_spec``:
+    ``parts``: (the sub-problem a core runs, how many cores run it), largest first;
+    ``shares``: per split axis, (share of each core, share of the last one)."""
 
     axis: str
     cores: int
     active: int
-    share: Problem
-    rest: Problem
-    extents: tuple[int, int]
+    parts: tuple[tuple[Problem, int], ...]
+    shares: tuple[tuple[int, int], ...]
     core_spec: AcceleratorSpec
-
-    @property
-    def even(self) -> bool:
-        return self.extents[0] == self.extents[1]
 
 
 _views: dict[tuple[int, int, str], tuple[AcceleratorSpec, AcceleratorSpec]] = {}
@@ -209,28 +211,71 @@ def _part(problem: Problem, axis: str, size: int) -> Problem:
     return replace(problem, n=size, conv=replace(c, out_channels=size))
 
 
+def _bands(extent: int, cores: int) -> tuple[int, int, int]:
+    """(share, active, last share) of ``extent`` over ``cores``: ``ceil(extent / cores)``
+    each, so ``ceil(extent / share)`` cores work, the last on what is left."""
+    share = tile.ceil_div(extent, cores)
+    active = tile.ceil_div(extent, share)
+    return share, active, extent - (active - 1) * share
+
+
+def _parts(pairs: list[tuple[Problem, int]]) -> tuple[tuple[Problem, int], ...]:
+    """``pairs`` with equal sub-problems merged (first occurrence order), empty ones dropped."""
+    out: dict[Problem, int] = {}
+    for problem, times in pairs:
+        if times > 0:
+            out[problem] = out.get(problem, 0) + times
+    return tuple(out.items())
+
+
 def _split(problem: Problem, spec: AcceleratorSpec, axis: str) -> Split | None:
     cores = spec.compute.cores
     if axis == "none":
-        return Split(axis=axis, cores=cores, active=1, share=problem, rest=problem,
-                     extents=(1, 1), core_spec=core_spec(spec, 1))  # fmt: skip
+        return Split(axis=axis, cores=cores, active=1, parts=((problem, 1),),
+                     shares=((1, 1),), core_spec=core_spec(spec, 1))  # fmt: skip
     extent = _extent(problem, axis)
     if extent < 2:
         return None
-    share = tile.ceil_div(extent, cores)
-    active = tile.ceil_div(extent, share)
-    rest = extent - (active - 1) * share
+    share, active, rest = _bands(extent, cores)
     first = _part(problem, axis, share)
-    last = first if rest == share else _part(problem, axis, rest)
-    return Split(axis=axis, cores=cores, active=active, share=first, rest=last,
-                 extents=(share, rest), core_spec=core_spec(spec, active))  # fmt: skip
+    parts = _parts([(first, active - 1), (_part(problem, axis, rest), 1)])
+    return Split(axis=axis, cores=cores, active=active, parts=parts, shares=((share, rest),),
+                 core_spec=core_spec(spec, active))  # fmt: skip
+
+
+def _grid(problem: Problem, spec: AcceleratorSpec, rows: int) -> Split | None:
+    """``m`` over ``rows`` groups of cores and ``n`` over ``cores // rows`` in each: a 2-D
+    grid of output blocks, each core fetching an ``m`` band of A and an ``n`` band of B."""
+    cols = spec.compute.cores // rows
+    if min(_extent(problem, "m"), _extent(problem, "n")) < 2 or cols < 2:
+        return None
+    (sm, am, rm), (sn, an, rn) = _bands(problem.m, rows), _bands(problem.n, cols)
+    if am < 2 or an < 2:
+        return None
+
+    def block(m: int, n: int) -> Problem:
+        return replace(problem, m=m, n=n)
+
+    parts = _parts([(block(sm, sn), (am - 1) * (an - 1)), (block(sm, rn), am - 1),
+                    (block(rm, sn), an - 1), (block(rm, rn), 1)])  # fmt: skip
+    return Split(axis="m,n", cores=spec.compute.cores, active=am * an, parts=parts,
+                 shares=((sm, rm), (sn, rn)), core_spec=core_spec(spec, am * an))  # fmt: skip
+
+
+def _grid_rows(cores: int) -> list[int]:
+    """Row counts of the 2-D grids tried: the divisors of ``cores`` and the powers of two,
+    from 2 to ``cores // 2``."""
+    powers = {2**i for i in range(1, cores.bit_length())}
+    return sorted(r for r in {*powers, *(d for d in range(2, cores) if cores % d == 0)}
+                  if 2 <= r <= cores // 2)  # fmt: skip
 
 
 def splits(problem: Problem, spec: AcceleratorSpec) -> list[Split]:
-    """Every split of a matrix ``problem`` over ``spec``'s cores, in ``SPLIT_AXES`` order
-    (``none`` always last)."""
-    out = (_split(problem, spec, axis) for axis in SPLIT_AXES)
-    return [s for s in out if s is not None]
+    """Every split of a matrix ``problem`` over ``spec``'s cores: one axis in ``SPLIT_AXES``
+    order, then the 2-D ``m,n`` grids (``_grid_rows``), ``none`` last."""
+    one = [_split(problem, spec, axis) for axis in SPLIT_AXES]
+    grids = [_grid(problem, spec, rows) for rows in _grid_rows(spec.compute.cores)]
+    return [s for s in (*one[:-1], *grids, one[-1]) if s is not None]
 
 
 # --- merging the cores ----------------------------------------------------------------------

@@ -88,6 +88,24 @@ def test_uneven_split_leaves_a_core_idle():
     assert "3/4" in row and "6.0-11.9" in row
 
 
+def test_grid_split_fetches_bands_of_both_operands():
+    """GEMM 64 x 64 x 64 int8 on 4 cores of a 4x4 os array, DRAM 1.1 GB/s = 5.5 B/cycle at
+    200 MHz, 1.375 B/cycle per active core; big buffers, so each core loads its whole share,
+    computes, stores (no overlap within one tile).
+    2x2 grid (m 32, n 32 per core): loads A 32x64 + B 64x32 = 4096 B: ceil(4096 / 1.375) =
+    2979 cycles; 8 x 8 folds of 64 steps: (64 + 3 + 3 + 4) + 63 x 64 = 4106; stores 32 x 32 =
+    1024 B: ceil(1024 / 1.375) = 745; total 7830, DRAM 4 x 5120 = 20,480 B.
+    m split (16 rows each): loads 16x64 + 64x64 = 5120 B: 3724; 16 x 4 folds = 4106; stores
+    745: 8575. One core alone: 12,288 B at 5.5 B/cycle and 256 folds: > 16,384. The grid wins."""
+    spec = _cores(make_spec(dram_gb_per_s=1.1), 4)
+    layer = simulate(gemm_workload(64, 64, 64), spec).layers[0]
+    split = dict(layer.mapping_detail)["split"]
+    assert (split["axis"], split["share"], split["active"]) == ("m,n", [32, 32], 4)
+    assert layer.cycles == 2979 + 4106 + 745
+    assert _dram(layer) == 20_480
+    assert layer.core_utilization == pytest.approx((32 * 32 * 64 / (7830 * 16),) * 4)
+
+
 def test_global_buffer_fetches_shared_operands_once():
     """GEMM 64 x 64 x 64 int8 on 4 cores: A, B and C are 4096 bytes each. Without a global
     buffer the operand every core needs crosses DRAM once per core: split over m (or n),
