@@ -14,6 +14,16 @@ Per group of ``m`` consecutive elements along the compressed axis, ``n`` kept va
 * **Padding:** when the compressed axis is not a multiple of ``m`` the tensor is zero-padded up to
   one; a group with fewer than ``n`` nonzeros keeps zero values at the lowest unused positions, so
   every group has exactly ``n`` ascending indices.
+
+Packed sub-byte values (int2, int4; int8 is the trivial case), shared by the functional model
+(``pack_values``/``unpack_values``) and the traffic model (``element_bytes``):
+
+* **Row stream:** the values of a row (the last axis), value ``j`` in two's complement at bits
+  ``[j*bits, (j+1)*bits)`` of the row's byte stream, LSB first (byte ``j*bits // 8``, bit
+  ``j*bits % 8``), so a byte holds ``8 // bits`` consecutive values, the first in its lowest
+  bits; the row is padded with zero bits to a whole byte.
+* **Bytes counted:** ``element_bytes(bits) = bits / 8`` per value: exact for rows whose bits
+  fill whole bytes (every real model's), otherwise under by the last byte's padding.
 """
 
 from __future__ import annotations
@@ -24,14 +34,18 @@ from typing import TypeVar
 import numpy as np
 
 __all__ = [
+    "PACKED_BITS",
     "VALUE_BITS",
+    "element_bytes",
     "index_bits",
     "metadata_bits_per_group",
     "metadata_bytes_per_row",
     "pack_group_indices",
     "pack_group_values",
+    "pack_values",
     "unpack_group_indices",
     "unpack_group_values",
+    "unpack_values",
 ]
 
 VALUE_BITS = 8
@@ -89,3 +103,48 @@ def unpack_group_values(word: int, n: int, bits: int = VALUE_BITS) -> list[int]:
         raw = (word >> (j * bits)) & mask
         out.append(raw - (1 << bits) if raw & sign else raw)
     return out
+
+
+PACKED_BITS = (2, 4, 8)
+"""Value widths ``pack_values`` packs (a byte holds a whole number of them)."""
+
+
+def element_bytes(bits: int) -> float:
+    """Bytes one value of ``bits`` bits takes in memory: ``bits / 8`` (module docstring)."""
+    return bits / 8
+
+
+def _check_bits(bits: int) -> None:
+    if bits not in PACKED_BITS:
+        raise ValueError(f"packed values must be {', '.join(map(str, PACKED_BITS))} bits, "
+                         f"not {bits}")  # fmt: skip
+
+
+def pack_values(values: np.ndarray, bits: int) -> np.ndarray:
+    """2-D signed ``values`` (each in the ``bits``-bit two's-complement range) packed per row
+    as the module docstring lays out: uint8 ``(rows, ceil(cols * bits / 8))``."""
+    _check_bits(bits)
+    a = np.asarray(values)
+    lo, hi = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+    if a.ndim != 2 or a.dtype.kind not in "iu" or (a.size and (a.min() < lo or a.max() > hi)):
+        raise ValueError(f"pack_values needs a 2-D integer array in [{lo}, {hi}]")
+    per = 8 // bits
+    rows, cols = a.shape
+    padded = np.zeros((rows, -(-cols // per) * per), dtype=np.uint8)
+    padded[:, :cols] = a.astype(np.int64) & ((1 << bits) - 1)
+    slots = padded.reshape(rows, -1, per).astype(np.uint16)
+    shifts = (np.arange(per, dtype=np.uint16) * bits)[None, None, :]
+    return np.bitwise_or.reduce(slots << shifts, axis=2).astype(np.uint8)
+
+
+def unpack_values(packed: np.ndarray, bits: int, cols: int) -> np.ndarray:
+    """The int8 ``(rows, cols)`` values ``pack_values`` packed (sign-extended)."""
+    _check_bits(bits)
+    p = np.asarray(packed)
+    per = 8 // bits
+    if p.ndim != 2 or p.dtype != np.uint8 or p.shape[1] != -(-cols // per):
+        raise ValueError(f"unpack_values needs uint8 rows of ceil({cols} * {bits} / 8) bytes")
+    shifts = (np.arange(per, dtype=np.uint8) * bits)[None, None, :]
+    raw = ((p[:, :, None] >> shifts) & ((1 << bits) - 1)).reshape(p.shape[0], -1)[:, :cols]
+    signed = raw.astype(np.int16) - ((raw >> (bits - 1)) << bits).astype(np.int16)
+    return signed.astype(np.int8)

@@ -26,6 +26,17 @@ voltages (DDR3 1.5 V, DDR4 1.2 V, LPDDR4 1.1 V, LPDDR4X I/O 0.6 V, LPDDR5 core 1
 energy is spent in the I/O interface). HBM2e and HBM3 are assumed equal to HBM2 (no verified
 per-bit figure; HBM3's lower I/O voltage makes this pessimistic).
 
+MAC energy by operand width (``mac_pj``): a MAC of a ``w``-bit weight and an ``a``-bit input
+pays the table entry of the wider format (``EnergyTable.mac``: int up to 8 bits, int16+, fp up
+to 16 bits, fp32; a float operand makes it a float MAC) with its multiplier share scaled by
+``(w_s · a_s) / r_s²``, the significand widths (``workloads.dtypes``) over the entry's own
+format's (int8: 8, int16: 16, fp16: 11, fp32: 24), capped at 1. Rule: an array multiplier's
+energy grows with its partial products, ``w_s · a_s`` (Horowitz's int8 → int32 multiply, 0.2 →
+3.1 pJ, is 15.5x for 16x the partial products); the adder (accumulator width) does not shrink.
+The multiplier's share of each entry is Horowitz's (int8 0.2 of 0.3 pJ, int16 0.8 of 0.9 pJ,
+fp16 1.1 of 1.5 pJ, fp32 3.7 of 4.6 pJ) applied to any table; below 8 bits and for fp8 the rule
+is extrapolated (assumed: no published per-MAC figure at these widths in the same process).
+
 Static power (``leakage_*_ns``, pJ per ns = mW) is assumed: 10% of a unit's dynamic power at full
 activity at 1 GHz for multipliers and vector lanes; 100 pW per SRAM bit cell at 45 nm.
 
@@ -42,6 +53,7 @@ import math
 from dataclasses import fields, replace
 
 from sparsim.accel.spec import DramTechnology, EnergyEntry, EnergyTable
+from sparsim.workloads.dtypes import dtype_bits, is_float, significand_bits
 
 __all__ = [
     "DEFAULT_ENERGY",
@@ -50,6 +62,7 @@ __all__ = [
     "SRAM_REFERENCE_BYTES",
     "SRAM_SIZE_EXPONENT",
     "dram_energy",
+    "mac_pj",
     "scale_energy",
     "sram_pj_per_byte",
     "sram_size_factor",
@@ -68,6 +81,12 @@ _DRAM_64BIT = (1300.0, 2600.0)
 
 # Array multiplier energy grows with the square of the width; from the int8 point, ×(16/8)².
 _INT16_MULT = _INT8_MULT * (16 / 8) ** 2
+
+# The multiplier's share of each MAC entry (module docstring, ``mac_pj``), by entry format.
+_MULT_SHARE = {"int8": _INT8_MULT / (_INT8_MULT + _INT32_ADD),
+               "int16": _INT16_MULT / (_INT16_MULT + _INT32_ADD),
+               "fp16": _FP16_MULT / (_FP16_MULT + _FP16_ADD),
+               "fp32": _FP32_MULT / (_FP32_MULT + _FP32_ADD)}  # fmt: skip
 
 ENERGY_ENTRY_NAMES = tuple(f.name for f in fields(EnergyTable) if f.name != "technology_nm")
 
@@ -242,3 +261,24 @@ def _default_table() -> EnergyTable:
 
 
 DEFAULT_ENERGY: EnergyTable = _default_table()
+
+
+def _entry_format(weight: str, input_: str) -> str:
+    """The MAC entry a (weight, input) pair pays (module docstring): the wider format, a float
+    operand making it a float MAC."""
+    wide = max((weight, input_), key=lambda d: (is_float(d), dtype_bits(d)))
+    if is_float(wide):
+        return "fp32" if dtype_bits(wide) > 16 else "fp16"
+    return "int16" if dtype_bits(wide) > 8 else "int8"
+
+
+def mac_pj(table: EnergyTable, weight: str, input_: str) -> float:
+    """pJ of one MAC of ``weight`` x ``input_`` operands (module docstring: the width rule)."""
+    ref = _entry_format(weight, input_)
+    entry = table.mac(ref).pj
+    ratio = min(1.0, significand_bits(weight) * significand_bits(input_)
+                / significand_bits(ref) ** 2)  # fmt: skip
+    if ratio >= 1.0:
+        return entry  # the entry's own width (or wider): its price as it is
+    share = _MULT_SHARE[ref]
+    return entry * (1.0 - share + share * ratio)

@@ -40,7 +40,9 @@ bad value, what is allowed>``. Schema (units live in the key names)::
     dram: {bandwidth_gb_per_s: 19.2, latency_cycles: 100,   # required; bandwidth 0.001..1e5
            technology: DDR4}   # DDR3, DDR4, LPDDR4, LPDDR4X, LPDDR5, HBM2, HBM2e or HBM3
                                # (default DDR4); prices DRAM bytes (accel.energy)
-    precision: {weight: int8, input: int8, output: int8, accumulator: int32}   # optional
+    precision: {weight: int8, input: int8, output: int8, accumulator: int32,   # optional
+                native_weights: [int4]}   # other weight formats the datapath reads as they
+                                          # are (else dequantized on the vector unit)
     vector: {lanes: 16}             # optional
     energy:                         # optional; absent = DEFAULT_ENERGY scaled to technology_nm,
                                     # dram_per_byte from dram.technology
@@ -87,6 +89,7 @@ from sparsim.accel.spec import (
 )
 from sparsim.workloads._schema import Section as _Section
 from sparsim.workloads._schema import all_built as _all_built
+from sparsim.workloads._schema import describe
 from sparsim.workloads._schema import items as _items
 from sparsim.workloads._schema import root as schema_root
 from sparsim.workloads.sparsity import AXES
@@ -259,13 +262,28 @@ def _dram(sec: _Section | None) -> DramSpec | None:
                     technology=DramTechnology(technology))  # fmt: skip
 
 
+def _dtype_list(value: Any) -> tuple[str, ...]:
+    """``precision.native_weights``: a list of distinct dtype names."""
+    if not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+        raise ValueError(f"must be a list of dtype names, not {describe(value)}")
+    bad = [v for v in value if v not in PRECISIONS]
+    if bad:
+        raise ValueError(f"unknown dtype {', '.join(bad)}; allowed: {', '.join(PRECISIONS)}")
+    if len(set(value)) != len(value):
+        raise ValueError(f"repeats a dtype: {', '.join(value)}")
+    return tuple(value)
+
+
 def _precision(sec: _Section | None) -> PrecisionSpec | None:
     if sec is None:
         return PrecisionSpec()
     defaults = PrecisionSpec()
     keys = ("weight", "input", "output", "accumulator")
-    sec.allow(keys)
-    values = {key: sec.choice(key, PRECISIONS, getattr(defaults, key)) for key in keys}
+    sec.allow((*keys, "native_weights"))
+    values: dict[str, Any] = {
+        key: sec.choice(key, PRECISIONS, getattr(defaults, key)) for key in keys
+    }
+    values["native_weights"] = sec.converted("native_weights", _dtype_list, ())
     if None in values.values():
         return None
     widest = max(precision_bits(values["weight"]), precision_bits(values["input"]))

@@ -9,6 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from sparsim.accel.bitlayout import element_bytes
+from sparsim.workloads.dtypes import DTYPES, dtype_bits
+
 __all__ = [
     "ACTIVATION_MODES",
     "DATAFLOWS",
@@ -69,12 +72,12 @@ class ActivationMode(StrEnum):
 
 ACTIVATION_MODES = tuple(a.value for a in ActivationMode)
 
-_BITS = {"int4": 4, "int8": 8, "int16": 16, "int32": 32, "fp16": 16, "bf16": 16, "fp32": 32}
-PRECISIONS = tuple(_BITS)
+PRECISIONS = DTYPES
+"""Every dtype a precision key may name (``workloads.dtypes``)."""
 
 
 def precision_bits(name: str) -> int:
-    return _BITS[name]
+    return dtype_bits(name)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -216,13 +219,41 @@ class DramSpec:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PrecisionSpec:
+    """The dtype of each GEMM operand role (``B`` is ``weight``, ``A`` ``input``, ``C``
+    ``output``; partial sums ``accumulator``). A spec's values are its datapath's defaults;
+    ``simulator.precision`` derives one per (layer, pass) from the layer's per-tensor dtypes.
+
+    ``native_weights``: stored weight formats (besides ``weight``) the datapath consumes as they
+    are, group scales included; any other weight format is dequantized on the vector unit.
+    Set per problem only (never in YAML): ``weight_scale_bits`` quantization scale and
+    zero-point bits carried per stored weight (``workloads.dtypes.Quantization``);
+    ``mac_weight`` the format the multipliers see when the stored weight is converted to it
+    first (``""``: ``weight`` itself)."""
+
     weight: str = "int8"
     input: str = "int8"
     output: str = "int8"
     accumulator: str = "int32"
+    native_weights: tuple[str, ...] = ()
+    weight_scale_bits: float = 0.0
+    mac_weight: str = ""
 
     def bytes_of(self, operand: Operand) -> float:
-        return precision_bits(getattr(self, operand.value)) / 8
+        """Bytes per element of ``operand`` as stored (sub-byte values packed,
+        ``accel.bitlayout``; weights with their per-value share of scales)."""
+        nbytes = element_bytes(precision_bits(getattr(self, operand.value)))
+        if operand == Operand.WEIGHT and self.weight_scale_bits:
+            nbytes += self.weight_scale_bits / 8
+        return nbytes
+
+    def supports_weight(self, dtype: str) -> bool:
+        """Whether the datapath consumes ``dtype`` weights without dequantizing them."""
+        return dtype == self.weight or dtype in self.native_weights
+
+    @property
+    def mac_dtypes(self) -> tuple[str, str]:
+        """(weight, input) formats the multipliers see: what a MAC's energy follows."""
+        return self.mac_weight or self.weight, self.input
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -261,13 +292,11 @@ class EnergyTable:
     leakage_per_vector_lane_ns: EnergyEntry
 
     def mac(self, precision: str) -> EnergyEntry:
-        if precision in ("int4", "int8"):
-            return self.mac_int8
-        if precision in ("int16", "int32"):
-            return self.mac_int16
-        if precision in ("fp16", "bf16"):
-            return self.mac_fp16
-        return self.mac_fp32
+        """The entry a MAC of ``precision`` operands scales from (``accel.energy.mac_pj``)."""
+        bits = precision_bits(precision)
+        if precision.startswith("int"):
+            return self.mac_int8 if bits <= 8 else self.mac_int16
+        return self.mac_fp32 if bits > 16 else self.mac_fp16
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -24,6 +24,7 @@ from sparsim.simulator.model_cli import (
     wants_model_job,
 )
 from sparsim.workloads.layer import Phase, Workload
+from sparsim.workloads.precision_options import apply_precision_options
 from sparsim.workloads.recipe import apply_recipe, recipe_from_flags
 from sparsim.workloads.sparsity import SparsityError
 from sparsim.workloads.yamlio import ConfigError, is_path_like, shorten
@@ -111,6 +112,32 @@ def _add_run_parser(sub: argparse._SubParsersAction) -> None:
                      help="table with every column (GEMM dims, stall %%, MACs, DRAM bytes), "
                      "no 120-column limit")  # fmt: skip
     add_model_arguments(run)
+    _add_precision_arguments(run)
+
+
+_PRECISION_OPTIONS = ("--weight-dtype", "--act-dtype", "--kv-dtype", "--psum-dtype",
+                      "--grad-dtype", "--quant-group", "--scale-dtype", "--zero-point")  # fmt: skip
+
+
+def _add_precision_arguments(run: argparse.ArgumentParser) -> None:
+    """Per-tensor precision for every layer (``workloads.precision_options``)."""
+    group = run.add_argument_group(
+        "precision", "dtypes for every layer (int2, int4, int8, int16, int32, fp8_e4m3, "
+        "fp8_e5m2, fp16, bf16, fp32); unset: the workload's, else the accelerator's")
+    for tensor in ("weight", "act", "kv", "psum", "grad"):
+        group.add_argument(f"--{tensor}-dtype", metavar="DTYPE",
+                           help=f"{tensor} dtype" + (" (KV cache: attention K and V)"
+                                                      if tensor == "kv" else ""))  # fmt: skip
+    group.add_argument("--quant-group", type=int, metavar="N",
+                       help="weights quantized in groups of N stored values, each with a scale")
+    group.add_argument("--scale-dtype", metavar="DTYPE", help="scale format (default fp16)")
+    group.add_argument("--zero-point", action="store_true", default=None,
+                       help="each group also stores a zero point")
+
+
+def _with_precision(workload: Workload, args: argparse.Namespace) -> Workload:
+    options = {opt: getattr(args, opt[2:].replace("-", "_")) for opt in _PRECISION_OPTIONS}
+    return apply_precision_options(workload, options)
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -193,6 +220,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     workload = _load_workload(args) if job is None else job.workload
     if job is not None and args.phase is not None:
         workload = workload.with_phase(args.phase)
+    workload = _with_precision(workload, args)
     result = simulate(workload, spec, engine=args.engine, trace_path=args.trace,
                       progress=sys.stderr.isatty(), mapper=args.mapper,
                       objective=args.objective)  # fmt: skip

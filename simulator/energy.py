@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Mapping as MappingABC
 from dataclasses import dataclass
 
-from sparsim.accel.energy import sram_size_factor
+from sparsim.accel.energy import mac_pj, sram_size_factor
 from sparsim.accel.spec import GLOBAL_BUFFER, AcceleratorSpec, BufferSpec, Operand, precision_bits
 
 __all__ = [
@@ -43,11 +43,14 @@ assumption of this model (no published per-element figure), also the vector-unit
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ActionCounts:
-    """What one problem does, independent of timing. ``mac_precision`` names the energy entry;
-    ``sram_read_bytes``/``sram_write_bytes``: ``(buffer name, bytes)`` per buffer."""
+    """What one problem does, independent of timing. ``mac_precision``/``mac_input_precision``:
+    the weight and input formats the multipliers see (``""``: the weight's), priced by
+    ``accel.energy.mac_pj``; ``sram_read_bytes``/``sram_write_bytes``: ``(buffer name,
+    bytes)`` per buffer."""
 
     macs: int = 0
     mac_precision: str = "int8"
+    mac_input_precision: str = ""
     rf_bytes: int = 0
     sram_read_bytes: tuple[tuple[str, int], ...] = ()
     sram_write_bytes: tuple[tuple[str, int], ...] = ()
@@ -191,7 +194,8 @@ def energy_pj(counts: ActionCounts, spec: AcceleratorSpec) -> tuple[tuple[str, f
         prices[name][1] * n for name, n in counts.sram_write_bytes
     )
     return (
-        ("mac", counts.macs * table.mac(counts.mac_precision).pj),
+        ("mac", counts.macs * mac_pj(table, counts.mac_precision,
+                                     counts.mac_input_precision or counts.mac_precision)),
         ("rf", counts.rf_bytes * table.rf_access_per_byte.pj),
         ("sram", sram),
         ("dram", counts.dram_bytes * table.dram_per_byte.pj),

@@ -43,6 +43,7 @@ from sparsim.workloads.sparsity import NM, Block, Dense, SparsityPattern, Unstru
 
 __all__ = [
     "BACKWARD_VECTOR_FACTOR",
+    "DEQUANT_OP",
     "FUSABLE_KINDS",
     "ConvShape",
     "Problem",
@@ -56,6 +57,15 @@ __all__ = [
 BACKWARD_VECTOR_FACTOR = 2
 """Backward of a vector op costs about twice its forward (gradient w.r.t. input and the
 recomputation of the saved statistics); a modelling assumption, not a measurement."""
+
+DEQUANT_OP = "dequant"
+"""``Problem.op`` of the vector work converting a layer's stored weights (another format than
+the spec's, or quantized in groups) into the array's format (``simulator.precision``)."""
+
+DEQUANT_FLOPS = {"convert": 1, "scale": 1, "zero_point": 1}
+"""Vector-unit operations per stored weight to dequantize it: unpack and convert to the array's
+format, multiply by its group's scale, subtract its group's zero point (assumed: one vector op
+each; the last two only when the weight is quantized with them)."""
 
 FUSABLE_KINDS = frozenset({VectorKind.ACTIVATION, VectorKind.ELEMENTWISE, VectorKind.NORM})
 """Vector kinds applied to a matrix op's outputs as they drain (module docstring)."""
@@ -299,12 +309,29 @@ def _training_extras(layer: Layer) -> list[Problem]:
     return out
 
 
+def _dequant(layer: Layer, matrix_op: MatrixOp) -> list[Problem]:
+    """A layer whose weight names its dtype or quantization: the vector work converting its
+    weights for the array, fused with (overlapping) its forward pass; ``simulator.plan``
+    keeps it only when the spec does not read that format natively."""
+    if not matrix_op.has_weight or (layer.weight_dtype is None and layer.weight_quant is None):
+        return []
+    quant = layer.weight_quant
+    flops = DEQUANT_FLOPS["convert"]
+    if quant is not None:
+        flops += DEQUANT_FLOPS["scale"] + (DEQUANT_FLOPS["zero_point"] if quant.zero_point else 0)
+    dims = matrix_op.gemm()
+    elements = dims.k * dims.n * dims.count
+    return [Problem(layer=layer.name, op=DEQUANT_OP, pass_=Pass.VECTOR, vector_elements=elements,
+                    vector_flops=elements * flops, fused_with=layer.name)]  # fmt: skip
+
+
 def lower_layer(layer: Layer, phase: Phase, fused_with: str = "") -> list[Problem]:
     """Problems of one layer, in execution order (forward before backward); ``fused_with``:
     the matrix layer a vector layer is fused with (``fusion_producers``)."""
     if isinstance(layer.op, Vector):
         return _vector_problems(layer, layer.op, phase, fused_with)
     problems = _matrix_problems(layer, layer.op, phase)
+    problems[1:1] = _dequant(layer, layer.op)
     if phase == Phase.TRAINING and layer.op.has_weight:
         problems += _training_extras(layer)
     return problems

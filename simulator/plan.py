@@ -22,6 +22,10 @@ per (layer, pass), in execution order, with:
 * ``producer``: for a fused vector op (``simulator.lower`` fusion), the index in this list of
   the matrix pass it is fused with (its layer's ``FW``, or ``BW_DATA`` for backward work).
 
+Precision: each problem is planned on ``simulator.precision.spec_for(spec, ...)``, the spec with
+that (layer, pass)'s operand dtypes (the spec itself when the layer names none); a layer whose
+stored weight format the spec cannot read natively gets a fused ``dequant`` vector op.
+
 Fusion: a fused vector op reads its producer's output tiles from the output buffer as they
 drain, so when the producer's buffer tiling fits (its output tile is held in the output buffer
 share by construction, ``simulator.tiling``) the op's input and output never travel to DRAM
@@ -62,7 +66,7 @@ from sparsim.simulator.energy import (
     static_energy_pj,
 )
 from sparsim.simulator.limits import check_size
-from sparsim.simulator.lower import Problem, lower
+from sparsim.simulator.lower import DEQUANT_OP, Problem, lower
 from sparsim.simulator.mapper import (
     FIXED,
     SEARCH,
@@ -91,6 +95,12 @@ from sparsim.simulator.multicore import (
     vector_spec,
 )
 from sparsim.simulator.perf import Timing, analytical_timing
+from sparsim.simulator.precision import (
+    dequant_needed,
+    dequant_problem,
+    problem_precision,
+    spec_for,
+)
 from sparsim.simulator.residency import residency
 from sparsim.simulator.results import LayerResult, Pass, RunResult
 from sparsim.simulator.schedule import PortStream, TileSchedule
@@ -393,9 +403,11 @@ def _plan_candidate(
     macs = np.tile(nt.macs, count) if count > 1 else nt.macs
     levels = _levels(nt, count)
     ex, issued = mapping.exploit, mapping.issued_macs
+    mac_weight, mac_input = spec.precision.mac_dtypes
     counts = ActionCounts(
         macs=round(issued * ex.mac_keep_gated),
-        mac_precision=spec.precision.weight,
+        mac_precision=mac_weight,
+        mac_input_precision=mac_input,
         rf_bytes=_forwarding(problem, mapping, spec),
         **_memory_counts(levels, spec),
         **_metadata_counts(ex, nt.metadata_fed * count, issued),
@@ -642,7 +654,7 @@ def _shared_plan(
     shape = _shape_key(problem)
     if shape is None:
         return _plan_with_dense(problem, spec, fw, on_chip, io_on_chip, options)
-    key = (shape, on_chip, fw, io_on_chip, options)
+    key = (shape, on_chip, fw, io_on_chip, options, spec.precision)
     if key not in plans:
         if len(plans) >= PLAN_CACHE_SIZE:
             plans.clear()
@@ -710,6 +722,7 @@ def plan(
     ``producer`` differ). ``mapper``: searched
     mappings (default) or the fixed heuristic (``simulator.mapper``)."""
     fw: dict[str, Exploit] = {}
+    layers = {layer.name: layer for layer in workload.layers}
     plans = _spec_plans(spec)
     resident = residency(workload, spec)
     index: dict[tuple[str, Pass], int] = {}
@@ -720,16 +733,23 @@ def plan(
         exploit = fw.get(problem.layer) if problem.pass_ == Pass.PREGEN else None
         if exploit is not None and not _skips_weight(exploit):
             continue
+        layer = layers[problem.layer]
+        dequant = problem.op == DEQUANT_OP
+        if dequant:  # simulator.precision: only for weights the array cannot read as stored
+            if not dequant_needed(layer, spec.precision):
+                continue
+            problem = dequant_problem(problem, fw[problem.layer])
         index[problem.layer, problem.pass_] = len(out)
         producer, on_chip, note = None, False, ""
         if problem.fused_with:
             producer = index[problem.fused_with, Pass.BW_DATA if problem.backward else Pass.FW]
             made = out[producer]
-            on_chip = _fused_on_chip(made, spec)
+            on_chip = dequant or _fused_on_chip(made, spec)
             note = _fusion_note(problem, on_chip)
         stays = resident.get(problem.layer) if problem.pass_ == Pass.FW else None
         kept = (stays.input_on_chip, stays.output_on_chip) if stays else (False, False)
-        planned = _shared_plan(problem, spec, exploit, on_chip, plans, kept, options=mapper)
+        pspec = spec_for(spec, problem_precision(layer, problem, spec.precision))
+        planned = _shared_plan(problem, pspec, exploit, on_chip, plans, kept, options=mapper)
         if problem.pass_ == Pass.FW and planned.mapping is not None:
             fw[problem.layer] = planned.mapping.exploit
         out.append(_as_problem(planned, problem, producer, note))

@@ -14,8 +14,9 @@ from typing import Any
 
 from sparsim.workloads._schema import REQUIRED, Section, describe, is_int, items
 from sparsim.workloads._schema import root as schema_root
-from sparsim.workloads.layer import DTYPES, Layer, Phase, Workload
+from sparsim.workloads.layer import Layer, Phase, Workload
 from sparsim.workloads.ops import Conv2d, Gemm, Linear, MatMul, Op, Vector, VectorKind
+from sparsim.workloads.precision_options import PRECISION_KEYS, read_precision
 from sparsim.workloads.sparsity import parse_sparsity
 from sparsim.workloads.yamlio import Problems, load_yaml
 
@@ -110,7 +111,7 @@ _OPS: dict[str, _OpSchema] = {
         ("kind", "elements"),
     ),
 }
-_LAYER_KEYS = ("name", "weight_sparsity", "act_sparsity", "weight_dtype", "act_dtype", *_OPS)
+_LAYER_KEYS = ("name", "weight_sparsity", "act_sparsity", *PRECISION_KEYS, *_OPS)
 _PHASES = tuple(phase.value for phase in Phase)
 
 
@@ -155,12 +156,12 @@ def _read_layer(sec: Section | None, batch: int | None) -> Layer | None:
         "name": sec.text("name"),
         "weight_sparsity": sec.converted("weight_sparsity", _sparsity, _ABSENT),
         "act_sparsity": sec.converted("act_sparsity", _sparsity, _ABSENT),
-        "weight_dtype": sec.choice("weight_dtype", DTYPES, _ABSENT),
-        "act_dtype": sec.choice("act_dtype", DTYPES, _ABSENT),
     }
+    precision = read_precision(sec)
     op = _read_op(sec, batch)
-    if op is None or None in settings.values():
+    if op is None or precision is None or None in settings.values():
         return None
+    settings.update(precision)
     try:
         return Layer(op=op, **{k: v for k, v in settings.items() if v is not _ABSENT})
     except ValueError as exc:

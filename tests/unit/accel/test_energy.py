@@ -9,6 +9,7 @@ from sparsim.accel.energy import (
     ENERGY_ENTRY_NAMES,
     SRAM_SIZE_EXPONENT,
     dram_energy,
+    mac_pj,
     scale_energy,
     sram_pj_per_byte,
     sram_size_factor,
@@ -153,3 +154,22 @@ def test_scaling_round_trip_restores_the_values() -> None:
 def test_scaling_rejects_a_nonpositive_node() -> None:
     with pytest.raises(ValueError, match="technology nodes must be > 0 nm"):
         scale_energy(DEFAULT_ENERGY, 0)
+
+
+@pytest.mark.parametrize(
+    ("weight", "input_", "pj"),
+    [
+        ("int8", "int8", 0.3),  # Horowitz: int8 mult 0.2 + int32 add 0.1, as it is
+        # multiplier share 0.2 of 0.3 scaled by (4 x 8) / 8^2 = 1/2: 0.1 + 0.2 / 2
+        ("int4", "int8", 0.2),
+        ("int2", "int8", 0.15),  # 0.1 + 0.2 x (2 x 8) / 64
+        ("int4", "int4", 0.15),  # 0.1 + 0.2 x 16 / 64
+        ("fp16", "fp16", 1.5),  # Horowitz: fp16 mult 1.1 + add 0.4
+        # fp8 E4M3: 4-bit significands, fp16 entry 11-bit: 0.4 + 1.1 x 16 / 121
+        ("fp8_e4m3", "fp8_e4m3", 0.4 + 1.1 * 16 / 121),
+        ("int4", "fp16", 0.4 + 1.1 * 44 / 121),  # a float operand makes it a float MAC
+        ("fp32", "fp32", 4.6),
+    ],
+)
+def test_mac_energy_follows_operand_widths(weight: str, input_: str, pj: float) -> None:
+    assert mac_pj(DEFAULT_ENERGY, weight, input_) == pytest.approx(pj, rel=1e-12)

@@ -72,6 +72,14 @@ def test_good_config_builds_the_spec(tmp_path: Path) -> None:
     assert spec.source_path == str(tmp_path / "accel.yaml")
 
 
+def test_native_weight_formats_are_read(tmp_path: Path) -> None:
+    data = _set(_good(), "precision", {"weight": "int8", "native_weights": ["int4", "int2"]})
+    precision = load_spec(_write(tmp_path, data)).precision
+    assert precision.native_weights == ("int4", "int2")
+    assert precision.supports_weight("int4") and precision.supports_weight("int8")
+    assert not precision.supports_weight("fp8_e4m3")
+
+
 def test_sizes_may_be_written_with_binary_units(tmp_path: Path) -> None:
     data = _set(_good(), "buffers.input", {**_BUFFER, "size_bytes": "256KiB"})
     _set(data, "buffers.output", {**_BUFFER, "size_bytes": "2 MiB"})
@@ -125,7 +133,7 @@ _COMPUTE_KEYS = (
     "cols, cores, dataflow, depthwise, fold_overlap, freq_mhz, matrix_vector, "
     "multipliers_per_pe, rows"
 )
-_PRECISIONS = "int4, int8, int16, int32, fp16, bf16, fp32"
+_PRECISIONS = "int2, int4, int8, int16, int32, fp8_e4m3, fp8_e5m2, fp16, bf16, fp32"
 _SIZE_HELP = "a positive integer number of bytes or a size like '256KiB' (units B, KiB, MiB, GiB)"
 
 # (id, dotted key to set, value or _DELETE, the exact problem line after "<file>: ")
@@ -188,6 +196,10 @@ _BAD_VALUES = [
      "sparsity.group_size: must be >= 0, not -4"),
     ("bad-precision", "precision", {"weight": "int7"},
      f"precision.weight: must be one of {_PRECISIONS}, not 'int7' (a string)"),
+    ("bad-native-weight", "precision", {"native_weights": ["int4", "fp8"]},
+     f"precision.native_weights: unknown dtype fp8; allowed: {_PRECISIONS}"),
+    ("native-weights-not-a-list", "precision", {"native_weights": "int4"},
+     "precision.native_weights: must be a list of dtype names, not 'int4' (a string)"),
     ("narrow-accumulator", "precision", {"weight": "int16", "accumulator": "int8"},
      "precision.accumulator: int8 is narrower than the 16-bit weight/input; "
      "the accumulator needs at least as many bits"),

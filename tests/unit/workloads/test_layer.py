@@ -19,7 +19,9 @@ def test_layer_defaults() -> None:
     layer = Layer(name="g", op=Gemm(m=2, n=3, k=4))
     assert isinstance(layer.weight_sparsity, Dense)
     assert isinstance(layer.act_sparsity, Dense)
-    assert (layer.weight_dtype, layer.act_dtype) == ("int8", "int8")
+    # unset dtypes mean "the accelerator's precision for that operand role"
+    assert (layer.weight_dtype, layer.act_dtype, layer.kv_dtype) == (None, None, None)
+    assert (layer.psum_dtype, layer.grad_dtype, layer.weight_quant) == (None, None, None)
     assert layer.macs == 24
     assert not layer.is_vector
 
@@ -28,7 +30,8 @@ def test_layer_defaults() -> None:
     ("kwargs", "message"),
     [
         ({"name": ""}, "name must not be empty"),
-        ({"weight_dtype": "int3"}, "weight_dtype must be one of int4, int8"),
+        ({"weight_dtype": "int3"}, "weight_dtype must be one of int2, int4, int8"),
+        ({"kv_dtype": "fp8"}, r"kv_dtype must be one of .*fp8_e4m3, fp8_e5m2.*not 'fp8'"),
         ({"act_dtype": "fp8"}, "act_dtype must be one of"),
         ({"op": MatMul(batch=1, m=2, n=2, k=2), "weight_sparsity": NM(n=2, m=4)}, "no weight"),
         ({"op": Vector(kind="norm", elements=4), "weight_sparsity": NM(n=2, m=4)}, "no weight"),

@@ -182,8 +182,8 @@ def test_vector_tensor_elements_default_to_the_work(tmp_path: Path) -> None:
         (
             _layers(_GOOD_LAYER + "    weight_dtype: int3\n"),
             [
-                "layers[0].weight_dtype: must be one of int4, int8, int16, int32, fp16, bf16, "
-                "fp32, not 'int3' (a string)"
+                "layers[0].weight_dtype: must be one of int2, int4, int8, int16, int32, "
+                "fp8_e4m3, fp8_e5m2, fp16, bf16, fp32, not 'int3' (a string)"
             ],
         ),
         # op keys
