@@ -17,6 +17,18 @@ bad value, what is allowed>``. Schema (units live in the key names)::
       depthwise: serial             # grouped convs: serial, channels (side by side) or vector
       cores: 1                      # identical arrays, each with its own copy of ``buffers``,
                                     # sharing DRAM and ``global_buffer`` (simulator.multicore)
+      kind: array                   # array (above) or simd: a CPU core, rows/cols/dataflow
+                                    # not given (one row of fma_ports PEs x lanes) and:
+      simd:                         # required with kind: simd (simulator.simd)
+        vector_bits: 128            # int 32..2048, a multiple of the weight precision
+        fma_ports: 2                # int 1..16
+        fma_latency_cycles: 4       # int 1..64
+        load_ports: 2               # int 1..16 (vector loads per cycle from L1)
+        tile_pixels: 6              # dense GEMM register tile: output pixels ...
+        tile_channels: 8            # ... x output channels (elements)
+        dense_efficiency: 0.85      # number in (0, 1]
+        unstructured: {pixels: 16, channels: 1, index_bytes: 4, stall_cycles_per_index: 3}
+        group: {pixels: 16, channels: 4, index_bytes: 4, stall_cycles_per_index: 3}
     inter_layer_residency: true     # a producer's output stays on chip for its consumer when
                                     # it fits (simulator.plan); false: every layer via DRAM
     sparsity:                       # optional; absent = dense only
@@ -29,7 +41,8 @@ bad value, what is allowed>``. Schema (units live in the key names)::
       unstructured:                 # optional: skip arbitrary weight zeros per lane
         decode_cycles_per_nonzero: 0.25   # number >= 0 (index decode, gather)
         metadata_bits_per_nonzero: 8      # int 1..32
-    buffers:                        # required: weight, input and output, or a single shared
+    buffers:                        # required: weight, input and output, or a single shared;
+                                    # a simd core: its caches L1, L2[, L3] (innermost first)
       weight: {size_bytes: 65536, read_bytes_per_cycle: 32, write_bytes_per_cycle: 32,
                banks: 1, double_buffered: true}   # sizes: int bytes or "64KiB" (B/KiB/MiB/GiB)
       input: {...}
@@ -65,6 +78,8 @@ from sparsim.accel.configs import config_path
 from sparsim.accel.energy import DEFAULT_ENERGY, ENERGY_ENTRY_NAMES, scale_energy, with_dram
 from sparsim.accel.spec import (
     ACTIVATION_MODES,
+    CACHE_LEVELS,
+    COMPUTE_KINDS,
     DATAFLOWS,
     DEPTHWISE_MODES,
     DRAM_TECHNOLOGIES,
@@ -82,6 +97,8 @@ from sparsim.accel.spec import (
     NMSupport,
     Operand,
     PrecisionSpec,
+    SimdSpec,
+    SparseKernelSpec,
     SparsitySupport,
     UnstructuredSupport,
     VectorUnitSpec,
@@ -115,15 +132,17 @@ _T = TypeVar("_T")
 def _compute(sec: _Section | None) -> ComputeSpec | None:
     if sec is None:
         return None
+    if sec.data.get("kind") == "simd":
+        return _simd_compute(sec)
     sec.allow(("rows", "cols", "multipliers_per_pe", "dataflow", "freq_mhz", "fold_overlap",
-               "matrix_vector", "depthwise", "cores"))
+               "matrix_vector", "depthwise", "cores", "kind"))
+    sec.choice("kind", COMPUTE_KINDS, "array")
     values = {
         "rows": sec.integer("rows", lo=1, hi=_MAX_SIDE, why=_SIDE_WHY),
         "cols": sec.integer("cols", lo=1, hi=_MAX_SIDE, why=_SIDE_WHY),
         "multipliers_per_pe": sec.integer("multipliers_per_pe", 1, lo=1, hi=64),
         "dataflow": sec.choice("dataflow", DATAFLOWS),
-        "freq_mhz": sec.number("freq_mhz", 200.0, positive=True, lo=1, hi=10_000,
-                               why="MHz: 1 MHz to 10 GHz; a value outside is a unit slip"),
+        "freq_mhz": _freq(sec),
         "fold_overlap": sec.boolean("fold_overlap", True),
         "matrix_vector": sec.boolean("matrix_vector", False),
         "depthwise": sec.choice("depthwise", DEPTHWISE_MODES, "serial"),
@@ -133,6 +152,77 @@ def _compute(sec: _Section | None) -> ComputeSpec | None:
         return None
     typed = {"dataflow": Dataflow(values["dataflow"]), "freq_mhz": float(values["freq_mhz"])}
     return ComputeSpec(**values | typed)
+
+
+def _freq(sec: _Section) -> Any:
+    return sec.number("freq_mhz", 200.0, positive=True, lo=1, hi=10_000,
+                      why="MHz: 1 MHz to 10 GHz; a value outside is a unit slip")
+
+
+def _simd_compute(sec: _Section) -> ComputeSpec | None:
+    """``kind: simd``: a CPU core; its array view (one row of ``fma_ports`` PEs) gets its
+    lanes from the precision later (``_with_lanes``)."""
+    sec.allow(("kind", "freq_mhz", "simd"))
+    freq, simd = _freq(sec), _simd(sec.section("simd", required=True))
+    if freq is None or simd is None:
+        return None
+    return ComputeSpec(rows=1, cols=simd.fma_ports, dataflow=Dataflow.OS, freq_mhz=float(freq),
+                       simd=simd)  # fmt: skip
+
+
+_SIMD_INTS = {
+    "vector_bits": (32, 2048, "SVE's register widths are 128 to 2048 bits"),
+    "fma_ports": (1, 16, "assumed cap: 4x the widest Arm cores' vector pipes"),
+    "fma_latency_cycles": (1, 64, "assumed cap: FMA latencies are a few cycles"),
+    "load_ports": (1, 16, "assumed cap: 4x the widest Arm cores' load pipes"),
+    "tile_pixels": (1, 64, "assumed cap: a register tile is bounded by the register file"),
+    "tile_channels": (1, 256, "assumed cap: a register tile is bounded by the register file"),
+}
+
+
+def _simd(sec: _Section | None) -> SimdSpec | None:
+    if sec is None:
+        return None
+    sec.allow((*_SIMD_INTS, "dense_efficiency", "unstructured", "group"))
+    values = {key: sec.integer(key, lo=lo, hi=hi, why=why)
+              for key, (lo, hi, why) in _SIMD_INTS.items()}  # fmt: skip
+    efficiency = sec.number("dense_efficiency", positive=True, hi=1.0,
+                            why="a fraction of the issue bound")  # fmt: skip
+    unstructured, group = (_sparse_kernel(sec.section(key)) for key in ("unstructured", "group"))
+    if None in values.values() or efficiency is None or False in (unstructured, group):
+        return None
+    return SimdSpec(**values, dense_efficiency=float(efficiency),
+                    unstructured=_given(unstructured), group=_given(group))  # fmt: skip
+
+
+def _given(kernel: SparseKernelSpec | bool) -> SparseKernelSpec | None:
+    return kernel if isinstance(kernel, SparseKernelSpec) else None
+
+
+def _sparse_kernel(sec: _Section | None) -> SparseKernelSpec | bool:
+    """A sparse kernel style; ``True`` when absent, ``False`` when a problem was recorded."""
+    if sec is None:
+        return True
+    sec.allow(("pixels", "channels", "index_bytes", "stall_cycles_per_index"))
+    pixels, channels = sec.integer("pixels", lo=1, hi=64), sec.integer("channels", lo=1, hi=64)
+    index_bytes = sec.integer("index_bytes", lo=1, hi=8)
+    stall = sec.number("stall_cycles_per_index", positive=False, hi=1000)
+    if None in (pixels, channels, index_bytes, stall):
+        return False
+    return SparseKernelSpec(pixels=pixels, channels=channels, index_bytes=index_bytes,
+                            stall_cycles_per_index=float(stall))  # fmt: skip
+
+
+def _with_lanes(compute: ComputeSpec, precision: PrecisionSpec, sec: _Section) -> ComputeSpec:
+    """A simd core's lanes: vector bits over the weight precision's bits."""
+    simd = compute.simd
+    if simd is None:
+        return compute
+    bits = precision_bits(precision.weight)
+    if simd.vector_bits % bits:
+        sec.add("compute.simd.vector_bits", f"{simd.vector_bits} is not a "
+                f"multiple of the {bits}-bit weight precision ({precision.weight})")
+    return replace(compute, multipliers_per_pe=max(1, simd.vector_bits // bits))
 
 
 def _nm_entry(sec: _Section | None, multipliers: int | None) -> NMSupport | None:
@@ -226,6 +316,16 @@ def _buffer(sec: _Section | None) -> BufferSpec | None:
     return None if None in values.values() else BufferSpec(**values)
 
 
+def _cache_names(sec: _Section) -> tuple[str, ...]:
+    """A simd core's caches: ``L1``, ``L2`` and optionally ``L3``, innermost first."""
+    given = tuple(key for key in CACHE_LEVELS if key in sec.data)
+    for name in CACHE_LEVELS[:2]:
+        if name not in given:
+            sec.add(name, "required key is missing (a simd core's buffers are its caches: "
+                    "L1, L2 and optionally L3)")
+    return given
+
+
 def _buffer_names(sec: _Section) -> tuple[str, ...]:
     """The buffer layout asked for: ``("shared",)`` or the three operands."""
     given = [key for key in (*_OPERANDS, "shared") if key in sec.data]
@@ -241,11 +341,12 @@ def _buffer_names(sec: _Section) -> tuple[str, ...]:
     return _OPERANDS
 
 
-def _buffers(sec: _Section | None) -> tuple[tuple[str, BufferSpec], ...] | None:
+def _buffers(sec: _Section | None, simd: bool) -> tuple[tuple[str, BufferSpec], ...] | None:
     if sec is None:
         return None
-    sec.allow((*_OPERANDS, "shared"))
-    return _all_built([(name, _buffer(sec.section(name))) for name in _buffer_names(sec)])
+    sec.allow(CACHE_LEVELS if simd else (*_OPERANDS, "shared"))
+    names = _cache_names(sec) if simd else _buffer_names(sec)
+    return _all_built([(name, _buffer(sec.section(name))) for name in names])
 
 
 def _dram(sec: _Section | None) -> DramSpec | None:
@@ -363,8 +464,13 @@ def spec_from_mapping(data: Any, source: str) -> AcceleratorSpec:
     root = schema_root(problems, data, _TOP_KEYS)
     name, description = root.text("name"), root.text("description", "", empty_ok=True)
     compute = _compute(root.section("compute", required=True))
+    raw = root.data.get("compute")
+    simd = isinstance(raw, dict) and raw.get("kind") == "simd"  # even when compute is invalid
+    if simd and "sparsity" in root.data:
+        root.add("sparsity", "a simd core's sparse kernels are compute.simd.unstructured and "
+                 "compute.simd.group; remove this section")
     sparsity = _sparsity(root.section("sparsity"), compute.multipliers_per_pe if compute else None)
-    buffers = _buffers(root.section("buffers", required=True))
+    buffers = _buffers(root.section("buffers", required=True), simd)
     dram = _dram(root.section("dram", required=True))
     precision = _precision(root.section("precision"))
     vector = _vector(root.section("vector"))
@@ -372,6 +478,8 @@ def spec_from_mapping(data: Any, source: str) -> AcceleratorSpec:
     area = _area(root.section("area"))
     residency = root.boolean("inter_layer_residency", True)
     global_buffer = _global_buffer(root, compute)
+    if compute is not None and precision is not None:
+        compute = _with_lanes(compute, precision, root)
     problems.raise_if_any()
     return AcceleratorSpec(
         name=name, description=description, source_path=source, compute=_built(compute),

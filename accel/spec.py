@@ -14,6 +14,8 @@ from sparsim.workloads.dtypes import DTYPES, dtype_bits
 
 __all__ = [
     "ACTIVATION_MODES",
+    "CACHE_LEVELS",
+    "COMPUTE_KINDS",
     "DATAFLOWS",
     "DEPTHWISE_MODES",
     "DRAM_TECHNOLOGIES",
@@ -32,6 +34,8 @@ __all__ = [
     "NMSupport",
     "Operand",
     "PrecisionSpec",
+    "SimdSpec",
+    "SparseKernelSpec",
     "SparsitySupport",
     "UnstructuredSupport",
     "VectorUnitSpec",
@@ -80,6 +84,50 @@ def precision_bits(name: str) -> int:
     return dtype_bits(name)
 
 
+COMPUTE_KINDS = ("array", "simd")
+"""``compute.kind``: a systolic PE ``array`` or a ``simd`` CPU core (``SimdSpec``)."""
+
+CACHE_LEVELS = ("L1", "L2", "L3")
+"""A ``simd`` core's memory levels below the registers: its ``buffers`` are these caches."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SparseKernelSpec:
+    """One sparse SIMD kernel style (``simulator.simd``): a register tile of ``pixels`` output
+    positions x ``channels`` output channels that share one stored index per nonzero
+    (``channels == 1``: unstructured, XNNPACK's SpMM; ``> 1``: the channels of a weight group
+    share their zero pattern, SparseByteNN). Per index the core issues ``pixels / lanes``
+    activation loads, one weight load and one index load, ``pixels / lanes * channels`` FMAs,
+    and stalls ``stall_cycles_per_index`` more (index decode and the gather it starts, the
+    latency the out-of-order window does not hide). ``index_bytes``: metadata per index."""
+
+    pixels: int
+    channels: int
+    index_bytes: int
+    stall_cycles_per_index: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SimdSpec:
+    """A CPU core's SIMD datapath as a throughput model (``simulator.simd``).
+    ``vector_bits``: register width (lanes = bits / element bits); ``fma_ports``: vector FMA
+    pipes; ``fma_latency_cycles``: FMA result latency (an accumulator takes one FMA per that
+    many cycles); ``load_ports``: vector loads per cycle from L1. Dense GEMM micro-kernel:
+    ``tile_pixels`` x ``tile_channels`` accumulators (channels in elements), reaching
+    ``dense_efficiency`` of its issue bound (what a tuned library sustains). ``unstructured``
+    and ``group``: the sparse kernels, ``None`` when absent."""
+
+    vector_bits: int
+    fma_ports: int
+    fma_latency_cycles: int
+    load_ports: int
+    tile_pixels: int
+    tile_channels: int
+    dense_efficiency: float
+    unstructured: SparseKernelSpec | None = None
+    group: SparseKernelSpec | None = None
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ComputeSpec:
     """The PE array. ``multipliers_per_pe`` MACs per PE per cycle in dense mode.
@@ -94,7 +142,10 @@ class ComputeSpec:
     the array side holding output channels (each with its own input feed), ``vector`` on the
     vector unit (one MAC per lane per cycle). ``cores``: identical arrays, each with its own
     copy of ``buffers``, sharing the DRAM channel(s) and the optional global buffer
-    (``simulator.multicore`` splits each layer's work across them)."""
+    (``simulator.multicore`` splits each layer's work across them).
+    ``simd``: set for ``kind: simd`` (a CPU core, ``SimdSpec``); its array view is one row of
+    ``fma_ports`` PEs with ``lanes`` multipliers each, so ``peak_macs_per_cycle`` is
+    lanes x FMA ports."""
 
     rows: int
     cols: int
@@ -105,6 +156,7 @@ class ComputeSpec:
     matrix_vector: bool = False
     depthwise: str = "serial"
     cores: int = 1
+    simd: SimdSpec | None = None
 
     @property
     def pes(self) -> int:
@@ -338,10 +390,14 @@ class AcceleratorSpec:
         return len(self.buffers) == 1 and self.buffers[0][0] == "shared"
 
     def buffer_for(self, operand: Operand) -> BufferSpec:
+        """``operand``'s buffer; a ``simd`` core's last-level cache holds every operand."""
+        if self.compute.simd is not None:
+            return self.buffers[-1][1]
         table = dict(self.buffers)
         return table["shared"] if self.shared_buffer else table[Operand(operand).value]
 
     def buffer_share_bytes(self, operand: Operand) -> int:
-        """Bytes of on-chip buffer ``operand`` may use (a shared buffer is split in thirds)."""
+        """Bytes of on-chip buffer ``operand`` may use (a shared buffer or a ``simd`` core's
+        last-level cache is split in thirds)."""
         size = self.buffer_for(operand).size_bytes
-        return size // 3 if self.shared_buffer else size
+        return size // 3 if self.shared_buffer or self.compute.simd is not None else size

@@ -113,6 +113,8 @@ def _stream_buffer(levels: MappingABC[str, int], names: tuple[str, ...]) -> str:
     """The buffer element-wise work goes through (module docstring)."""
     if "shared" in names:
         return "shared"
+    if "L1" in names:  # a simd core streams element-wise work through its L1
+        return "L1"
     moved = any(v for key, v in levels.items() if key.startswith("dram."))
     return "input" if moved else "output"
 

@@ -104,6 +104,7 @@ from sparsim.simulator.precision import (
 from sparsim.simulator.residency import residency
 from sparsim.simulator.results import LayerResult, Pass, RunResult
 from sparsim.simulator.schedule import PortStream, TileSchedule
+from sparsim.simulator.simd import KernelCost, plan_simd
 from sparsim.simulator.tiling import NestTraffic, Tiling, nest_traffic, nest_view
 from sparsim.workloads.layer import Workload
 from sparsim.workloads.ops import VectorKind
@@ -130,7 +131,8 @@ class PlannedProblem:
     ``producer``: index of the matrix plan a fused vector op overlaps (module docstring);
     ``energy_pj``: ``energy.energy_pj`` of ``counts``, computed once per shared plan;
     ``port_streams``: each buffer port's bytes per tile split by stream, with the stream's
-    holder, for one of ``problem.count`` groups (``tiling.PORT_STREAMS``; ``stream_schedule``)."""
+    holder, for one of ``problem.count`` groups (``tiling.PORT_STREAMS``; ``stream_schedule``);
+    ``kernel``: on a ``simd`` core, the kernel that ran a matrix problem (``simulator.simd``)."""
 
     problem: Problem
     mapping: Mapping | None
@@ -148,10 +150,13 @@ class PlannedProblem:
     orientation: Orientation | None = None
     port_streams: tuple[tuple[str, str, str, np.ndarray], ...] = ()
     cores: CoreUse | None = None
+    kernel: KernelCost | None = None
 
     @property
     def issued_macs(self) -> int:
-        return self.mapping.issued_macs if self.mapping else 0
+        if self.mapping:
+            return self.mapping.issued_macs
+        return self.kernel.issued_macs if self.kernel else 0
 
 
 def _schedule(spec: AcceleratorSpec, cycles: np.ndarray, traffic: Traffic) -> TileSchedule:
@@ -441,6 +446,31 @@ def _plan_candidate(
     )
 
 
+def _plan_simd(
+    problem: Problem, spec: AcceleratorSpec, io_on_chip: tuple[bool, bool]
+) -> PlannedProblem:
+    """A matrix problem on a ``simd`` core (``simulator.simd``) in the array plan's types."""
+    sp = plan_simd(problem, spec, io_on_chip)
+    schedule = TileSchedule(
+        compute_cycles=sp.compute_cycles,
+        load_bytes=sp.load_bytes,
+        store_bytes=sp.store_bytes,
+        dram_bytes_per_cycle=spec.dram.bytes_per_cycle(spec.compute.freq_mhz),
+        dram_latency_cycles=spec.dram.latency_cycles,
+        port_cycles=sp.port_cycles,
+    )
+    cost = sp.kernel
+    counts = ActionCounts(
+        macs=cost.issued_macs, mac_precision=spec.precision.weight,
+        metadata_indices=cost.indices, **_memory_counts(sp.levels, spec),
+    )  # fmt: skip
+    return PlannedProblem(
+        problem=problem, mapping=None, schedule=schedule, counts=counts,
+        bytes_by_level=tuple(sp.levels.items()), notes=sp.notes, input_from_chip=io_on_chip[0],
+        mapping_text=f"simd {cost.kernel}", kernel=cost,
+    )  # fmt: skip
+
+
 def _plan_stream(
     problem: Problem, spec: AcceleratorSpec, ops_per_element: float, io: tuple[float, float],
     totals: tuple[int, int] | None = None,
@@ -488,7 +518,20 @@ def _moved_bytes(problem: Problem, io: tuple[float, float]) -> tuple[int, int] |
     return math.ceil(read * io[0]), math.ceil(written * io[1])
 
 
-def _plan_vector(problem: Problem, spec: AcceleratorSpec, on_chip: bool) -> PlannedProblem:
+def _kept(traffic: Traffic, io_on_chip: tuple[bool, bool]) -> Traffic:
+    """A standalone vector op's traffic without the DRAM load of an input read from chip or
+    the store of an output that stays (``simulator.residency``)."""
+    load = np.zeros_like(traffic.load) if io_on_chip[0] else traffic.load
+    store = np.zeros_like(traffic.store) if io_on_chip[1] else traffic.store
+    dram = tuple((name, nbytes) for name, nbytes in traffic.dram
+                 if not io_on_chip[0 if name == "input" else 1])  # fmt: skip
+    return replace(traffic, load=load, store=store, dram=dram)
+
+
+def _plan_vector(
+    problem: Problem, spec: AcceleratorSpec, on_chip: bool,
+    io_on_chip: tuple[bool, bool] = (False, False),
+) -> PlannedProblem:  # fmt: skip
     if problem.op == VectorKind.OPTIMIZER.value:
         w = spec.precision.bytes_of(Operand.WEIGHT)
         io = (OPTIMIZER_BYTES_IN * w, OPTIMIZER_BYTES_OUT * w)
@@ -497,10 +540,11 @@ def _plan_vector(problem: Problem, spec: AcceleratorSpec, on_chip: bool) -> Plan
     flops_per_element = problem.vector_flops / problem.vector_elements
     schedule, traffic = _plan_stream(problem, spec, flops_per_element / spec.vector.lanes, io,
                                      _moved_bytes(problem, io))  # fmt: skip
-    if on_chip:
-        traffic = _on_chip(traffic)
+    if on_chip or any(io_on_chip):
+        traffic = _on_chip(traffic) if on_chip else _kept(traffic, io_on_chip)
         schedule = replace(schedule, load_bytes=traffic.load, store_bytes=traffic.store)
-    return _stream_planned(problem, spec, schedule, traffic, vector_flops=problem.vector_flops)
+    planned = _stream_planned(problem, spec, schedule, traffic, vector_flops=problem.vector_flops)
+    return replace(planned, input_from_chip=io_on_chip[0]) if io_on_chip[0] else planned
 
 
 def _plan_pregen(problem: Problem, spec: AcceleratorSpec, exploit: Exploit) -> PlannedProblem:
@@ -544,6 +588,8 @@ def _plan_one(
 ) -> PlannedProblem:
     """``fw``: the forward pass's exploit (pre-generation only); ``on_chip``: a fused vector
     op whose data stays in the output buffer; ``options``: the mapper's (matrix work)."""
+    if problem.is_matrix and spec.compute.simd is not None:
+        return _plan_simd(problem, spec, io_on_chip)
     if spec.compute.cores > 1:
         if problem.is_matrix:
             return _plan_cores(problem, spec, io_on_chip, options)
@@ -551,7 +597,7 @@ def _plan_one(
     if problem.is_matrix:
         return _plan_matrix(problem, spec, io_on_chip, options)
     if problem.pass_ == Pass.VECTOR:
-        return _plan_vector(problem, spec, on_chip)
+        return _plan_vector(problem, spec, on_chip, io_on_chip)
     if problem.pregen_elements == 0:
         return _empty_plan(problem, spec)
     if fw is None:
@@ -615,6 +661,7 @@ def _with_energy(
         orientation=planned.orientation,
         port_streams=planned.port_streams,
         cores=planned.cores,
+        kernel=planned.kernel,
     )
 
 
@@ -692,11 +739,25 @@ def _as_problem(
         orientation=planned.orientation,
         port_streams=planned.port_streams,
         cores=planned.cores,
+        kernel=planned.kernel,
     )
 
 
+def _forward_layer_pass(problem: Problem) -> bool:
+    """A layer's own forward work, which ``simulator.residency`` covers: a matrix ``FW`` pass
+    or a standalone forward vector op (not an optimizer update, which carries its matrix
+    layer's name)."""
+    if problem.pass_ == Pass.FW:
+        return True
+    return (problem.pass_ == Pass.VECTOR and not problem.fused_with and not problem.backward
+            and problem.op != VectorKind.OPTIMIZER.value)  # fmt: skip
+
+
 def _fused_on_chip(made: PlannedProblem, spec: AcceleratorSpec) -> bool:
-    """Whether a vector op fused with ``made`` post-processes its output tiles on chip."""
+    """Whether a vector op fused with ``made`` post-processes its output tiles on chip (a
+    simd kernel applies it in registers)."""
+    if made.kernel is not None:
+        return True
     if made.mapping is None:
         return False
     if made.tiling is not None:
@@ -746,7 +807,7 @@ def plan(
             made = out[producer]
             on_chip = dequant or _fused_on_chip(made, spec)
             note = _fusion_note(problem, on_chip)
-        stays = resident.get(problem.layer) if problem.pass_ == Pass.FW else None
+        stays = resident.get(problem.layer) if _forward_layer_pass(problem) else None
         kept = (stays.input_on_chip, stays.output_on_chip) if stays else (False, False)
         pspec = spec_for(spec, problem_precision(layer, problem, spec.precision))
         planned = _shared_plan(problem, pspec, exploit, on_chip, plans, kept, options=mapper)
@@ -783,12 +844,19 @@ def overlap_fused(plans: list[PlannedProblem], timings: list[Timing]) -> list[Ti
 def _utilization(planned: PlannedProblem, timing: Timing, spec: AcceleratorSpec) -> float:
     """Busy MACs (or vector FLOPs) over the peak of every core for the layer's time."""
     cores = spec.compute.cores
-    if planned.mapping is not None:
-        busy, peak = planned.mapping.issued_macs, spec.compute.peak_macs_per_cycle * cores
+    if planned.mapping is not None or planned.kernel is not None:
+        busy, peak = planned.issued_macs, spec.compute.peak_macs_per_cycle * cores
     else:
         busy, peak = planned.counts.vector_flops, spec.vector.lanes * cores
     cycles = timing.cycles + timing.overlapped_cycles
     return busy / (cycles * peak) if cycles else 0.0
+
+
+def _bound(planned: PlannedProblem, timing: Timing) -> str:
+    """The engine's bound; a simd kernel's ``compute`` is refined to what set its steps."""
+    if planned.kernel is not None and timing.bound == "compute":
+        return planned.kernel.bound
+    return timing.bound
 
 
 def layer_result(
@@ -818,7 +886,7 @@ def layer_result(
         energy_pj=energy,
         dense_energy_pj=dense_energy,
         bytes_by_level=planned.bytes_by_level,
-        bound=timing.bound,
+        bound=_bound(planned, timing),
         notes=planned.notes,
         backward=p.backward,
         fused_with=p.fused_with,

@@ -4,11 +4,15 @@ which producers need not write their output to DRAM.
 A workload is a list of layers without edges, so producers are inferred from the order:
 
 * the *live* tensor is the output of the latest matrix layer (fused vector layers after it
-  transform it in place, ``simulator.lower`` fusion); a standalone vector layer (pooling,
-  softmax) writes its output through DRAM, so nothing is live after it;
+  transform it in place, ``simulator.lower`` fusion) or standalone vector layer;
+* a standalone vector layer (pooling, softmax) reads the live tensor when its input has the
+  live tensor's element count (``ops.Vector.read_elements``) and its output becomes the live
+  tensor; a pool also ends a stage, like an add: its output is the residual the next block's
+  shortcut reads (a ResNet's first downsample reads the max pool's output);
 * an ``elementwise`` layer (a residual add) ends a block: its output, the live tensor, becomes
   the *residual* every layer of the next block may read (its first layer and its downsample
-  projection) and the next add needs;
+  projection) and the next add needs; the add reads the held residual from chip when it is
+  there, so its producer need not store it;
 * a matrix layer whose input has the live tensor's element count reads the live tensor; one
   whose input has the residual's count reads the residual (the live tensor is then held for
   the coming add, as the residual); anything else comes from DRAM.
@@ -45,13 +49,14 @@ class Residency:
 
 
 def io_elements(layer: Layer) -> tuple[int, int]:
-    """(input, output) activation elements of a matrix layer's forward pass."""
+    """(input, output) activation elements of a matrix layer's or a vector layer's forward
+    pass (a vector layer's tensors: ``ops.Vector.read_elements`` and ``written_elements``)."""
     op = layer.op
     if isinstance(op, Conv2d):
         return (op.batch * op.in_channels * op.height * op.width,
                 op.batch * op.out_channels * op.out_height * op.out_width)  # fmt: skip
     if isinstance(op, Vector):
-        raise ValueError(f"{layer.name}: a vector layer has no matrix input")
+        return op.read_elements, op.written_elements
     g = op.gemm()
     return g.m * g.k * g.count, g.m * g.n * g.count
 
@@ -64,7 +69,8 @@ class _Tensor:
 
 
 def residency(workload: Workload, spec: AcceleratorSpec) -> dict[str, Residency]:
-    """Matrix layer name → its ``Residency`` (module docstring); empty when switched off."""
+    """Matrix or standalone vector layer name → its ``Residency`` (module docstring); empty
+    when switched off."""
     if not spec.inter_layer_residency:
         return {}
     cap = spec.buffer_share_bytes(Operand.INPUT)
@@ -74,18 +80,21 @@ def residency(workload: Workload, spec: AcceleratorSpec) -> dict[str, Residency]
     reads: dict[str, str] = {}  # consumer -> producer whose output it read from chip
     out: dict[str, Residency] = {}
     for layer in workload.layers:
-        if isinstance(layer.op, Vector):
-            if layer.op.kind not in _CHAINED:
-                live = residual = None
-            elif layer.op.kind == VectorKind.ELEMENTWISE:
+        op = layer.op
+        if isinstance(op, Vector) and op.kind in _CHAINED:
+            if op.kind == VectorKind.ELEMENTWISE:
+                if residual is not None and residual.on_chip:
+                    reads[layer.name] = residual.producer  # the add reads the held tensor
                 residual = live
             continue
         in_el, out_el = io_elements(layer)
         source = None
         if live is not None and live.elements == in_el:
             source = live
-        elif residual is not None and residual.elements == in_el:
+        elif residual is not None and residual.elements == in_el and not isinstance(op, Vector):
             source, residual = residual, live  # the live tensor waits for the add
+        if isinstance(op, Vector) and op.kind == VectorKind.POOL:
+            residual = None  # replaced by this pool's output (below)
         from_chip = source is not None and source.on_chip
         held = residual.elements * out_b if residual is not None and residual.on_chip else 0
         need = out_el * out_b + (in_el * in_b if from_chip else 0) + held
@@ -93,6 +102,8 @@ def residency(workload: Workload, spec: AcceleratorSpec) -> dict[str, Residency]
             reads[layer.name] = source.producer
         out[layer.name] = Residency(input_on_chip=from_chip)
         live = _Tensor(out_el, need <= cap, layer.name)
+        if isinstance(op, Vector) and op.kind == VectorKind.POOL:
+            residual = live
     if workload.phase == Phase.INFERENCE:
         keep = set(reads.values())
         out = {name: Residency(r.input_on_chip, name in keep) for name, r in out.items()}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sparsim.simulator.validate import dense_baselines, sat, tpu_v1, vegeta
+from sparsim.simulator.validate import dense_baselines, mobile_cpu, sat, tpu_v1, vegeta
 from sparsim.simulator.validate.claim import Claim
 
 __all__ = ["CLAIMS"]
@@ -12,4 +12,5 @@ CLAIMS: tuple[Claim, ...] = (
     *tpu_v1.CLAIMS,
     *sat.CLAIMS,
     *vegeta.CLAIMS,
+    *mobile_cpu.CLAIMS,
 )

@@ -122,3 +122,21 @@ def test_help_shows_examples(argv: list[str], capsys: pytest.CaptureFixture[str]
     assert "sparsim run --accel" in out
     if argv[0] == "run":
         assert "--wide" in out and "sparsim run --workload bert_base --phase training --wide" in out
+
+
+def test_mobile_cpu_runs_group_sparse_mobilenet(
+    tmp_path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 12: the SIMD core is listed and runs MobileNet-v1 with group4:30% (the depthwise
+    convs, which no group pattern fits, left dense); each layer names what bound it."""
+    assert main(["list"]) == 0
+    assert "  mobile_cpu\n" in capsys.readouterr().out
+    out_json = tmp_path / "run.json"
+    args = ["run", "--accel", "mobile_cpu", "--workload", "mobilenet_v1", "--sparsity",
+            "group4:30%", "--skip", "depthwise", "--json", str(out_json)]  # fmt: skip
+    assert main(args) == 0
+    assert "bound" in capsys.readouterr().out
+    layers = {row["name"]: row for row in json.loads(out_json.read_text())["layers"]}
+    assert layers["blocks.0.dw"]["bound"] == "L1"  # depthwise: two loads per FMA
+    assert layers["blocks.1.pw"]["bound"] == "compute"  # 1x1 conv: the FMA ports
+    assert layers["fc"]["bound"] == "DRAM"  # 4 MB of fp32 weights for 1M MACs

@@ -549,7 +549,7 @@ _CASES: list[tuple[str, dict[str, str | bytes], list[str], str]] = [
         "accel-unknown",
         {},
         ["--accel", "sat2"],
-        "'sat2': no such accelerator config; available configs are dense_os_32x32, dense_ws_128x128, mobile_npu, sat, sparse_tensor_core, sparse_tensor_core_h100, vegeta (or give the path of a .yaml file)",
+        "'sat2': no such accelerator config; available configs are dense_os_32x32, dense_ws_128x128, mobile_cpu, mobile_npu, sat, sparse_tensor_core, sparse_tensor_core_h100, vegeta (or give the path of a .yaml file)",
     ),
 ]
 

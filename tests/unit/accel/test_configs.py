@@ -10,7 +10,7 @@ from sparsim.accel.loader import load_spec
 from sparsim.accel.spec import ActivationMode, Dataflow, Operand
 from sparsim.workloads.yamlio import ConfigError
 
-_SHIPPED = ["dense_os_32x32", "dense_ws_128x128", "mobile_npu", "sat"]
+_SHIPPED = ["dense_os_32x32", "dense_ws_128x128", "mobile_cpu", "mobile_npu", "sat"]
 
 
 def test_config_dir_is_the_installed_package_folder() -> None:
@@ -91,3 +91,18 @@ def test_mobile_npu_skips_groups_and_gates_activations() -> None:
     assert spec.sparsity.activation is ActivationMode.GATING
     assert spec.shared_buffer
     assert spec.compute.peak_macs_per_cycle == 1024
+
+
+def test_mobile_cpu_is_a_snapdragon_855_prime_core() -> None:
+    spec = load_spec("mobile_cpu")
+    simd = spec.compute.simd
+    assert simd is not None and simd.unstructured is not None and simd.group is not None
+    assert spec.compute.freq_mhz == 2840  # Qualcomm: 2.84 GHz prime core
+    # 128-bit NEON on fp32 = 4 lanes, 2 FMA pipes (A76 optimization guide): 8 MACs per cycle
+    assert (simd.vector_bits, simd.fma_ports, spec.compute.peak_macs_per_cycle) == (128, 2, 8)
+    sizes = {name: buf.size_bytes for name, buf in spec.buffers}
+    assert sizes == {"L1": 64 << 10, "L2": 512 << 10, "L3": 2 << 20}
+    assert (spec.dram.bandwidth_gb_per_s, spec.dram.technology.value) == (34.1, "LPDDR4X")
+    # XNNPACK's AArch64 SpMM is 32x1; the group kernel shares an index among 4 channels
+    assert (simd.unstructured.pixels, simd.unstructured.channels) == (32, 1)
+    assert simd.group.channels == 4

@@ -130,7 +130,7 @@ def test_spec_from_mapping_names_the_given_source() -> None:
 
 
 _COMPUTE_KEYS = (
-    "cols, cores, dataflow, depthwise, fold_overlap, freq_mhz, matrix_vector, "
+    "cols, cores, dataflow, depthwise, fold_overlap, freq_mhz, kind, matrix_vector, "
     "multipliers_per_pe, rows"
 )
 _PRECISIONS = "int2, int4, int8, int16, int32, fp8_e4m3, fp8_e5m2, fp16, bf16, fp32"
@@ -342,3 +342,59 @@ def test_global_buffer_needs_several_cores() -> None:
 def test_cores_out_of_range_is_an_error() -> None:
     with pytest.raises(ConfigError, match=r"mem://x: compute\.cores: .*1024"):
         spec_from_mapping(_set(_good(), "compute.cores", 5000), "mem://x")
+
+
+_CACHE = {"size_bytes": "64KiB", "read_bytes_per_cycle": 32, "write_bytes_per_cycle": 16}
+_SIMD: dict[str, Any] = {
+    "name": "core",
+    "compute": {"kind": "simd", "freq_mhz": 2000, "simd": {
+        "vector_bits": 128, "fma_ports": 2, "fma_latency_cycles": 4, "load_ports": 2,
+        "tile_pixels": 6, "tile_channels": 8, "dense_efficiency": 0.85,
+        "unstructured": {"pixels": 32, "channels": 1, "index_bytes": 4,
+                         "stall_cycles_per_index": 3}}},
+    "buffers": {"L1": _CACHE, "L2": _CACHE},
+    "dram": {"bandwidth_gb_per_s": 10.0},
+    "precision": {"weight": "fp32", "input": "fp32", "output": "fp32", "accumulator": "fp32"},
+}  # fmt: skip
+
+
+def test_simd_core_builds_one_row_of_fma_ports_with_lanes_from_the_precision() -> None:
+    spec = spec_from_mapping(copy.deepcopy(_SIMD), "mem://core")
+    assert spec.compute.simd is not None and spec.compute.simd.group is None
+    # 128-bit registers / 32-bit fp32 = 4 lanes on each of 2 FMA ports
+    assert (spec.compute.rows, spec.compute.cols, spec.compute.multipliers_per_pe) == (1, 2, 4)
+    assert [name for name, _ in spec.buffers] == ["L1", "L2"]
+    # the last-level cache holds every operand, a third each (as a shared buffer)
+    assert spec.buffer_share_bytes(Operand.INPUT) == 65536 // 3
+    int8 = _set(copy.deepcopy(_SIMD), "precision", {"weight": "int8", "input": "int8"})
+    assert spec_from_mapping(int8, "mem://core").compute.multipliers_per_pe == 16
+
+
+_SIMD_BAD = [
+    ("no-simd-section", "compute.simd", _DELETE, "compute.simd: required key is missing"),
+    ("array-keys", "compute.rows", 4,
+     "compute.rows: unknown key; allowed keys are freq_mhz, kind, simd"),
+    ("efficiency-above-1", "compute.simd.dense_efficiency", 1.5,
+     "compute.simd.dense_efficiency: must be > 0 and <= 1 (a fraction of the issue bound), "
+     "not 1.5"),
+    ("kernel-key", "compute.simd.unstructured.stall", 1,
+     "compute.simd.unstructured.stall: unknown key; allowed keys are channels, index_bytes, "
+     "pixels, stall_cycles_per_index"),
+    ("operand-buffers", "buffers", {"L1": _CACHE, "L2": _CACHE, "shared": _CACHE},
+     "buffers.shared: unknown key; allowed keys are L1, L2, L3"),
+    ("no-l2", "buffers.L2", _DELETE, "buffers.L2: required key is missing"),
+    ("sparsity-section", "sparsity", {"group_size": 4},
+     "sparsity: a simd core's sparse kernels are compute.simd.unstructured and"),
+    ("odd-vector", "compute.simd.vector_bits", 100,
+     "compute.simd.vector_bits: 100 is not a multiple of the 32-bit weight precision (fp32)"),
+]
+
+
+@pytest.mark.parametrize(("dotted", "value", "line"), [case[1:] for case in _SIMD_BAD],
+                         ids=[case[0] for case in _SIMD_BAD])  # fmt: skip
+def test_bad_simd_core_is_one_line_naming_where(dotted: str, value: Any, line: str) -> None:
+    data = _set(copy.deepcopy(_SIMD), dotted, value)
+    with pytest.raises(ConfigError) as info:
+        spec_from_mapping(data, "mem://core")
+    assert str(info.value).startswith(f"mem://core: {line}")
+    assert "\n" not in str(info.value)  # one problem, one line
