@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from sparsim.simulator.validate import dense_baselines, mobile_cpu, sat, tpu_v1, vegeta
+from sparsim.simulator.validate import (
+    dense_baselines,
+    gqsa,
+    mobile_cpu,
+    sat,
+    tpu_v1,
+    vegeta,
+)
 from sparsim.simulator.validate.claim import Claim
 
 __all__ = ["CLAIMS"]
@@ -13,4 +20,5 @@ CLAIMS: tuple[Claim, ...] = (
     *sat.CLAIMS,
     *vegeta.CLAIMS,
     *mobile_cpu.CLAIMS,
+    *gqsa.CLAIMS,
 )
