@@ -105,7 +105,7 @@ from sparsim.simulator.residency import residency
 from sparsim.simulator.results import LayerResult, Pass, RunResult
 from sparsim.simulator.schedule import PortStream, TileSchedule
 from sparsim.simulator.simd import KernelCost, plan_simd
-from sparsim.simulator.tiling import NestTraffic, Tiling, nest_traffic, nest_view
+from sparsim.simulator.tiling import NestTraffic, Tiling, nest_traffic, nest_view, port_streams
 from sparsim.workloads.layer import Workload
 from sparsim.workloads.ops import VectorKind
 
@@ -130,8 +130,8 @@ class PlannedProblem:
     vector and pre-generation work; ``dense`` is ``None`` when the problem is already dense;
     ``producer``: index of the matrix plan a fused vector op overlaps (module docstring);
     ``energy_pj``: ``energy.energy_pj`` of ``counts``, computed once per shared plan;
-    ``port_streams``: each buffer port's bytes per tile split by stream, with the stream's
-    holder, for one of ``problem.count`` groups (``tiling.PORT_STREAMS``; ``stream_schedule``);
+    ``stream_bytes``: each buffer port's bytes per tile split by stream, for one of
+    ``problem.count`` groups (``tiling.NestTraffic.stream_bytes``; ``stream_schedule``);
     ``kernel``: on a ``simd`` core, the kernel that ran a matrix problem (``simulator.simd``)."""
 
     problem: Problem
@@ -148,7 +148,7 @@ class PlannedProblem:
     input_from_chip: bool = False
     mapping_text: str = ""
     orientation: Orientation | None = None
-    port_streams: tuple[tuple[str, str, str, np.ndarray], ...] = ()
+    stream_bytes: tuple[np.ndarray, ...] = ()
     cores: CoreUse | None = None
     kernel: KernelCost | None = None
 
@@ -251,12 +251,12 @@ def stream_schedule(planned: PlannedProblem, spec: AcceleratorSpec) -> TileSched
     ceil((B_1 + .. + B_s-1) / w)`` cycles: together exactly the port's ``port_cycles``, so the
     analytical engine's numbers are untouched. Made on demand: only the event engine needs it.
     """
-    if not planned.port_streams:
+    if not planned.stream_bytes:
         return planned.schedule
     widths, count = _port_widths(spec), planned.problem.count
     moved: dict[str, np.ndarray] = {}  # bytes of the port's streams so far, per tile
     streams = []
-    for port, stream, holder, nbytes in planned.port_streams:
+    for port, stream, holder, nbytes in port_streams(planned.stream_bytes, spec):
         before = moved.get(port, 0)
         moved[port] = before + nbytes
         cycles = tile.ceil_div(moved[port], widths[port]) - tile.ceil_div(before, widths[port])
@@ -365,7 +365,7 @@ def _merge_cores(
         sram_bytes=merge_pairs((p.sram_bytes, t) for p, t in parts), mapping_text=text,
         cores=use, notes=tuple(dict.fromkeys(n for p, _ in parts for n in p.notes)),
         # per group of the slowest part: kept when the split leaves the group count alone
-        port_streams=slow.port_streams if slow.problem.count == problem.count else (),
+        stream_bytes=slow.stream_bytes if slow.problem.count == problem.count else (),
     )  # fmt: skip
 
 
@@ -442,7 +442,7 @@ def _plan_candidate(
         input_from_chip=io_on_chip[0],
         mapping_text=text,
         orientation=cand.orientation,
-        port_streams=nt.port_streams,
+        stream_bytes=nt.stream_bytes,
     )
 
 
@@ -659,7 +659,7 @@ def _with_energy(
         input_from_chip=planned.input_from_chip,
         mapping_text=planned.mapping_text,
         orientation=planned.orientation,
-        port_streams=planned.port_streams,
+        stream_bytes=planned.stream_bytes,
         cores=planned.cores,
         kernel=planned.kernel,
     )
@@ -737,7 +737,7 @@ def _as_problem(
         input_from_chip=planned.input_from_chip,
         mapping_text=planned.mapping_text,
         orientation=planned.orientation,
-        port_streams=planned.port_streams,
+        stream_bytes=planned.stream_bytes,
         cores=planned.cores,
         kernel=planned.kernel,
     )

@@ -78,6 +78,7 @@ from sparsim.simulator.results import Pass
 
 __all__ = [
     "ORDERS",
+    "PORT_STREAMS",
     "AxisTable",
     "NestTraffic",
     "NestView",
@@ -89,6 +90,7 @@ __all__ = [
     "kept_ratio",
     "nest_traffic",
     "nest_view",
+    "port_streams",
 ]
 
 ORDERS = ("mnk", "nmk", "mkn", "kmn", "nkm", "knm")
@@ -281,8 +283,8 @@ class NestTraffic:
     name (``"<buffer> buffer read port"``...), bytes per tile; ``sram``: totals keyed
     ``"<buffer>.<stream>.<read|write>"`` (streams ``SRAM_STREAMS``); ``macs``: GEMM MACs per
     tile (their shares set the compute split); ``metadata_fed``: metadata bytes the array
-    read; ``port_streams``: ``ports`` split by stream, ``(port, stream, holder, bytes per
-    tile)`` (``PORT_STREAMS``), for the event engine."""
+    read; ``stream_bytes``: ``ports`` split by stream, bytes per tile of each stream of
+    ``PORT_STREAMS`` in its order (``port_streams`` names them), for the event engine."""
 
     load: np.ndarray
     store: np.ndarray
@@ -291,7 +293,7 @@ class NestTraffic:
     sram: dict[str, int]
     macs: np.ndarray
     metadata_fed: int
-    port_streams: tuple[tuple[str, str, str, np.ndarray], ...] = ()
+    stream_bytes: tuple[np.ndarray, ...] = ()
 
 
 PORT_STREAMS = (
@@ -313,6 +315,17 @@ holder). The holder is who keeps the port busy in the event engine: ``array`` wh
 computes (the array's feeds and results), ``load`` the DMA fill bringing the tile's data from
 DRAM (with the DRAM channel), ``store`` the drain taking its results to DRAM. A port's streams
 add up to its ``ports`` bytes (partial sums split into the array's and DRAM's)."""
+
+
+def port_streams(
+    stream_bytes: tuple[np.ndarray, ...], spec: AcceleratorSpec
+) -> list[tuple[str, str, str, np.ndarray]]:
+    """``NestTraffic.stream_bytes`` named: ``(port, stream, holder, bytes per tile)``."""
+    names = _buffer_names(spec)
+    tiles = max(np.size(b) for b in stream_bytes)
+    return [(f"{names[op]} buffer {way} port", stream, holder,
+             np.broadcast_to(np.asarray(b, dtype=np.int64), (tiles,)))
+            for (op, stream, way, holder), b in zip(PORT_STREAMS, stream_bytes, strict=True)]
 
 
 def _acc_bytes(spec: AcceleratorSpec) -> float:
@@ -558,9 +571,6 @@ def nest_traffic(
     macs = g_m * g_n * g_k
     split = (a_load, a_feed, bv, bm, feed_val, feed_meta, psum_write, final_write, psum_in,
              res_read, psum_out, final)  # ``PORT_STREAMS`` order
-    port_streams = tuple((f"{names[op]} buffer {way} port", stream, holder,
-                          _per_tile(b, macs.shape))
-                         for (op, stream, way, holder), b in zip(PORT_STREAMS, split, strict=True))
     # every stream is an int64 array over the tiles: one reduction sums them all
     sums = np.stack([*streams.values(), psum_in, psum_out]).sum(axis=1).tolist()
     totals = dict(zip(streams, sums, strict=False))
@@ -573,7 +583,7 @@ def nest_traffic(
         sram={f"{b}.{s}.{w}": v for (b, s, w), v in totals.items()},
         macs=macs,
         metadata_fed=sums[5],
-        port_streams=port_streams,
+        stream_bytes=split,
     )  # fmt: skip
 
 
