@@ -29,11 +29,12 @@ import numpy as np
 import pytest
 from sparsim.accel.loader import load_spec
 from sparsim.accel.spec import AcceleratorSpec
+from sparsim.simulator import events as event_engine
 from sparsim.simulator.plan import plan, stream_schedule
 from sparsim.simulator.results import LayerResult, RunResult
 from sparsim.simulator.run import simulate
 from sparsim.simulator.schedule import TileSchedule
-from sparsim.simulator.trace import TRACKS
+from sparsim.simulator.trace import TRACKS, trace_events
 from sparsim.workloads.layer import Layer, Phase, Workload
 from sparsim.workloads.ops import Conv2d, Gemm, Linear, Vector, VectorKind
 from sparsim.workloads.registry import get_workload
@@ -300,3 +301,16 @@ def test_a_wide_weight_fill_port_agrees_exactly():
     assert all(_uncontended(stream_schedule(p, spec)) for p in plan(_sparse_gemm(), spec))
     assert simulate(_sparse_gemm(), spec, engine="event").cycles == simulate(
         _sparse_gemm(), spec).cycles
+
+
+def test_the_trace_size_check_counts_every_stream_the_replay_records(tmp_path: Path):
+    """``--trace`` refuses a run before replaying it from a count of its events; on one shared
+    buffer every port carries several streams (fills, feeds, writes, drains), each its own
+    event: the count must cover what the replay records, which one event per port would not."""
+    spec, workload = load_spec("mobile_npu"), get_workload("resnet18")
+    plans = plan(workload, spec)
+    simulate(workload, spec, engine="event", trace_path=tmp_path / "trace.json")
+    events = json.loads((tmp_path / "trace.json").read_text(encoding="utf-8"))["traceEvents"]
+    recorded = sum(1 for ev in events if ev["ph"] == "X")
+    per_port = sum(trace_events(p.schedule) for p in plans)  # one event per port and tile
+    assert per_port < recorded <= sum(event_engine._trace_events(plans, spec))
