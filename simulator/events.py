@@ -162,14 +162,17 @@ def _per_port(streams: list[PortStream], holder: str) -> dict[str, np.ndarray]:
     return out
 
 
-def _ports_calm(own: np.ndarray, load: np.ndarray, streams: list[PortStream]) -> np.ndarray:
+def _ports_calm(
+    own: np.ndarray, load: np.ndarray, store: np.ndarray, streams: list[PortStream]
+) -> np.ndarray:
     """Per tile ``k``, whether every port finishes step ``k``'s holds strictly before ``own[k]``:
     in request order, the array's holds ``A`` and the fill of tile ``k+1`` (``F``) from the
     step's start, the drain of tile ``k-1`` (``D``) once load ``k+1`` has left the channel
-    (``ch(L[k+1])``), so the port is done by ``max(A + F, ch(L[k+1])) + D``."""
+    (``ch(L[k+1])``; at once if it moves no DRAM bytes), so the port is done by
+    ``max(A + F, ch(L[k+1])) + D``."""
     calm = np.ones(len(own), dtype=bool)
     array, fill, drain = (_per_port(streams, h) for h in HOLDERS)
-    nxt = np.append(load[1:], 0)
+    nxt = np.where(np.insert(store[:-1], 0, 0) > 0, np.append(load[1:], 0), 0)
     for port in {*fill, *drain}:
         a = array.get(port, np.zeros_like(own))
         f = np.append(fill[port][1:], 0) if port in fill else 0
@@ -194,6 +197,14 @@ class _Tiles:
     latency: int
     slots: int  # 2 double-buffered, 1 single-buffered
     schedule: TileSchedule
+
+    def fills_at(self, i: int) -> bool:
+        """Whether tile ``i``'s load holds a buffer port."""
+        return any(cycles[i] for _, _, cycles in self.fills)
+
+    def drains_at(self, i: int) -> bool:
+        """Whether tile ``i``'s store holds a buffer port."""
+        return any(cycles[i] for _, _, cycles in self.drains)
 
     def load_latency(self, i: int) -> int:
         """Latency exposed after tile ``i``'s load streams (``simulator.perf`` docstring)."""
@@ -221,7 +232,7 @@ class _Tiles:
             drains=_holds(streams, "store"),
             load=load.tolist(),
             store=store.tolist(),
-            calm=_calm_runs(own, load, store, _ports_calm(own, load, streams)),
+            calm=_calm_runs(own, load, store, _ports_calm(own, load, store, streams)),
             latency=lat,
             slots=2 if s.double_buffered else 1,
             schedule=s,
@@ -313,14 +324,18 @@ class _Replay:
     def _transfer(self, cycles: int, name: str, tile: int, holds: list[_Hold]) -> Generator:
         """Move a tile's DRAM bytes: the channel for ``cycles`` and, from when it is granted,
         each buffer port the transfer fills or drains (``holds``), in turn with the port's
-        other streams; done when all are."""
-        with self.channel.request() as grant:
-            yield grant
-            start = self.now
+        other streams; done when all are. With no DRAM bytes (a core's share that came from
+        a global buffer) only the ports are held."""
+        if not cycles:
             ports = self._holding(holds, tile)
-            yield self.env.timeout(cycles)
-        self.channel_busy += cycles
-        self._record("dram", name, start, cycles, tile)
+        else:
+            with self.channel.request() as grant:
+                yield grant
+                start = self.now
+                ports = self._holding(holds, tile)
+                yield self.env.timeout(cycles)
+            self.channel_busy += cycles
+            self._record("dram", name, start, cycles, tile)
         if any(not p.triggered for p in ports):
             yield simpy.AllOf(self.env, ports)
 
@@ -342,7 +357,7 @@ class _Replay:
                     yield stored
                 yield from self._until(self.ack_at[i - 1])
             self.next_load = i + 1
-            if t.load[i]:
+            if t.load[i] or t.fills_at(i):
                 yield from self._transfer(t.load[i], "load", i, t.fills)
             self.arrive_at[i] = self.now + t.load_latency(i)
             self.loaded.set(i)
@@ -355,10 +370,11 @@ class _Replay:
                 yield computed
                 if self.next_store != i:  # a batch moved this store (``_fast_forward``)
                     continue
-            if t.store[i]:
+            moves = t.store[i] or t.drains_at(i)
+            if moves:
                 yield _EndOfCycle(self.env)  # loads ready in this cycle ask first
             self.next_store = i + 1
-            if t.store[i]:
+            if moves:
                 yield from self._transfer(t.store[i], "store", i, t.drains)
             self.ack_at[i] = self.now + t.store_latency(i)
             self.stored.set(i)
@@ -434,8 +450,8 @@ class _Replay:
         t = self.t
         free = dict.fromkeys(self.ports, start)
         landed = start + t.load[k + 1]
-        steps = ((t.holds, k, start), (t.fills, k + 1, start),
-                 (t.drains, k - 1, start + t.load[k + 1]))  # fmt: skip
+        after_load = start + t.load[k + 1] if t.store[k - 1] else start  # channel or none
+        steps = ((t.holds, k, start), (t.fills, k + 1, start), (t.drains, k - 1, after_load))
         for holds, tile, ready in steps:
             for port, stream, cycles in holds:
                 if not cycles[tile]:

@@ -75,9 +75,6 @@ class TileSchedule:
                 raise ValueError(f"stream on {port!r}, which has no port_cycles")
             if holder not in HOLDERS:
                 raise ValueError(f"stream holder {holder!r} is not one of {HOLDERS}")
-            moved = {"load": self.load_bytes, "store": self.store_bytes}.get(holder)
-            if moved is not None and np.any((np.asarray(cycles) > 0) & (moved == 0)):
-                raise ValueError(f"a {holder} stream on {port!r} in a tile with no {holder}")
             summed[port] = summed.get(port, 0) + np.asarray(cycles, dtype=np.int64)
         for port, cycles in summed.items():
             if not np.array_equal(cycles, ports[port]):
