@@ -245,7 +245,7 @@ def _explain(workload: Workload, spec, layer: str, objective: str) -> str:
     runner-ups with their exact costs (``simulator.plan.ranked_mappings``)."""
     from sparsim.simulator.lower import lower
     from sparsim.simulator.mapper import loop_nest
-    from sparsim.simulator.plan import ranked_mappings
+    from sparsim.simulator.plan import ranked_mappings, ranked_splits
 
     problems = [p for p in lower(workload) if p.layer == layer and p.is_matrix]
     if not problems:
@@ -253,9 +253,17 @@ def _explain(workload: Workload, spec, layer: str, objective: str) -> str:
     unit = {"latency": "cycles", "energy": "pJ", "edp": "pJ x cycles"}[objective]
     out = []
     for p in problems:
-        ranked = ranked_mappings(p, spec, objective)
         out.append(f"\n{layer} {p.pass_.value}: m={p.m} n={p.n} k={p.k} x{p.count} "
                    f"({objective}, {unit}; cross-layer residency not applied)")  # fmt: skip
+        if spec.compute.cores > 1:  # the best split's largest share, on one core
+            ranked_cores = ranked_splits(p, spec, objective)
+            out.append("multi-core splits, best first:")
+            out += [f"  {score:>14,.0f}  {split.describe()}" for split, score in ranked_cores]
+            alone = ", without the global buffer" if spec.global_buffer else ""
+            p, spec = ranked_cores[0][0].parts[0][0], ranked_cores[0][0].core_spec
+            out.append(f"one core's share: m={p.m} n={p.n} k={p.k} x{p.count} (timed alone on "
+                       f"its share of the DRAM bandwidth{alone})")  # fmt: skip
+        ranked = ranked_mappings(p, spec, objective)
         out.append(loop_nest(ranked[0][0], p))
         out.append("mappings, best first:")
         for cand, score, fixed in ranked:

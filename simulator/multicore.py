@@ -118,6 +118,15 @@ class Split:
     shares: tuple[tuple[int, int], ...]
     core_spec: AcceleratorSpec
 
+    def describe(self) -> str:
+        """``m,n over 104/108 cores, share 1024 x 631 (last 1024 x 564)``."""
+        if self.axis == "none":
+            return f"one core of {self.cores}"
+        share = " x ".join(str(s) for s, _ in self.shares)
+        last = " x ".join(str(r) for _, r in self.shares)
+        tail = "" if share == last else f" (last {last})"
+        return f"{self.axis} over {self.active}/{self.cores} cores, share {share}{tail}"
+
 
 _views: dict[tuple[int, int, str], tuple[AcceleratorSpec, AcceleratorSpec]] = {}
 

@@ -115,6 +115,7 @@ __all__ = [
     "overlap_fused",
     "plan",
     "ranked_mappings",
+    "ranked_splits",
     "run_result",
     "stream_schedule",
 ]
@@ -318,10 +319,7 @@ def _plan_cores(
     planned as one array, merged; the best by the objective (``latency`` for the fixed
     mapper; ties: ``multicore.SPLIT_AXES`` order)."""
     objective = "latency" if options.mode == "fixed" else options.objective
-    unique = None
-    if spec.global_buffer is not None:
-        whole = _plan_matrix(problem, global_view(spec), io_on_chip, FIXED).schedule
-        unique = (int(whole.load_bytes.sum()), int(whole.store_bytes.sum()))
+    unique = _global_bytes(problem, spec, io_on_chip)
     best, best_score = None, float("inf")
     for split in splits(problem, spec):
         merged = _merge_cores(problem, spec, split, io_on_chip, options, unique)
@@ -331,6 +329,29 @@ def _plan_cores(
     if best is None:
         raise AssertionError("multicore.splits always offers the one-core split")
     return best
+
+
+def _global_bytes(
+    problem: Problem, spec: AcceleratorSpec, io_on_chip: tuple[bool, bool]
+) -> tuple[int, int] | None:
+    """(load, store) DRAM bytes of the whole problem tiled for the global buffer
+    (``multicore.global_view``); ``None`` without one."""
+    if spec.global_buffer is None:
+        return None
+    whole = _plan_matrix(problem, global_view(spec), io_on_chip, FIXED).schedule
+    return int(whole.load_bytes.sum()), int(whole.store_bytes.sum())
+
+
+def ranked_splits(
+    problem: Problem, spec: AcceleratorSpec, objective: str = "latency"
+) -> list[tuple[Split, float]]:
+    """Every multi-core split of ``problem`` (``simulator.multicore``) timed exactly, best
+    first by ``objective`` (``sparsim run --explain`` on a multi-core spec)."""
+    options, io = MapperOptions(objective=objective), (False, False)
+    unique = _global_bytes(problem, spec, io)
+    scored = [(split, _score(_merge_cores(problem, spec, split, io, options, unique), spec,
+                             objective)) for split in splits(problem, spec)]  # fmt: skip
+    return sorted(scored, key=lambda pair: pair[1])
 
 
 def _merge_cores(

@@ -5,13 +5,17 @@ are never slower than one core of the same array."""
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sparsim.accel.configs import config_dir
 from sparsim.accel.spec import AcceleratorSpec, BufferSpec
+from sparsim.simulator.cli import main
 from sparsim.simulator.lower import lower
 from sparsim.simulator.multicore import splits
+from sparsim.simulator.plan import ranked_splits
 from sparsim.simulator.report import format_table
 from sparsim.simulator.run import simulate
 from sparsim.workloads.layer import Layer, Phase, Workload
@@ -104,6 +108,22 @@ def test_grid_split_fetches_bands_of_both_operands():
     assert layer.cycles == 2979 + 4106 + 745
     assert _dram(layer) == 20_480
     assert layer.core_utilization == pytest.approx((32 * 32 * 64 / (7830 * 16),) * 4)
+
+
+def test_explain_ranks_the_splits_with_their_exact_costs(capsys):
+    """The grid test's problem: ``ranked_splits`` (``--explain``) costs the 2x2 grid 7830 and
+    the m split 8575 cycles, as worked out there; the CLI prints the splits on a shipped
+    multi-core spec."""
+    spec = _cores(make_spec(dram_gb_per_s=1.1), 4)
+    ranked = ranked_splits(lower(gemm_workload(64, 64, 64))[0], spec)
+    costs = {split.describe(): score for split, score in ranked}
+    assert ranked[0][0].axis == "m,n" and ranked[0][1] == 7830
+    assert costs["m over 4/4 cores, share 16"] == 3724 + 4106 + 745
+    work = str(Path(config_dir()) / "workloads" / "gemm_sweep.yaml")
+    assert main(["run", "--accel", "sparse_tensor_core", "--workload", work,
+                 "--explain", "gemv_1_token"]) == 0  # fmt: skip
+    out = capsys.readouterr().out
+    assert "multi-core splits, best first:" in out and "one core's share:" in out
 
 
 def test_global_buffer_fetches_shared_operands_once():
