@@ -246,6 +246,7 @@ def _explain(workload: Workload, spec, layer: str, objective: str) -> str:
     from sparsim.simulator.lower import lower
     from sparsim.simulator.mapper import loop_nest
     from sparsim.simulator.plan import ranked_mappings, ranked_splits
+    from sparsim.simulator.simd import describe_kernels
 
     problems = [p for p in lower(workload) if p.layer == layer and p.is_matrix]
     if not problems:
@@ -253,6 +254,11 @@ def _explain(workload: Workload, spec, layer: str, objective: str) -> str:
     unit = {"latency": "cycles", "energy": "pJ", "edp": "pJ x cycles"}[objective]
     out = []
     for p in problems:
+        if spec.compute.simd is not None:  # a CPU core: kernels, not array mappings
+            out.append(f"\n{layer} {p.pass_.value}: m={p.m} n={p.n} k={p.k} x{p.count} "
+                       "(compute cycles of each kernel; memory levels not applied)")
+            out.extend(describe_kernels(p, spec))
+            continue
         out.append(f"\n{layer} {p.pass_.value}: m={p.m} n={p.n} k={p.k} x{p.count} "
                    f"({objective}, {unit}; cross-layer residency not applied)")  # fmt: skip
         if spec.compute.cores > 1:  # the best split's largest share, on one core

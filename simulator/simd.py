@@ -69,6 +69,7 @@ __all__ = [
     "choose_kernel",
     "dense_gemm",
     "depthwise",
+    "describe_kernels",
     "level_bytes",
     "plan_simd",
     "sparse_gemm",
@@ -260,6 +261,21 @@ def choose_kernel(problem: Problem, spec: AcceleratorSpec) -> tuple[KernelCost, 
     even = break_even_density(spec, kernel)
     return dense, (f"{name} at density {density:.2f} is slower than dense (break-even "
                    f"{even:.2f}): ran dense",)  # fmt: skip
+
+
+def describe_kernels(problem: Problem, spec: AcceleratorSpec) -> list[str]:
+    """``sparsim run --explain`` on a simd core: each kernel the problem could run, its
+    compute cycles and step bound, the chosen one first (``choose_kernel``)."""
+    chosen, notes = choose_kernel(problem, spec)
+    tried = [chosen]
+    other = _sparse_kernel(problem, spec)
+    if other is not None and not _is_depthwise(problem):
+        kernel, name = other
+        sparse = sparse_gemm(problem, spec, kernel, mask_density(problem.b_pattern), name)
+        tried += [c for c in (dense_gemm(problem, spec), sparse) if c.kernel != chosen.kernel]
+    lines = [f"  {c.cycles:>14,.0f}  {c.kernel} (steps bound by {c.bound})"
+             f"{'  (chosen)' if c is chosen else ''}" for c in tried]  # fmt: skip
+    return lines + [f"  note: {note}" for note in notes]
 
 
 def _operand_bytes(

@@ -192,6 +192,15 @@ def _misfit_line(source: str, label: str, found: list[tuple[str, str]]) -> str:
     return line
 
 
+def _flag_hint(
+    recipe: Recipe, found: list[tuple[str, str]], kinds: dict[str, frozenset[str]]
+) -> str:
+    """For ``--sparsity``: the flag that leaves misfitting depthwise convs dense."""
+    if recipe.source == "command line" and all("depthwise" in kinds[n] for n, _ in found):
+        return "; --skip depthwise leaves them dense"
+    return ""
+
+
 def apply_recipe(workload: Workload, recipe: Recipe) -> tuple[Workload, tuple[Assignment, ...]]:
     """``workload`` with each matrix layer set by its first matching rule, and per weighted
     layer the rule that decided it. Raises ``ConfigError`` listing every misfit and every rule
@@ -214,7 +223,8 @@ def apply_recipe(workload: Workload, recipe: Recipe) -> tuple[Workload, tuple[As
             assignments.append(
                 Assignment(layer=layer.name, rule=label, pattern=layer.weight_sparsity)
             )
-    problems = [_misfit_line(recipe.source, label, found) for label, found in misfits.items()]
+    problems = [_misfit_line(recipe.source, label, found) + _flag_hint(recipe, found, kinds)
+                for label, found in misfits.items()]  # fmt: skip
     for rule in recipe.rules:
         if rule.label not in used:
             problems.append(f"{recipe.source}: {rule.label}: matches no layer of {workload.name}")

@@ -140,3 +140,14 @@ def test_mobile_cpu_runs_group_sparse_mobilenet(
     assert layers["blocks.0.dw"]["bound"] == "L1"  # depthwise: two loads per FMA
     assert layers["blocks.1.pw"]["bound"] == "compute"  # 1x1 conv: the FMA ports
     assert layers["fc"]["bound"] == "DRAM"  # 4 MB of fp32 weights for 1M MACs
+
+
+def test_explain_on_mobile_cpu_lists_its_kernels(capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["run", "--accel", "mobile_cpu", "--workload", "mobilenet_v1", "--sparsity",
+            "unstructured:50%", "--only", "conv1x1", "--explain", "blocks.1.pw"]  # fmt: skip
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    # 6x8 tiles: ceil(3136 / 6) = 523 x 128 / 8 = 16 tiles x 64 k x 6 cycles / 0.85 =
+    # 3,780,367 (dense wins at half zeros: the 32x1 SpMM breaks even at a third kept)
+    assert "3,780,367  dense GEMM 6x8 (steps bound by compute)  (chosen)" in out
+    assert "SpMM 32x1 (steps bound by index decode)" in out

@@ -61,7 +61,8 @@ def test_group_on_depthwise_is_rejected_naming_the_layer(mnv1):
     assert str(err.value) == (
         "command line: --sparsity: group4:50% needs 4 output channels sharing a pattern; "
         "blocks.0.dw (depthwise conv) has 1 output channel(s) per conv group (and 12 more "
-        "layers: blocks.1.dw, blocks.2.dw, blocks.3.dw, blocks.4.dw, blocks.5.dw, ...)"
+        "layers: blocks.1.dw, blocks.2.dw, blocks.3.dw, blocks.4.dw, blocks.5.dw, ...); "
+        "--skip depthwise leaves them dense"
     )
 
 
