@@ -388,10 +388,11 @@ def _b_factors(mp: Mapping, g_k: np.ndarray, w_b: float) -> tuple[np.ndarray, np
 
 
 def kept_ratio(mp: Mapping) -> float:
-    """The mapping's average kept fraction of K under group skipping, else 1."""
-    if not mp.exploit.group_size:  # a mean over many array tiles: skip it when unused
-        return 1.0
-    return float(mp.k_kept_per_tile.mean()) / max(1, int(mp.k_kept_per_tile.max()))
+    """The fraction of B's K positions stored under group skipping (the pattern's density: a
+    group stores exactly its kept positions, ``memory.b_chunk_bytes``), else 1. (The nest's K
+    axis is the dense ``k``; ``Mapping.k_kept_per_tile`` holds the slowest group's count per
+    fold, which sets time, not storage.)"""
+    return mp.exploit.group_density if mp.exploit.group_size else 1.0
 
 
 def _b_bytes(

@@ -543,7 +543,7 @@ _CASES: list[tuple[str, dict[str, str | bytes], list[str], str]] = [
         "model-unknown",
         {},
         ["--workload", "resnet51"],
-        "unknown model 'resnet51'; available models: bert_base, gpt2, llama2_7b, llama2_7b_decode, mobilenet_v1, mobilenet_v2, resnet18, resnet50, vgg16, vit_b16 (a workload file's path needs a '/' or a .yaml suffix)",
+        "unknown model 'resnet51'; available models: bert_base, gpt2, llama2_7b, llama2_7b_decode, mobilenet_v1, mobilenet_v2, resnet18, resnet50, tinyllama_1b, tinyllama_1b_decode, vgg16, vit_b16 (a workload file's path needs a '/' or a .yaml suffix)",
     ),
     (
         "accel-unknown",

@@ -48,6 +48,12 @@ _REFERENCE_PARAMS = [
     (zoo.gpt2, 124_439_808),  # Hugging Face GPT2LMHeadModel, gpt2 (lm_head tied to wte)
     (zoo.llama2_7b, 6_738_415_616),  # Hugging Face LlamaForCausalLM, Llama-2-7b-hf
     (zoo.llama2_7b_decode, 6_738_415_616),
+    # Hugging Face LlamaForCausalLM, TinyLlama/TinyLlama-1.1B-Chat-v1.0 (config in
+    # workloads/zoo/tinyllama.py); by hand: embed and head 32000 x 2048 each (65,536,000),
+    # per layer q 2048^2 + k, v 2048 x 256 + o 2048^2 + gate, up, down 3 x 2048 x 5632 + two
+    # RMSNorm scales 2 x 2048 = 44,044,288, x 22 layers; final norm 2048
+    (zoo.tinyllama_1b, 1_100_048_384),
+    (zoo.tinyllama_1b_decode, 1_100_048_384),
 ]
 
 
@@ -72,7 +78,8 @@ def test_params_match_reference_implementation(model, count: int) -> None:
     assert model().weight_elements == count
 
 
-_SHORT = {"gpt2": {"seq_len": 64}, "llama2_7b": {"seq_len": 32}}  # batch is what varies here
+# batch is what varies here
+_SHORT = {"gpt2": {"seq_len": 64}, "llama2_7b": {"seq_len": 32}, "tinyllama_1b": {"seq_len": 32}}
 
 
 def _vector_elements(w: Workload) -> int:
@@ -133,3 +140,16 @@ def test_gpt2_macs_closed_form() -> None:
     seq, d = 1024, 768
     per_token = 12 * (4 * d * d + 2 * d * 4 * d) + d * 50257
     assert zoo.gpt2(seq_len=seq).macs == seq * per_token + 12 * 2 * seq * seq * d
+
+
+def test_tinyllama_decode_macs_closed_form() -> None:
+    # TinyLlama-1.1B (workloads/zoo/tinyllama.py): 22 layers, d 2048, SwiGLU 5632, 32 query
+    # heads of 64 sharing 4 KV heads, vocab 32000. One token, worked by hand per layer: qkv
+    # 2048 x (2048 + 2 x 256) = 5,242,880, o 2048^2 = 4,194,304, gate/up/down 3 x 2048 x 5632 =
+    # 34,603,008 (44,040,192 in all); Q Kᵀ and A V each 32 heads x 64 = 2048 MACs per cached
+    # position (grouping shares K and V, not MACs); the head 2048 x 32000 = 65,536,000.
+    # kv_len 2048: 22 x (44,040,192 + 2 x 2048 x 2048) + 65,536,000 = 1,218,969,600.
+    assert zoo.tinyllama_1b_decode(kv_len=2048).macs == 1_218_969_600
+    for kv_len in (1, 700):
+        expected = 22 * (44_040_192 + 2 * 2048 * kv_len) + 65_536_000
+        assert zoo.tinyllama_1b_decode(kv_len=kv_len).macs == expected

@@ -18,7 +18,9 @@ class TransformerShape:
 
     ``rms_norm``: RMSNorm (scale only) instead of LayerNorm (scale and shift); ``gated_mlp``:
     SwiGLU (gate, up, down) instead of fc1-GELU-fc2; ``post_norm``: normalize after each
-    residual add (BERT) instead of before each sub-block; ``rotary``: RoPE on queries and keys.
+    residual add (BERT) instead of before each sub-block; ``rotary``: RoPE on queries and keys;
+    ``kv_heads``: grouped-query attention, ``heads / kv_heads`` query heads sharing each key and
+    value head (0: one per query head).
     """
 
     layers: int
@@ -30,10 +32,16 @@ class TransformerShape:
     gated_mlp: bool = False
     post_norm: bool = False
     rotary: bool = False
+    kv_heads: int = 0
 
     @property
     def head_dim(self) -> int:
         return self.dim // self.heads
+
+    @property
+    def kv_groups(self) -> int:
+        """Key/value heads (``heads`` unless grouped-query attention)."""
+        return self.kv_heads or self.heads
 
 
 def norm(b: Builder, shape: TransformerShape, name: str, tokens: int) -> None:
@@ -43,14 +51,19 @@ def norm(b: Builder, shape: TransformerShape, name: str, tokens: int) -> None:
 
 
 def _attention(b: Builder, shape: TransformerShape, name: str, q_len: int, kv_len: int) -> None:
-    """Fused QKV projection, per-head ``Q Kᵀ`` (q_len x kv_len), softmax, ``A V``, projection."""
-    tokens, count, dim = b.batch * q_len, b.batch * shape.heads, shape.dim
-    b.linear(f"{name}.qkv", tokens, dim, 3 * dim, shape.bias)
+    """Fused QKV projection, per-head ``Q Kᵀ`` (q_len x kv_len), softmax, ``A V``, projection.
+    Grouped-query attention stacks the ``heads / kv_heads`` queries sharing a key/value head
+    as the rows of one GEMM per KV head (each K and V read once; the same MACs)."""
+    tokens, dim = b.batch * q_len, shape.dim
+    kv_dim, group = shape.kv_groups * shape.head_dim, shape.heads // shape.kv_groups
+    count, rows = b.batch * shape.kv_groups, group * q_len
+    b.linear(f"{name}.qkv", tokens, dim, dim + 2 * kv_dim, shape.bias)
     if shape.rotary:  # q' = q * cos + rotate(q) * sin, for q and k
-        b.vector(f"{name}.rope", VectorKind.ELEMENTWISE, 2 * tokens * dim, flops_per_element=3)
-    b.matmul(f"{name}.qk", count, q_len, kv_len, shape.head_dim)
-    b.vector(f"{name}.softmax", VectorKind.SOFTMAX, count * q_len * kv_len)
-    b.matmul(f"{name}.av", count, q_len, shape.head_dim, kv_len)
+        b.vector(f"{name}.rope", VectorKind.ELEMENTWISE, tokens * (dim + kv_dim),
+                 flops_per_element=3)  # fmt: skip
+    b.matmul(f"{name}.qk", count, rows, kv_len, shape.head_dim)
+    b.vector(f"{name}.softmax", VectorKind.SOFTMAX, count * rows * kv_len)
+    b.matmul(f"{name}.av", count, rows, shape.head_dim, kv_len)
     b.linear(f"{name}.proj", tokens, dim, dim, shape.bias)
 
 

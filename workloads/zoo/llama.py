@@ -40,8 +40,9 @@ def llama2_7b(batch: int = 1, seq_len: int = 2048) -> Workload:
     return _llama("llama2_7b", batch, seq_len, seq_len)
 
 
-def llama2_7b_decode(batch: int = 1, kv_len: int = 2048) -> Workload:
+def llama2_7b_decode(batch: int = 1, kv_len: int = 2048, kv_dtype: str | None = None) -> Workload:
     """Decode: one new token per sequence attends to ``kv_len`` cached keys and values
-    (``Q Kᵀ`` is 1 x kv_len per head, ``A V`` 1 x head_dim over kv_len)."""
+    (``Q Kᵀ`` is 1 x kv_len per head, ``A V`` 1 x head_dim over kv_len), the cache held in
+    ``kv_dtype`` (``workloads.dtypes``; ``None``: the activation dtype)."""
     check_length("kv_len", kv_len, _CONTEXT)
-    return _llama("llama2_7b_decode", batch, 1, kv_len)
+    return _llama("llama2_7b_decode", batch, 1, kv_len).with_precision(kv=kv_dtype)

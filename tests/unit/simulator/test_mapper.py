@@ -93,13 +93,15 @@ def test_vectorised_search_finds_the_brute_force_optimum(m, n, k, flow, buffer):
 _DIM, _HIDDEN, _LAYERS, _VOCAB, _HEADS = 4096, 11008, 32, 32000, 32
 
 
-def _llama_weight_kv_bytes(kv_len: int) -> int:
-    """LLaMA-2-7B at int8 (1 B per value), worked by hand: per block qkv 4096 x 12288,
-    proj 4096 x 4096, gate and up 4096 x 11008 each, down 11008 x 4096 (202,375,168 B); the
-    head 4096 x 32000 (131,072,000 B); the KV cache, K and V of 32 heads x 128 x kv_len per
-    block (2 x 4096 x kv_len B). kv_len 4096: 6,607,077,376 + 1,073,741,824 B."""
+def _llama_weight_kv_bytes(kv_len: int, weight_b: float = 1, kv_b: float = 1) -> float:
+    """LLaMA-2-7B with ``weight_b`` bytes per weight and ``kv_b`` per cached K/V value, worked
+    by hand: per block qkv 4096 x 12288, proj 4096 x 4096, gate and up 4096 x 11008 each, down
+    11008 x 4096 (202,375,168 values); the head 4096 x 32000 (131,072,000 values); the KV
+    cache, K and V of 32 heads x 128 x kv_len per block (2 x 4096 x kv_len values). kv_len
+    4096 at 1 B: 6,607,077,376 + 1,073,741,824 B."""
     block = _DIM * 3 * _DIM + _DIM * _DIM + 2 * _DIM * _HIDDEN + _HIDDEN * _DIM
-    return _LAYERS * (block + 2 * _DIM * kv_len) + _DIM * _VOCAB
+    weights = _LAYERS * block + _DIM * _VOCAB
+    return weights * weight_b + _LAYERS * 2 * _DIM * kv_len * kv_b
 
 
 def _activation_bound_bytes(kv_len: int) -> int:
@@ -114,17 +116,20 @@ def _activation_bound_bytes(kv_len: int) -> int:
     return 4 * (_LAYERS * per_block + 2 * _DIM + _DIM + _VOCAB)
 
 
+@pytest.mark.parametrize("kv_dtype", [None, "fp8_e4m3", "fp16"])
 @pytest.mark.parametrize("config", list_configs())
-def test_llama_decode_step_costs_its_dram_bytes_over_bandwidth(config):
+def test_llama_decode_step_costs_its_dram_bytes_over_bandwidth(config, kv_dtype):
     spec, kv_len = load_spec(config), 4096
-    result = simulate(get_workload("llama2_7b_decode", kv_len=kv_len), spec)
+    result = simulate(get_workload("llama2_7b_decode", kv_len=kv_len, kv_dtype=kv_dtype), spec)
     moved = sum(v for layer in result.layers for key, v in layer.bytes_by_level
                 if key.startswith("dram."))  # fmt: skip
-    # weights and KV: the int8 counts times the spec's element size (vegeta: bf16, 2 B); the
-    # activation bound already counts 4 B per value (partial sums), which covers 2-B values
+    # weights at the spec's element size (vegeta: bf16, 2 B); the KV cache at its own dtype
+    # (fp8 1 B, fp16 2 B), else at the activations' (the spec's input: never the weight's);
+    # the activation bound already counts 4 B per value (partial sums), covering 2-B values
     element_bytes = spec.precision.bytes_of(Operand.WEIGHT)
     assert spec.precision.bytes_of(Operand.INPUT) == element_bytes
-    weights_kv = _llama_weight_kv_bytes(kv_len) * element_bytes
+    kv_b = {None: element_bytes, "fp8_e4m3": 1, "fp16": 2}[kv_dtype]
+    weights_kv = _llama_weight_kv_bytes(kv_len, element_bytes, kv_b)
     assert weights_kv <= moved <= weights_kv + _activation_bound_bytes(kv_len)
     cycles = sum(layer.cycles for layer in result.layers)
     ideal = moved / spec.dram.bytes_per_cycle(spec.compute.freq_mhz)

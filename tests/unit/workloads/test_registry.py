@@ -18,6 +18,8 @@ _MODELS = [
     "mobilenet_v2",
     "resnet18",
     "resnet50",
+    "tinyllama_1b",
+    "tinyllama_1b_decode",
     "vgg16",
     "vit_b16",
 ]

@@ -6,6 +6,8 @@ import pytest
 from sparsim.workloads import zoo
 from sparsim.workloads.layer import Workload
 from sparsim.workloads.ops import Conv2d, Linear, MatMul, Vector, VectorKind
+from sparsim.workloads.registry import get_workload
+from sparsim.workloads.yamlio import ConfigError
 
 
 def _ops(w: Workload, cls: type) -> list:
@@ -94,6 +96,23 @@ def test_llama_decode_attends_to_kv_cache() -> None:
     assert _op(w, "layers.0.mlp.down").gemm().k == 11008
 
 
+def test_llama_decode_takes_the_kv_dtype() -> None:
+    w = zoo.llama2_7b_decode(kv_len=16, kv_dtype="fp8_e4m3")
+    kv = {layer.name: layer.kv_dtype for layer in w.layers if layer.kv_dtype}
+    assert len(kv) == 64 and set(kv.values()) == {"fp8_e4m3"}  # qk and av of 32 blocks
+    assert all(layer.weight_dtype is None for layer in w.layers)
+    with pytest.raises(ConfigError, match="kv_dtype must be one of int2, int4"):
+        get_workload("llama2_7b_decode", kv_dtype="fp9")
+
+
+def test_tinyllama_decode_groups_queries_per_kv_head() -> None:
+    # 32 query heads share 4 KV heads (8 each): per KV head one GEMM of 8 query rows
+    w = zoo.tinyllama_1b_decode(batch=2, kv_len=100)
+    assert _op(w, "layers.0.attn.qk") == MatMul(batch=2 * 4, m=8, n=100, k=64)
+    assert _op(w, "layers.21.attn.av") == MatMul(batch=2 * 4, m=8, n=64, k=100)
+    assert _op(w, "layers.0.attn.qkv").gemm().n == 2048 + 2 * 4 * 64  # q, then k and v
+
+
 def test_llama_prefill_shapes() -> None:
     w = zoo.llama2_7b(seq_len=128)
     assert _op(w, "layers.0.attn.qk") == MatMul(batch=32, m=128, n=128, k=128)
@@ -116,6 +135,7 @@ def test_resnet_macs_scale_with_image_area() -> None:
         (lambda: zoo.gpt2(seq_len=2048), r"seq_len must be an int in \[1, 1024\]"),
         (lambda: zoo.bert_base(seq_len=0), r"seq_len must be an int in \[1, 512\]"),
         (lambda: zoo.llama2_7b_decode(kv_len=5000), r"kv_len must be an int in \[1, 4096\]"),
+        (lambda: zoo.tinyllama_1b_decode(kv_len=4096), r"kv_len must be an int in \[1, 2048\]"),
         (lambda: zoo.vit_b16(image_size=200), "positive multiple of 16"),
         (lambda: zoo.resnet18(batch=0), "batch must be an int >= 1"),
     ],
