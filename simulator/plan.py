@@ -834,6 +834,8 @@ def plan(
         planned = _shared_plan(problem, pspec, exploit, on_chip, plans, kept, options=mapper)
         if problem.pass_ == Pass.FW and planned.mapping is not None:
             fw[problem.layer] = planned.mapping.exploit
+        elif problem.pass_ == Pass.FW and planned.kernel is not None:  # simulator.simd
+            fw[problem.layer] = planned.kernel.exploit
         out.append(_as_problem(planned, problem, producer, note))
     return out
 

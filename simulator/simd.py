@@ -53,11 +53,12 @@ engines' double-buffered pipeline overlaps DRAM with compute, as hardware prefet
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from sparsim.accel.spec import AcceleratorSpec, Operand, SimdSpec, SparseKernelSpec
 from sparsim.simulator.lower import Problem, mask_density
+from sparsim.simulator.mapping import Exploit
 from sparsim.simulator.results import Pass
 from sparsim.simulator.tile import ceil_div
 from sparsim.workloads.sparsity import Dense, Group
@@ -84,7 +85,9 @@ MAX_TILES = 256
 class KernelCost:
     """One kernel's run of a problem: compute ``cycles`` (float, stalls included), the MACs it
     issues (padding included), what bounds its steps, the bytes its loads move from L1, the
-    indices it decodes and the weight bytes it reads (values and indices as stored)."""
+    indices it decodes and the weight bytes it reads (values and indices as stored);
+    ``exploit``: the same sparsity in the array plan's terms (weight pre-generation and
+    dequantization size the stored weight from it)."""
 
     kernel: str
     cycles: float
@@ -94,6 +97,7 @@ class KernelCost:
     indices: int
     weight_bytes: int
     metadata_bytes: int = 0
+    exploit: Exploit = field(default_factory=Exploit)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -210,7 +214,17 @@ def sparse_gemm(
         indices=tiles * indices,
         weight_bytes=round(indices * w_bytes),
         metadata_bytes=indices * kernel.index_bytes,
+        exploit=_exploit(kernel, density),
     )
+
+
+def _exploit(kernel: SparseKernelSpec, density: float) -> Exploit:
+    """A sparse kernel's weight format as an ``Exploit``: a group kernel's shared indices as
+    group skipping, one index per nonzero as unstructured skipping."""
+    if kernel.channels > 1:
+        return Exploit(group_size=kernel.channels, group_density=density)
+    return Exploit(unstructured_density=density,
+                   metadata_bits_per_nonzero=8 * kernel.index_bytes)  # fmt: skip
 
 
 def break_even_density(spec: AcceleratorSpec, kernel: SparseKernelSpec) -> float:

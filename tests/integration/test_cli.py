@@ -151,3 +151,12 @@ def test_explain_on_mobile_cpu_lists_its_kernels(capsys: pytest.CaptureFixture[s
     # 3,780,367 (dense wins at half zeros: the 32x1 SpMM breaks even at a third kept)
     assert "3,780,367  dense GEMM 6x8 (steps bound by compute)  (chosen)" in out
     assert "SpMM 32x1 (steps bound by index decode)" in out
+
+
+def test_mobile_cpu_default_job_and_int8_weights_run(capsys: pytest.CaptureFixture[str]) -> None:
+    # the default job trains 2:8t weights (the forward pass's SpMM feeds pre-generation);
+    # int8 weights on the fp32 core are dequantized from their forward pass's format
+    assert main(["run", "--accel", "mobile_cpu"]) == 0
+    assert main(["run", "--accel", "mobile_cpu", "--workload", "mobilenet_v1",
+                 "--weight-dtype", "int8"]) == 0  # fmt: skip
+    assert "TOTAL" in capsys.readouterr().out

@@ -208,3 +208,15 @@ def test_one_row_gemv_spends_the_tile_accumulators_on_channels():
 def test_inputs_and_outputs_kept_on_chip_skip_dram():
     levels = plan_simd(_pointwise(), _core(), io_on_chip=(True, True)).levels
     assert (levels["dram.input"], levels["dram.weight"], levels["dram.output"]) == (0, 32_768, 0)
+
+
+def test_training_a_group_sparse_conv_re_prunes_its_weights():
+    # the group kernel stores its weight compressed, so training re-prunes it each step
+    # (pre-generation), as on an array that skips groups; 128 x 64 weights -> one pass
+    conv = Conv2d(batch=1, in_channels=128, out_channels=64, height=8, width=12, kernel=(1, 1))
+    layer = Layer(name="pw", op=conv, weight_sparsity=Group(size=4, density=0.25))
+    run = simulate(Workload(name="w", layers=(layer,), phase=Phase.TRAINING), _core())
+    passes = {row.pass_.value for row in run.layers}
+    assert {"fw", "bw_data", "bw_weight", "pregen"} <= passes
+    fw = next(row for row in run.layers if row.pass_.value == "fw")
+    assert fw.notes[0] == "group SpMM 16x4 at density 0.25"
