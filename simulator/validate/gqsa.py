@@ -29,11 +29,11 @@ __all__ = ["CLAIMS", "decode_cycles"]
 _SOURCE = "Zeng et al., GQSA, arXiv:2412.17560, abstract"
 _GROUP = 16  # assumed: GQSA's sparsity group of 16 weights
 _QUANT = Quantization(group_size=128, scale_dtype="fp16")
-_MISS = (
-    "sparsim reads group-pruned weights from DRAM at their dense size (group skipping saves "
-    "compute cycles, not bytes; W4 + 50% groups moves slightly more DRAM bytes than dense W4, "
-    "with its metadata), so memory-bound decode gains nothing from the sparsity; GQSA stores "
-    "only the kept groups and their indices (Block Sparse Row format)"
+_MISS_W2 = (
+    "decode costs its DRAM bytes here: W4 with 50% of groups of 16 kept stores 2 + 1/16 bits "
+    "of values and scales per weight plus 1/16 bit of group metadata, W2 2 + 1/8 bits, so the "
+    "two move nearly the same bytes (~1.05x); GQSA's 1.26x over W2 on a GPU comes from effects "
+    "beyond DRAM bytes (kernel efficiency), which sparsim does not model"
 )
 
 
@@ -58,7 +58,7 @@ def decode_cycles(name: str) -> int:
     return run(_variant(name), _gqsa_spec()).cycles
 
 
-def _claim(baseline: str, published: float) -> Claim:
+def _claim(baseline: str, published: float, expected_miss: str = "") -> Claim:
     return Claim(
         key=f"gqsa-w4s50-vs-{baseline.replace(':', 'of').lower()}",
         claim=f"W4 with 50% group sparsity decodes {published}x faster than {baseline}",
@@ -69,8 +69,8 @@ def _claim(baseline: str, published: float) -> Claim:
                       options="ratio of decode-step cycles"),
         simulate=lambda: decode_cycles(baseline) / decode_cycles("W4S50"),
         target=Within(value=published, rel=0.15),
-        expected_miss=_MISS,
+        expected_miss=expected_miss,
     )
 
 
-CLAIMS = (_claim("2:4", 2.35), _claim("W2", 1.26))
+CLAIMS = (_claim("2:4", 2.35), _claim("W2", 1.26, _MISS_W2))
