@@ -6,6 +6,13 @@ kernel has a numpy reference of the same name in ``accel.reference``.
 Orientation: weight ``W`` ``(rows, K)``, activations ``X`` ``(K, cols)``, ``Y = W @ X``
 ``(rows, cols)`` int32. The weights are never expanded to a dense matrix.
 
+**Group-quantized packed weights** (``quant_gemm``): int4/int2 weights arrive packed as
+``accel.bitlayout`` lays them out (the layout the traffic model counts), one float32 scale and
+an optional integer zero point per ``group`` consecutive weights of a row. Semantics:
+``Y[r, c] = sum_g s[r, g] * float32(sum_{k in g} (q[r, k] - z[r, g]) * X[k, c])``, the inner
+sum exact in int32 with wrap-around, the outer one in float32 over groups in ascending order
+(each term rounded to float32, then added): reproducible, and bit-equal to the reference.
+
 **N:M** (``nm_gemm``) runs on int16 multiply-add pairs (``accel._simd``): a row's stored weights
 are taken two at a time, ``(a, v_a), (b, v_b)`` with positions ``a < b`` in one group of ``m``;
 for every such position pair the activation rows ``X[g*m + a]`` and ``X[g*m + b]`` are
@@ -41,6 +48,7 @@ from sparsim.accel._simd import (
     group_madd_block,
     pair_madd_block,
 )
+from sparsim.accel.bitlayout import unpack_values
 from sparsim.accel.formats import (
     BlockTensor,
     CSRTensor,
@@ -63,6 +71,7 @@ __all__ = [
     "matmul",
     "nm_gemm",
     "nm_sddmm",
+    "quant_gemm",
     "run_tiles_os",
     "tiles_os",
     "weight_gradient",
@@ -434,6 +443,44 @@ def dense_gemm(w: np.ndarray, x: np.ndarray) -> np.ndarray:
     _require_x(x, w.shape[1], "dense_gemm")
     with threads_for(w.size * x.shape[1]):
         return _dense_gemm(w, x)
+
+
+@kernel
+def _quant_gemm(q: np.ndarray, z: np.ndarray, s: np.ndarray, x: np.ndarray,
+                group: int) -> np.ndarray:  # fmt: skip
+    rows, k = q.shape
+    cols = x.shape[1]
+    out = np.zeros((rows, cols), dtype=np.float32)
+    acc = np.zeros(cols, dtype=np.int32)
+    for r in range(rows):
+        for g in range(k // group):
+            acc[:] = 0
+            for kk in range(g * group, (g + 1) * group):
+                w = np.int32(q[r, kk]) - np.int32(z[r, g])
+                for c in range(cols):
+                    acc[c] += w * np.int32(x[kk, c])
+            for c in range(cols):
+                out[r, c] += s[r, g] * np.float32(acc[c])
+    return out
+
+
+def quant_gemm(
+    packed: np.ndarray, bits: int, k: int, scales: np.ndarray, x: np.ndarray,
+    zero_points: np.ndarray | None = None,
+) -> np.ndarray:  # fmt: skip
+    """Group-quantized ``W @ X`` (module docstring): ``packed`` uint8 rows of ``k`` ``bits``-bit
+    weights (``accel.bitlayout.pack_values``), ``scales`` float32 ``(rows, k // group)``,
+    ``zero_points`` int8 of the same shape (``None``: 0), ``x`` int8 ``(k, cols)``; float32."""
+    q = unpack_values(packed, bits, k)
+    groups = scales.shape[1] if scales.ndim == 2 else 0
+    shaped = scales.shape == (q.shape[0], groups) and groups > 0 and k % groups == 0
+    _require(scales.dtype == np.float32 and shaped,
+             "quant_gemm: scales must be float32 (rows, k / group)")
+    z = np.zeros(scales.shape, np.int8) if zero_points is None else zero_points
+    _require(z.dtype == np.int8 and z.shape == scales.shape,
+             "quant_gemm: zero_points must be int8 shaped like scales")  # fmt: skip
+    _require_x(x, k, "quant_gemm")
+    return _quant_gemm(q, z, scales, x, k // groups)
 
 
 # ---------------------------------------------------------------------------------------------

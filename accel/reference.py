@@ -13,6 +13,7 @@ Orientation: weight ``(rows, K)``, activations ``(K, cols)``, result ``(rows, co
 from __future__ import annotations
 
 import numpy as np
+from sparsim.accel.bitlayout import unpack_values
 from sparsim.accel.formats import NMTensor
 from sparsim.accel.numeric import wrap_int32
 
@@ -28,6 +29,7 @@ __all__ = [
     "group_gemm",
     "nm_gemm",
     "nm_sddmm",
+    "quant_gemm",
     "weight_gradient",
 ]
 
@@ -99,6 +101,25 @@ def csr_gemm(
 def dense_gemm(w: np.ndarray, x: np.ndarray) -> np.ndarray:
     """Dense ``w @ x`` in int64, wrapped to int32."""
     return wrap_int32(_i64(w) @ _i64(x))
+
+
+def quant_gemm(
+    packed: np.ndarray, bits: int, k: int, scales: np.ndarray, x: np.ndarray,
+    zero_points: np.ndarray | None = None,
+) -> np.ndarray:  # fmt: skip
+    """Group-quantized ``W @ X`` (``accel.functional.quant_gemm``): per group an exact int64
+    matmul of ``q - z`` with its rows of ``x``, wrapped to int32, scaled and added in float32,
+    groups in ascending order."""
+    q = unpack_values(packed, bits, k)
+    groups = scales.shape[1]
+    size = k // groups
+    z = np.zeros(scales.shape, np.int8) if zero_points is None else zero_points
+    out = np.zeros((q.shape[0], x.shape[1]), dtype=np.float32)
+    for g in range(groups):
+        part = wrap_int32((_i64(q[:, g * size:(g + 1) * size]) - _i64(z[:, g:g + 1]))
+                          @ _i64(x[g * size:(g + 1) * size]))  # fmt: skip
+        out += scales[:, g:g + 1] * part.astype(np.float32)
+    return out
 
 
 def forward(w: np.ndarray, x: np.ndarray) -> np.ndarray:
