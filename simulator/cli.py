@@ -25,7 +25,7 @@ from sparsim.simulator.model_cli import (
 )
 from sparsim.workloads.layer import Phase, Workload
 from sparsim.workloads.precision_options import apply_precision_options
-from sparsim.workloads.recipe import apply_recipe, recipe_from_flags
+from sparsim.workloads.recipe import apply_recipe, left_dense_note, recipe_from_flags
 from sparsim.workloads.sparsity import SparsityError
 from sparsim.workloads.yamlio import ConfigError, is_path_like, shorten
 
@@ -178,7 +178,10 @@ def _load_workload(args: argparse.Namespace) -> Workload:
         workload = get_workload(name, **params)
     sparsity = args.sparsity or (DEFAULT_SPARSITY if args.workload is None else None)
     if sparsity is not None:  # as a recipe: a pattern that cannot describe a layer is an error
-        workload, _ = apply_recipe(workload, recipe_from_flags(sparsity))
+        workload, table = apply_recipe(workload, recipe_from_flags(sparsity))  # but depthwise
+        note = left_dense_note(table, sparsity)
+        if note:
+            print(f"sparsim: note: {note}", file=sys.stderr)
     phase = args.phase or (DEFAULT_PHASE if args.workload is None else None)
     if phase is not None:
         workload = workload.with_phase(phase)

@@ -19,7 +19,10 @@ KINDS]`` (``recipe_from_flags``) and a YAML file (``load_recipe``)::
         sparsity: group4:50%
 
 A pattern that cannot describe a layer's weight (``group4`` on a depthwise conv: one output
-channel per conv group) is an error naming the rule and the layer.
+channel per conv group) is an error naming the rule and the layer, with one exception: a bare
+``--sparsity P`` (no ``--only``) means "prune the model with P where P fits", so depthwise convs
+P cannot describe stay dense and their ``Assignment`` says so (``LEFT_DENSE``); the CLI prints
+one note naming them. Asking for them (``--only depthwise``, a YAML rule) is still an error.
 """
 
 from __future__ import annotations
@@ -39,11 +42,13 @@ from sparsim.workloads.yamlio import ConfigError, Problems, load_yaml
 
 __all__ = [
     "KINDS",
+    "LEFT_DENSE",
     "Assignment",
     "Recipe",
     "Rule",
     "apply_recipe",
     "layer_kinds",
+    "left_dense_note",
     "load_recipe",
     "parse_kinds",
     "pattern_misfit",
@@ -53,12 +58,18 @@ __all__ = [
 
 KINDS = ("conv", "conv1x1", "depthwise", "linear", "attention", "first", "last")
 
+LEFT_DENSE = "left dense"
+"""The tail of an ``Assignment.rule`` whose pattern did not fit a depthwise conv (module
+docstring): ``"--sparsity: left dense"``."""
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Rule:
     """Layers matching any of ``layers`` (globs; empty: any name) and any of ``kinds`` (empty:
     any kind) and none of ``skip`` get ``pattern`` and the given dtypes (``None``: unchanged).
-    ``label`` names the rule in tables and errors (``rules[2]``, ``--sparsity``)."""
+    ``label`` names the rule in tables and errors (``rules[2]``, ``--sparsity``).
+    ``dense_where_depthwise_misfits``: depthwise convs ``pattern`` cannot describe stay dense
+    instead of being an error (a bare ``--sparsity``; module docstring)."""
 
     label: str
     pattern: SparsityPattern
@@ -67,6 +78,7 @@ class Rule:
     skip: tuple[str, ...] = ()
     weight_dtype: str | None = None
     act_dtype: str | None = None
+    dense_where_depthwise_misfits: bool = False
 
     def matches(self, name: str, kinds: frozenset[str]) -> bool:
         by_name = not self.layers or any(fnmatch.fnmatchcase(name, g) for g in self.layers)
@@ -195,10 +207,21 @@ def _misfit_line(source: str, label: str, found: list[tuple[str, str]]) -> str:
 def _flag_hint(
     recipe: Recipe, found: list[tuple[str, str]], kinds: dict[str, frozenset[str]]
 ) -> str:
-    """For ``--sparsity``: the flag that leaves misfitting depthwise convs dense."""
+    """For ``--sparsity --only``: how to leave misfitting depthwise convs dense."""
     if recipe.source == "command line" and all("depthwise" in kinds[n] for n, _ in found):
-        return "; --skip depthwise leaves them dense"
+        return "; leave depthwise out of --only to run them dense"
     return ""
+
+
+def left_dense_note(assignments: Iterable[Assignment], pattern: str) -> str | None:
+    """One line naming the depthwise convs a bare ``--sparsity`` left dense (module
+    docstring), or ``None``."""
+    left = [a.layer for a in assignments if a.rule.endswith(f": {LEFT_DENSE}")]
+    if not left:
+        return None
+    shown = ", ".join(left[:4]) + (", ..." if len(left) > 4 else "")
+    return (f"--sparsity {pattern} cannot describe {len(left)} depthwise conv(s) (one output "
+            f"channel per conv group): they run dense ({shown})")  # fmt: skip
 
 
 def apply_recipe(workload: Workload, recipe: Recipe) -> tuple[Workload, tuple[Assignment, ...]]:
@@ -211,15 +234,18 @@ def apply_recipe(workload: Workload, recipe: Recipe) -> tuple[Workload, tuple[As
     layers, assignments = [], []
     for layer in workload.layers:
         rule = _first_rule(recipe, layer.name, kinds)
+        label = rule.label if rule else ""
         if rule is not None:
             used.add(rule.label)
             misfit = pattern_misfit(layer, rule.pattern) if layer.op.has_weight else None
-            if misfit:
-                misfits.setdefault(rule.label, []).append((layer.name, misfit))
-            layer = _apply_rule(layer, rule)
+            if misfit and rule.dense_where_depthwise_misfits and "depthwise" in kinds[layer.name]:
+                label = f"{rule.label}: {LEFT_DENSE}"
+            else:
+                if misfit:
+                    misfits.setdefault(rule.label, []).append((layer.name, misfit))
+                layer = _apply_rule(layer, rule)
         layers.append(layer)
         if layer.op.has_weight:
-            label = rule.label if rule else ""
             assignments.append(
                 Assignment(layer=layer.name, rule=label, pattern=layer.weight_sparsity)
             )
@@ -251,7 +277,8 @@ def recipe_from_flags(sparsity: str, only: str | None = None, skip: str | None =
     """The one rule ``--sparsity P [--only KINDS] [--skip KINDS]`` stands for."""
     kinds = parse_kinds(only, "--only") if only is not None else ()
     skipped = parse_kinds(skip, "--skip") if skip is not None else ()
-    rule = Rule(label="--sparsity", pattern=parse_sparsity(sparsity), kinds=kinds, skip=skipped)
+    rule = Rule(label="--sparsity", pattern=parse_sparsity(sparsity), kinds=kinds, skip=skipped,
+                dense_where_depthwise_misfits=only is None)  # fmt: skip
     return Recipe(source="command line", rules=(rule,))
 
 

@@ -62,10 +62,20 @@ def test_only_and_recipe_say_which_rule_pruned_each_layer(files, capsys, tmp_pat
     assert _row(out, "dw")[1:3] == ["rules[1]", "unstructured:60%"]
 
 
-def test_group_on_depthwise_is_one_clear_error(capsys):
-    # plain --sparsity (no --only/--skip) is checked too: the "accepted as group4"
+def test_group_on_depthwise_is_left_dense_with_a_note_or_one_clear_error(capsys):
+    # plain --sparsity prunes where the pattern fits: the 13 depthwise convs run dense and one
+    # note says so (never silently "group4" on a depthwise conv)
     assert main(["run", "--workload", "mobilenet_v1", "--sparsity", "group4:50%",
-                 "--accel", "mobile_npu"]) == 2  # fmt: skip
+                 "--accel", "mobile_npu"]) == 0  # fmt: skip
+    err = capsys.readouterr().err
+    assert err == (
+        "sparsim: note: --sparsity group4:50% cannot describe 13 depthwise conv(s) (one output "
+        "channel per conv group): they run dense (blocks.0.dw, blocks.1.dw, blocks.2.dw, "
+        "blocks.3.dw, ...)\n"
+    )
+    # asked for by kind, it is one clear error
+    assert main(["run", "--workload", "mobilenet_v1", "--sparsity", "group4:50%",
+                 "--only", "depthwise", "--accel", "mobile_npu"]) == 2  # fmt: skip
     err = capsys.readouterr().err
     assert err.count("\n") == 1
     assert err.startswith(
@@ -104,7 +114,10 @@ def test_prune_writes_npz_and_inspect_reads_it(files, tmp_path, capsys):
 
 def test_prune_transposable_reports_kept_magnitude(files, tmp_path, capsys):
     model, out = str(files / "small_cnn.onnx"), str(tmp_path / "t.npz")
-    assert main(["prune", model, "--pattern", "2:4t", "--skip", "first", "--out", out]) == 2
+    # without --only the pattern goes where it fits: the depthwise conv stays dense, said so
+    assert main(["prune", model, "--pattern", "2:4t", "--skip", "first", "--out", out]) == 0
+    assert "  dw: dense (--sparsity: left dense)\n" in capsys.readouterr().out
+    assert main(["prune", model, "--pattern", "2:4t", "--only", "depthwise", "--out", out]) == 2
     assert "2:4T needs groups of 4 output channels too; dw has N=1 per conv group" in (
         capsys.readouterr().err
     )

@@ -11,8 +11,10 @@ from sparsim.workloads import get_workload
 from sparsim.workloads.layer import Phase
 from sparsim.workloads.ops import Vector
 from sparsim.workloads.recipe import (
+    LEFT_DENSE,
     apply_recipe,
     layer_kinds,
+    left_dense_note,
     load_recipe,
     recipe_from_flags,
 )
@@ -54,15 +56,33 @@ def test_skip_first_last_depthwise(mnv1):
     assert pruned == {f"blocks.{i}.pw" for i in range(13)}
 
 
-def test_group_on_depthwise_is_rejected_naming_the_layer(mnv1):
+def test_bare_sparsity_leaves_misfitting_depthwise_dense_and_says_so(mnv1):
+    # MobileNet-v1: stem conv, 13 (depthwise, pointwise) pairs, fc. group4 cannot describe a
+    # depthwise conv (one output channel per conv group): a bare --sparsity prunes the other 15
+    # weighted layers and marks the 13 depthwise ones "left dense", never silently group4.
+    pruned, table = apply_recipe(mnv1, recipe_from_flags("group4:50%"))
+    rules = {a.layer: a.rule for a in table}
+    dws = [f"blocks.{i}.dw" for i in range(13)]
+    assert all(rules[n] == f"--sparsity: {LEFT_DENSE}" for n in dws)
+    assert sum(rule == "--sparsity" for rule in rules.values()) == 15
+    layers = {ly.name: ly for ly in pruned.layers}
+    assert all(isinstance(layers[n].weight_sparsity, Dense) for n in dws)
+    assert str(layers["blocks.0.pw"].weight_sparsity) == "group4:50%"
+    assert left_dense_note(table, "group4:50%") == (
+        "--sparsity group4:50% cannot describe 13 depthwise conv(s) (one output channel per "
+        "conv group): they run dense (blocks.0.dw, blocks.1.dw, blocks.2.dw, blocks.3.dw, ...)"
+    )
+
+
+def test_group_on_depthwise_asked_for_is_rejected_naming_the_layer(mnv1):
     with pytest.raises(ConfigError) as err:
-        apply_recipe(mnv1, recipe_from_flags("group4:50%"))
+        apply_recipe(mnv1, recipe_from_flags("group4:50%", only="conv1x1,depthwise"))
     # one line for the rule: the first misfit in full, the other 12 depthwise layers by name
     assert str(err.value) == (
         "command line: --sparsity: group4:50% needs 4 output channels sharing a pattern; "
         "blocks.0.dw (depthwise conv) has 1 output channel(s) per conv group (and 12 more "
         "layers: blocks.1.dw, blocks.2.dw, blocks.3.dw, blocks.4.dw, blocks.5.dw, ...); "
-        "--skip depthwise leaves them dense"
+        "leave depthwise out of --only to run them dense"
     )
 
 
