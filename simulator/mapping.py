@@ -383,27 +383,43 @@ def map_problem(
 
 
 MAP_CACHE_SIZE = 4096
-"""Mappings kept per spec (``_map_cached``); a spec's store is emptied at this size."""
+"""Mappings kept per design key (``_map_cached``); a store is emptied at this size."""
 
-MAP_CACHE_SPECS = 4
-"""Specs whose mappings are kept (a design-space sweep visits many once each)."""
+MAP_CACHE_SPECS = 512
+"""Design keys whose mappings are kept: a design-space sweep revisits each (array, sparsity
+support) pair with other buffers and DRAM, so every such pair of a sweep stays."""
 
 _MapStore = dict[tuple[Problem, str], tuple[Mapping, np.ndarray]]
-_maps: dict[int, tuple[AcceleratorSpec, _MapStore]] = {}
+_maps: dict[tuple, _MapStore] = {}
+_stores: dict[int, tuple[AcceleratorSpec, _MapStore]] = {}
+
+
+def _map_key(spec: AcceleratorSpec) -> tuple:
+    """What ``_map`` reads from a spec: the array (``compute``), what it can skip
+    (``sparsity``) and the name (its notes quote it); not buffers, DRAM, precision or energy."""
+    return spec.name, spec.compute, spec.sparsity
+
+
+def _store(spec: AcceleratorSpec) -> _MapStore:
+    """The mappings of every spec sharing ``spec``'s ``_map_key``; found once per spec object
+    (hashing spec fields is slow; the entry holds the spec, so its id cannot be reused)."""
+    hit = _stores.get(id(spec))
+    if hit is None or hit[0] is not spec:
+        if len(_stores) >= 8:
+            _stores.clear()
+        key = _map_key(spec)
+        if key not in _maps and len(_maps) >= MAP_CACHE_SPECS:
+            _maps.clear()
+        hit = _stores[id(spec)] = (spec, _maps.setdefault(key, {}))
+    return hit[1]
 
 
 def _map_cached(
     problem: Problem, spec: AcceleratorSpec, loop_order: str
 ) -> tuple[Mapping, np.ndarray]:
-    """``_map`` once per (problem, order) of one spec object, its arrays read-only. Keyed by
-    the spec's identity (the entry holds the spec, so its id cannot be reused): hashing a
-    spec is slow."""
-    hit = _maps.get(id(spec))
-    if hit is None or hit[0] is not spec:
-        if len(_maps) >= MAP_CACHE_SPECS:
-            _maps.clear()
-        hit = _maps[id(spec)] = (spec, {})
-    store, key = hit[1], (problem, loop_order)
+    """``_map`` once per (problem, order) of specs with the same ``_map_key``, its arrays
+    read-only."""
+    store, key = _store(spec), (problem, loop_order)
     if key not in store:
         if len(store) >= MAP_CACHE_SIZE:
             store.clear()

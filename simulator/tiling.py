@@ -380,13 +380,6 @@ def fit_bytes(spec: AcceleratorSpec, operand: Operand) -> int:
 _fit = fit_bytes
 
 
-def _b_factors(mp: Mapping, g_k: np.ndarray, w_b: float) -> tuple[np.ndarray, np.ndarray]:
-    """B's stored bytes per K tile: (value bytes per column, metadata bytes per metadata column
-    unit) (``memory.b_chunk_bytes`` of one column; group skipping keeps the mapping's average
-    kept fraction of K)."""
-    return _b_bytes(mp.exploit, kept_ratio(mp), g_k, w_b)
-
-
 def kept_ratio(mp: Mapping) -> float:
     """The fraction of B's K positions stored under group skipping (the pattern's density: a
     group stores exactly its kept positions, ``memory.b_chunk_bytes``), else 1. (The nest's K
@@ -398,7 +391,9 @@ def kept_ratio(mp: Mapping) -> float:
 def _b_bytes(
     ex: Exploit, ratio: float, g_k: np.ndarray, w_b: float
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``_b_factors`` given the exploit and its kept fraction of K."""
+    """B's stored bytes per K tile: (value bytes per column, metadata bytes per metadata column
+    unit) (``memory.b_chunk_bytes`` of one column; group skipping keeps ``ratio``, the
+    mapping's average kept fraction of K: ``kept_ratio``)."""
     kept = np.ceil(g_k * ratio - 1e-9).astype(np.int64)
     val, meta = b_chunk_bytes(ex, kept, np.ones_like(kept), w_b)
     return val.astype(np.float64), meta.astype(np.float64)
@@ -517,6 +512,16 @@ def nest_traffic(
     """Per-tile DRAM and buffer-port bytes of ``tiling`` (module docstring). ``input_on_chip``:
     A is already in the input buffer (a producer left it there); ``output_on_chip``: C's final
     values stay for the next layer (no DRAM store)."""
+    ax, a_tab, bv_tab, bm_tab, c_el, _ = _tables(view, tiling, mp, spec)
+    if a_tab.size == 1 and bv_tab.size == 1 and c_el.size == 1:  # one tile: scalars
+        return _one_tile_traffic(ax, a_tab, bv_tab, bm_tab, c_el, mp, _facts(spec),
+                                 input_on_chip, output_on_chip)  # fmt: skip
+    return _array_traffic(view, tiling, mp, spec, input_on_chip, output_on_chip)
+
+
+def _array_traffic(view: NestView, tiling: Tiling, mp: Mapping, spec: AcceleratorSpec,
+                   input_on_chip: bool, output_on_chip: bool) -> NestTraffic:  # fmt: skip
+    """``nest_traffic`` over the nest's iterations as numpy arrays (any number of tiles)."""
     ax, a_tab, bv_tab, bm_tab, c_el, out_b = _tables(view, tiling, mp, spec)
     facts = _facts(spec)
     acc_b, in_b, fit = facts.acc_b, facts.in_b, facts.fit
@@ -585,6 +590,65 @@ def nest_traffic(
         macs=macs,
         metadata_fed=sums[5],
         stream_bytes=split,
+    )  # fmt: skip
+
+
+def _ceil(x: float) -> int:
+    """``np.ceil(x - 1e-9)`` as an int, on a Python float (the same IEEE double steps)."""
+    return math.ceil(x - 1e-9)
+
+
+def _one_tile_traffic(ax, a_tab, bv_tab, bm_tab, c_el, mp: Mapping, facts: _Facts,
+                      input_on_chip: bool, output_on_chip: bool) -> NestTraffic:  # fmt: skip
+    """``nest_traffic`` of a one-tile nest on Python scalars: numpy's per-call overhead
+    dominates one-element arrays, and most layers fit whole. The same operations in the same
+    order on IEEE doubles and exact ints as the array path (tested equal): the tile is its
+    first and last ``k`` visit, nothing spills, every operand is fetched once."""
+    acc_b, in_b, out_b = facts.acc_b, facts.in_b, facts.out_b
+    a_tile, bv, bm = int(a_tab[0, 0]), int(bv_tab[0, 0]), int(bm_tab[0, 0])
+    c_elems = float(c_el[0, 0])
+    a_load = 0 if input_on_chip else a_tile
+    final = 0 if output_on_chip else _ceil(c_elems * out_b)
+    g_m, g_n, g_k = float(ax["m"].g[0]), float(ax["n"].g[0]), float(ax["k"].g[0])
+    flow, rows, cols = mp.dataflow, mp.rows, mp.cols
+    a_side = {"os": rows, "ws": cols}.get(flow, 0)
+    a_pass = _ceil(g_n / a_side) if a_side else 1
+    b_pass = 1 if flow == "ws" else _ceil(g_m / cols)
+    feed_val, feed_meta = bv * b_pass, bm * b_pass
+    a_feed = _ceil(g_m * g_k * in_b * a_pass)
+    folds = 1 if flow == "os" else _ceil(g_k / (rows * mp.k_per_step))
+    acc_writes = c_elems * acc_b * (folds - 1) + c_elems * out_b
+    acc_reads = c_elems * acc_b * (folds - 1)
+    res_write, res_read = _ceil(acc_writes), _ceil(acc_reads)
+    final_write = _ceil(c_elems * out_b)
+    names = facts.names
+    streams = {
+        (names["input"], "input", "write"): a_load,
+        (names["input"], "input", "read"): a_feed,
+        (names["weight"], "weight", "write"): bv,
+        (names["weight"], "metadata", "write"): bm,
+        (names["weight"], "weight", "read"): feed_val,
+        (names["weight"], "metadata", "read"): feed_meta,
+        (names["output"], "psum", "write"): res_write - final_write,
+        (names["output"], "output", "write"): final_write,
+        (names["output"], "psum", "read"): res_read,
+        (names["output"], "output", "read"): final,
+    }  # fmt: skip
+    ports: dict[str, int] = {}
+    for (buf, _, way), nbytes in streams.items():
+        port = f"{buf} buffer {way} port"
+        ports[port] = ports.get(port, 0) + nbytes
+    split = (a_load, a_feed, bv, bm, feed_val, feed_meta, res_write - final_write, final_write,
+             0, res_read, 0, final)  # ``PORT_STREAMS`` order (nothing spills: no psum DRAM)
+    return NestTraffic(
+        load=np.array([a_load + bv + bm], dtype=np.int64),
+        store=np.array([final], dtype=np.int64),
+        dram={"input": a_load, "weight": bv, "metadata": bm, "psum": 0, "output": final},
+        ports={k: np.array([v], dtype=np.int64) for k, v in ports.items()},
+        sram={f"{b}.{s}.{w}": v for (b, s, w), v in streams.items()},
+        macs=np.array([g_m * g_n * g_k]),
+        metadata_fed=feed_meta,
+        stream_bytes=tuple(np.array([b], dtype=np.int64) for b in split),
     )  # fmt: skip
 
 
@@ -705,6 +769,22 @@ def _feed_cycles(view: NestView, mp: Mapping, spec: AcceleratorSpec, cm: AxisTab
     return np.maximum(a, b)
 
 
+@functools.lru_cache(maxsize=16384)
+def _whole_bytes(geometry: _Geometry, m_extent: int, n_extent: int, k_extent: int, images: int,
+                 in_b: float, w_b: float, ex: Exploit,
+                 ratio: float) -> tuple[float, float, float, float]:  # fmt: skip
+    """(A bytes, B stored bytes, C elements, the largest K tile's GEMM extent) of the one
+    whole tile (``_whole_tile``): spec-independent but for the element bytes and what B
+    stores, so made once per shape and shared across designs."""
+    m = _cached_axis(geometry, "m", m_extent, images)
+    n, k = _cached_axis(geometry, "n", n_extent, 1), _cached_axis(geometry, "k", k_extent, images)
+    a = float(m.fa.sum() * k.fa.sum()) * in_b
+    val, meta = _b_bytes(ex, ratio, k.g, w_b)
+    cols, units = _b_cols(ex, n.g)
+    b = float(val.sum() * cols.sum() + meta.sum() * units.sum())
+    return a, b, float(m.fc.sum() * n.fc.sum()), float(k.g.max())
+
+
 def _whole_tile(
     view: NestView, mp: Mapping, spec: AcceleratorSpec, input_on_chip: bool
 ) -> Tiling | None:
@@ -712,16 +792,13 @@ def _whole_tile(
     if ``ws``/``is`` fold ``k``, else at output width): it moves the compulsory bytes and
     feeds the array the fewest times, so no other tiling has a smaller bound
     (``choose_tiling``); ``None`` if something does not fit."""
-    m = view.axis("m", view.m_extent, view.images)
-    n, k = view.axis("n", view.n_extent), view.axis("k", view.k_extent, view.images)
     facts = _facts(spec)
-    a = 0.0 if input_on_chip else float(m.fa.sum() * k.fa.sum()) * facts.in_b
-    val, meta = _b_factors(mp, k.g, facts.w_b)
-    cols, units = _b_cols(mp.exploit, n.g)
-    b = float(val.sum() * cols.sum() + meta.sum() * units.sum())
-    partial = mp.dataflow != "os" and float(k.g.max()) > mp.rows * mp.k_per_step
-    width = facts.acc_b if partial else facts.out_b
-    c = float(m.fc.sum() * n.fc.sum()) * width
+    a_all, b, c_all, k_max = _whole_bytes(view.geometry, view.m_extent, view.n_extent,
+                                          view.k_extent, view.images, facts.in_b, facts.w_b,
+                                          mp.exploit, kept_ratio(mp))  # fmt: skip
+    a = 0.0 if input_on_chip else a_all
+    partial = mp.dataflow != "os" and k_max > mp.rows * mp.k_per_step
+    c = c_all * (facts.acc_b if partial else facts.out_b)
     fit = facts.fit
     fits = (a <= fit[Operand.INPUT] and b <= fit[Operand.WEIGHT]
             and c <= fit[Operand.OUTPUT])  # fmt: skip

@@ -1,0 +1,75 @@
+"""The simulator's scalar fast paths against the general array code they shortcut.
+
+The one-tile traffic path (``tiling._one_tile_traffic``) must give exactly what the array path
+(``tiling._array_traffic``) gives on the same nest: the same ints and floats, the same keys in
+the same order, the same array dtypes. Checked on every matrix problem of real models
+(training, so backward passes and weight gradients too) on the shipped specs (``os``/``ws``,
+N:M, group skipping, one shared buffer), with each operand resident or not.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sparsim.accel.loader import load_spec
+from sparsim.simulator.lower import lower
+from sparsim.simulator.mapping import map_problem
+from sparsim.simulator.tiling import (
+    NestTraffic,
+    Tiling,
+    _array_traffic,
+    _facts,
+    _one_tile_traffic,
+    _tables,
+    nest_view,
+)
+from sparsim.workloads.layer import Phase
+from sparsim.workloads.registry import get_workload
+from sparsim.workloads.sparsity import NM, Group
+
+SPECS = ("sat", "dense_os_32x32", "dense_ws_128x128", "mobile_npu")
+
+
+def _same(a: NestTraffic, b: NestTraffic) -> None:
+    for name in ("load", "store", "macs"):
+        x, y = getattr(a, name), getattr(b, name)
+        assert x.dtype == y.dtype and np.array_equal(x, y), name
+    assert list(a.dram.items()) == list(b.dram.items())
+    assert list(a.sram.items()) == list(b.sram.items())
+    assert a.metadata_fed == b.metadata_fed and type(a.metadata_fed) is int
+    assert list(a.ports) == list(b.ports)
+    for port, cycles in a.ports.items():
+        assert cycles.dtype == b.ports[port].dtype and np.array_equal(cycles, b.ports[port])
+    assert len(a.stream_bytes) == len(b.stream_bytes)
+    for x, y in zip(a.stream_bytes, b.stream_bytes, strict=True):
+        assert x.dtype == y.dtype and x.shape == y.shape and np.array_equal(x, y)
+
+
+def _whole(view) -> Tiling:
+    images = view.images if (view.m_unit or view.problem.conv is not None) else 1
+    return Tiling(m=view.m_extent, n=view.n_extent, k=view.k_extent, images=images)
+
+
+@pytest.mark.parametrize("spec_name", SPECS)
+@pytest.mark.parametrize(("model", "pattern"), [
+    ("resnet18", NM(n=2, m=8, transposable=True)),
+    ("mobilenet_v1", Group(size=4, density=0.5)),
+    ("bert_base", NM(n=2, m=4)),
+])  # fmt: skip
+def test_one_tile_traffic_equals_array_path(spec_name, model, pattern):
+    spec = load_spec(spec_name)
+    workload = get_workload(model).with_weight_sparsity(pattern).with_phase(Phase.TRAINING)
+    checked = 0
+    for problem in lower(workload):
+        if not problem.is_matrix:
+            continue
+        view = nest_view(problem)
+        tiling = _whole(view)
+        mapping, _ = map_problem(problem, spec)
+        ax, a_tab, bv_tab, bm_tab, c_el, _ = _tables(view, tiling, mapping, spec)
+        assert a_tab.size == bv_tab.size == c_el.size == 1
+        for io in ((False, False), (True, False), (False, True), (True, True)):
+            fast = _one_tile_traffic(ax, a_tab, bv_tab, bm_tab, c_el, mapping, _facts(spec), *io)
+            _same(fast, _array_traffic(view, tiling, mapping, spec, *io))
+            checked += 1
+    assert checked > 20
