@@ -65,11 +65,12 @@ from sparsim.simulator.tiling import (
     NestView,
     Tiling,
     axis_table,
-    b_table,
+    b_table_of,
     choose_tiling,
     fit_bytes,
     kept_ratio,
     nest_view,
+    order_factors,
 )
 
 __all__ = [
@@ -288,26 +289,6 @@ def _axes(view: NestView, shape: Problem | None) -> tuple[AxisTable, AxisTable, 
     return hit
 
 
-_b_cache: dict[tuple, tuple[tuple[AxisTable, AxisTable], tuple[np.ndarray, np.ndarray]]] = {}
-
-
-def _b_bytes(
-    mp: Mapping, ck: AxisTable, cn: AxisTable, w_b: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """B's stored bytes (values + metadata) summed over tiles and the largest tile, for every
-    (k, n) candidate pair, shape (k, n) (``memory.b_chunk_bytes`` per column, group skipping
-    keeping the mapping's average kept fraction, as ``simulator.tiling``); cached per axes
-    tables and what B's storage depends on."""
-    ratio = kept_ratio(mp)
-    key = (id(ck), id(cn), mp.exploit, ratio, w_b)
-    hit = _b_cache.get(key)
-    if hit is None or hit[0][0] is not ck or hit[0][1] is not cn:
-        if len(_b_cache) >= CACHE_SIZE:
-            _b_cache.clear()
-        hit = _b_cache[key] = ((ck, cn), b_table(mp.exploit, ratio, ck, cn, w_b))
-    return hit[1]
-
-
 _fit = fit_bytes
 
 
@@ -319,16 +300,6 @@ class _Grid:
     dram: np.ndarray
     tiles: np.ndarray
     fits: np.ndarray
-
-
-def _factor(order: str, irrelevant: str, trips: dict[str, np.ndarray]) -> np.ndarray:
-    """Fetches of an operand per visit of its tile: ``T_irrelevant`` unless the loops inside
-    that axis have one trip (module docstring)."""
-    inner = order[order.index(irrelevant) + 1 :]
-    prod = np.ones(1, dtype=np.int64)
-    for ax in inner:
-        prod = prod * trips[ax]
-    return np.where(prod > 1, trips[irrelevant], 1)
 
 
 def _grid(
@@ -344,7 +315,8 @@ def _grid(
     pr = spec.precision
     in_b, out_b, w_b = (pr.bytes_of(o) for o in (Operand.INPUT, Operand.OUTPUT, Operand.WEIGHT))
     acc_b = precision_bits(pr.accumulator) / 8
-    b_sum, b_max = (x.T[None, :, :] for x in _b_bytes(mp, ck, cn, w_b))  # (1, n, k)
+    b_tab = b_table_of(mp.exploit, kept_ratio(mp), ck, cn, w_b)  # B's storage: shared
+    b_sum, b_max = (x.T[None, :, :] for x in b_tab)  # (1, n, k)
     a_sum = np.ceil(cm.fa_sum[:, None, None] * ck.fa_sum[None, None, :] * in_b - 1e-9)
     a_max = cm.fa_max[:, None, None] * ck.fa_max[None, None, :] * in_b
     c_sum = cm.fc_sum[:, None, None] * cn.fc_sum[None, :, None]
@@ -369,7 +341,7 @@ def _grid(
     prices = sram_prices(spec)
     shared = spec.shared_buffer
     names = {o: "shared" if shared else o.value for o in (Operand.INPUT, Operand.WEIGHT)}
-    f = _order_factors(axes)  # axis 0: the loop order
+    f = order_factors(*axes)  # axis 0: the loop order
     a = 0.0 if residency[0] else a_sum * np.where(a_res, 1, f["n"])
     b = b_sum * np.where(b_res, 1, f["m"])
     spill = np.where(c_res | (f["k"] == 1), 0, 2 * (trips["k"] - 1))
@@ -382,26 +354,6 @@ def _grid(
     tiles = np.broadcast_to(trips["m"] * trips["n"] * trips["k"], shape)
     return _Grid(cost=np.broadcast_to(cost, shape), dram=np.broadcast_to(dram, shape),
                  tiles=tiles, fits=fits)  # fmt: skip
-
-
-_factor_cache: dict[int, tuple[tuple[AxisTable, AxisTable, AxisTable], dict[str, np.ndarray]]] = {}
-
-
-def _order_factors(axes: tuple[AxisTable, AxisTable, AxisTable]) -> dict[str, np.ndarray]:
-    """``_factor`` of each irrelevant axis for every loop order, stacked on axis 0, shape
-    (orders, m, n, k); cached per axes tables (the entry holds them: ids stay unique)."""
-    hit = _factor_cache.get(id(axes))
-    if hit is None or hit[0] is not axes:
-        cm, cn, ck = axes
-        trips = {"m": cm.trips[:, None, None], "n": cn.trips[None, :, None],
-                 "k": ck.trips[None, None, :]}  # fmt: skip
-        shape = (len(cm.trips), len(cn.trips), len(ck.trips))
-        out = {irr: np.stack([np.broadcast_to(_factor(o, irr, trips), shape) for o in ORDERS])
-               for irr in "mnk"}  # fmt: skip
-        if len(_factor_cache) >= CACHE_SIZE:
-            _factor_cache.clear()
-        hit = _factor_cache[id(axes)] = (axes, out)
-    return hit[1]
 
 
 def _port_cycles(spec, a_feed, b_feed, a_fill, b_fill, names) -> np.ndarray:

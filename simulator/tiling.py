@@ -67,7 +67,9 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 from sparsim.accel.spec import AcceleratorSpec, Operand, precision_bits
@@ -85,16 +87,20 @@ __all__ = [
     "Tiling",
     "axis_table",
     "b_table",
+    "b_table_of",
     "choose_tiling",
     "fit_bytes",
     "kept_ratio",
     "nest_traffic",
     "nest_view",
+    "order_factors",
     "port_streams",
 ]
 
 ORDERS = ("mnk", "nmk", "mkn", "kmn", "nkm", "knm")
 """Loop orders, outer to inner (``mnk``: ``m`` outermost, ``k`` innermost)."""
+
+_T = TypeVar("_T")
 
 SRAM_STREAMS = ("input", "weight", "metadata", "psum", "output")
 """What a buffer's bytes carry (``NestTraffic.sram``)."""
@@ -685,8 +691,40 @@ class AxisTable:
     g: tuple[np.ndarray, ...]
 
     def passes(self, side: int) -> np.ndarray:
-        """``sum(ceil(g / side))`` per candidate: array passes over this axis."""
-        return np.array([np.ceil(g / side - 1e-9).sum() for g in self.g])
+        """``sum(ceil(g / side))`` per candidate: array passes over this axis (made once per
+        table and side, read-only)."""
+        return _memo((self,), "passes", side, lambda: _frozen(np.array(
+            [np.ceil(g / side - 1e-9).sum() for g in self.g])))  # fmt: skip
+
+    def larger(self, side: int) -> np.ndarray:
+        """Per candidate: whether its largest tile spans more than ``side`` GEMM elements."""
+        return _memo((self,), "larger", side,
+                     lambda: _frozen(np.array([g.max() > side for g in self.g])))
+
+
+_memos: dict[tuple, tuple[tuple, object]] = {}
+
+
+def _memo(owners: tuple, what: str, arg: object, make: Callable[[], _T]) -> _T:
+    """``make()`` once per (``owners`` objects, ``what``, hashable ``arg``): for values derived
+    from the spec-independent cached tables (``AxisTable``), shared across designs and kept
+    read-only. The entry holds its owners, so their ids cannot be reused while it lives."""
+    key = (*map(id, owners), what, arg)
+    hit = _memos.get(key)
+    if hit is None or any(a is not b for a, b in zip(hit[0], owners, strict=True)):
+        if len(_memos) >= MEMO_SIZE:
+            _memos.clear()
+        hit = _memos[key] = (owners, make())
+    return hit[1]  # type: ignore[return-value]
+
+
+MEMO_SIZE = 65536
+"""Values kept by ``_memo``; emptied at this size."""
+
+
+def _frozen(array: np.ndarray) -> np.ndarray:
+    array.flags.writeable = False
+    return array
 
 
 def axis_table(view: NestView, name: str, sizes: list[int], image_sizes: list[int]) -> AxisTable:
@@ -736,6 +774,48 @@ def _cands(geometry: _Geometry, m_extent: int, n_extent: int, k_extent: int, ima
     return axis_table(view, name, sizes, _candidates(view.images))
 
 
+def order_factors(cm: AxisTable, cn: AxisTable, ck: AxisTable) -> dict[str, np.ndarray]:
+    """Per irrelevant axis, the fetches of its operand per visit of its tile for every loop
+    order stacked on axis 0, shape (orders, m, n, k): that axis' trips unless the loops inside
+    it have one trip (module docstring, Reuse); made once per tables (spec-independent)."""
+
+    def make() -> dict[str, np.ndarray]:
+        trips = {"m": cm.trips[:, None, None], "n": cn.trips[None, :, None],
+                 "k": ck.trips[None, None, :]}  # fmt: skip
+        shape = (len(cm.trips), len(cn.trips), len(ck.trips))
+        out = {irr: np.stack([np.broadcast_to(_factor(o, irr, trips), shape) for o in ORDERS])
+               for irr in "mnk"}  # fmt: skip
+        for array in out.values():
+            array.flags.writeable = False
+        return out
+
+    return _memo((cm, cn, ck), "factors", None, make)
+
+
+def _factor(order: str, irrelevant: str, trips: dict[str, np.ndarray]) -> np.ndarray:
+    """``order_factors`` of one order and irrelevant axis."""
+    inner = order[order.index(irrelevant) + 1 :]
+    prod = np.ones(1, dtype=np.int64)
+    for ax in inner:
+        prod = prod * trips[ax]
+    return np.where(prod > 1, trips[irrelevant], 1)
+
+
+def b_table_of(
+    ex: Exploit, ratio: float, ck: AxisTable, cn: AxisTable, w_b: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """``b_table``, once per tables and what B's storage depends on (shared across
+    designs, read-only)."""
+
+    def make() -> tuple[np.ndarray, np.ndarray]:
+        out = b_table(ex, ratio, ck, cn, w_b)
+        for array in out:
+            array.flags.writeable = False
+        return out
+
+    return _memo((ck, cn), "b", (ex, ratio, w_b), make)
+
+
 def b_table(
     ex: Exploit, ratio: float, ck: AxisTable, cn: AxisTable, w_b: float
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -758,10 +838,13 @@ def _feed_cycles(view: NestView, mp: Mapping, spec: AcceleratorSpec, cm: AxisTab
     a_all = p.m * p.k * in_b
     b_all = p.k * p.n * w_b * (mp.exploit.weight_keep if mp.exploit.nm else 1.0)
     side_n = {"os": mp.rows, "ws": mp.cols}.get(mp.dataflow, 0)
-    n_pass = np.array([np.ceil(g / side_n - 1e-9).sum() / max(g.sum(), 1) * p.n if side_n else 1
-                       for g in cn.g])  # fmt: skip
-    m_pass = np.array([1 if mp.dataflow == "ws" else np.ceil(g / mp.cols - 1e-9).sum()
-                       / max(g.sum(), 1) * p.m for g in cm.g])  # fmt: skip
+    n_pass = _memo((cn,), "n_pass", (side_n, p.n), lambda: _frozen(np.array(
+        [np.ceil(g / side_n - 1e-9).sum() / max(g.sum(), 1) * p.n if side_n else 1
+         for g in cn.g])))  # fmt: skip
+    m_side = 0 if mp.dataflow == "ws" else mp.cols
+    m_pass = _memo((cm,), "m_pass", (m_side, p.m), lambda: _frozen(np.array(
+        [1 if not m_side else np.ceil(g / m_side - 1e-9).sum() / max(g.sum(), 1) * p.m
+         for g in cm.g])))  # fmt: skip
     read_in = spec.buffer_for(Operand.INPUT).read_bytes_per_cycle
     read_w = spec.buffer_for(Operand.WEIGHT).read_bytes_per_cycle
     a = a_all * n_pass[None, :, None] / read_in
@@ -829,7 +912,7 @@ def choose_tiling(
     in_b, out_b = (spec.precision.bytes_of(o) for o in (Operand.INPUT, Operand.OUTPUT))
     acc_b = _acc_bytes(spec)
     w_b = spec.precision.bytes_of(Operand.WEIGHT)
-    b_sum, b_max = b_table(mp.exploit, kept_ratio(mp), ck, cn, w_b)
+    b_sum, b_max = b_table_of(mp.exploit, kept_ratio(mp), ck, cn, w_b)
     # 3-D grids over (m, n, k) candidates
     a_sum = np.ceil(cm.fa_sum[:, None, None] * ck.fa_sum[None, None, :] * in_b)
     a_max = cm.fa_max[:, None, None] * ck.fa_max[None, None, :] * in_b
@@ -838,7 +921,7 @@ def choose_tiling(
     bs, bx = b_sum.T[None, :, :], b_max.T[None, :, :]  # (1, n, k)
     tm, tn, tk = cm.trips[:, None, None], cn.trips[None, :, None], ck.trips[None, None, :]
     # C is held at accumulator width while partial: k tiled, or ws/is folding k in the array
-    folds_k = np.array([g.max() > mp.rows * mp.k_per_step for g in ck.g])
+    folds_k = ck.larger(mp.rows * mp.k_per_step)
     partial = (ck.trips > 1) | (folds_k & (mp.dataflow != "os"))
     c_width = np.where(partial, acc_b, out_b)[None, None, :]
     if input_on_chip:
@@ -850,40 +933,33 @@ def choose_tiling(
     )
     feed = _feed_cycles(view, mp, spec, cm, cn)
     # partial sums written to the output buffer: once per array fold of k (os: per k tile)
-    passes = ck.trips if not fold else np.array([np.ceil(g / fold - 1e-9).sum() for g in ck.g])
+    passes = ck.trips if not fold else ck.passes(fold)
     psums = c_sum * acc_b * passes[None, None, :]
     feed = np.maximum(feed, psums / spec.buffer_for(Operand.OUTPUT).write_bytes_per_cycle)
     a_res = a_sum <= _fit(spec, Operand.INPUT)
     b_res = bs <= _fit(spec, Operand.WEIGHT)
     c_res = c_sum * acc_b <= _fit(spec, Operand.OUTPUT)
-    trips = {"m": tm, "n": tn, "k": tk}
     tiles = tm * tn * tk
     dram_bw = spec.dram.bytes_per_cycle(spec.compute.freq_mhz)
-    best = None
-    for order in ORDERS:
-
-        def factor(irrelevant: str, order: str = order) -> np.ndarray:
-            inner = order[order.index(irrelevant) + 1 :]
-            prod = np.ones_like(tiles)
-            for ax in inner:
-                prod = prod * trips[ax]
-            return np.where(prod > 1, trips[irrelevant], 1)
-
-        a = a_sum * np.where(a_res, 1, factor("n"))
-        b = bs * np.where(b_res, 1, factor("m"))
-        spill = np.where(c_res | (factor("k") == 1), 0, 2 * (tk - 1))
-        final = 0 if output_on_chip else np.ceil(c_sum * out_b)
-        total = a + b + final + spill * np.ceil(c_sum * acc_b)
-        total = np.broadcast_to(total, fits.shape)
-        time = np.maximum(total / dram_bw, feed)
-        cost = np.where(fits, time, np.inf).ravel()
-        both = np.where(fits, total / dram_bw + feed, np.inf).ravel()
-        moved = np.where(fits, total, np.inf).ravel()
-        count = np.broadcast_to(tiles, fits.shape).ravel()
-        flat = int(np.lexsort((count, moved, both, cost))[0])
-        key = (cost[flat], both[flat], moved[flat], int(count[flat]))
-        if best is None or key < best[0]:
-            best = (key, order, np.unravel_index(flat, fits.shape))
+    # every loop order at once (axis 0 of ``order_factors``), the same steps per element
+    f = order_factors(cm, cn, ck)
+    a = a_sum * np.where(a_res, 1, f["n"])
+    b = bs * np.where(b_res, 1, f["m"])
+    spill = np.where(c_res | (f["k"] == 1), 0, 2 * (tk - 1))
+    final = 0 if output_on_chip else np.ceil(c_sum * out_b)
+    total = a + b + final + spill * np.ceil(c_sum * acc_b)
+    shape = (len(ORDERS), *fits.shape)
+    total = np.broadcast_to(total, shape)
+    time = np.maximum(total / dram_bw, feed)
+    cost = np.where(fits, time, np.inf).ravel()
+    both = np.where(fits, total / dram_bw + feed, np.inf).ravel()
+    moved = np.where(fits, total, np.inf).ravel()
+    count = np.broadcast_to(tiles, shape).ravel()
+    # the first (order, m, n, k) by (cost, both, moved, count): each order's lexsort-first,
+    # the earliest order among equal keys
+    pick = int(np.lexsort((count, moved, both, cost))[0])
+    o, *index = np.unravel_index(pick, shape)
+    best = ((cost[pick], both[pick], moved[pick], int(count[pick])), ORDERS[int(o)], index)
     assert best is not None
     (cost, *_), order, index = best  # ``cost`` is inf when nothing fits
     im, jn, kk = (int(x) for x in index)
