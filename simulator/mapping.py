@@ -420,15 +420,16 @@ def _map_cached(
     """``_map`` once per (problem, order) of specs with the same ``_map_key``, its arrays
     read-only."""
     store, key = _store(spec), (problem, loop_order)
-    if key not in store:
+    hit = store.get(key)  # one hash of the problem (hashing a problem is slow)
+    if hit is None:
         if len(store) >= MAP_CACHE_SIZE:
             store.clear()
         mapping, cycles = _map(problem, spec, loop_order)
         cycles.flags.writeable = False
         mapping.k_eff_per_tile.flags.writeable = False
         mapping.k_kept_per_tile.flags.writeable = False
-        store[key] = mapping, cycles
-    return store[key]
+        hit = store[key] = mapping, cycles
+    return hit
 
 
 def _map(problem: Problem, spec: AcceleratorSpec, loop_order: str) -> tuple[Mapping, np.ndarray]:

@@ -786,6 +786,36 @@ def _fused_on_chip(made: PlannedProblem, spec: AcceleratorSpec) -> bool:
     return output_tile_fits(made.problem, made.mapping, spec)
 
 
+_lowerings: dict[int, tuple[Workload, tuple[Problem, ...]]] = {}
+_sizes_ok: dict[tuple, Workload] = {}
+
+
+def _lowered(workload: Workload) -> tuple[Problem, ...]:
+    """``lower(workload)``, once per workload object (frozen; problems are immutable): a
+    design-space sweep simulates one workload on every design. The entry holds the workload,
+    so its id cannot be reused."""
+    hit = _lowerings.get(id(workload))
+    if hit is None or hit[0] is not workload:
+        if len(_lowerings) >= PLAN_CACHE_SPECS:
+            _lowerings.clear()
+        hit = _lowerings[id(workload)] = (workload, tuple(lower(workload)))
+    return hit[1]
+
+
+def _check_size(workload: Workload, problems: tuple[Problem, ...], spec: AcceleratorSpec) -> None:
+    """``limits.check_size``, skipped when it already passed for this workload object on an
+    array and input buffer share of the same size (all it reads from a spec but the name it
+    quotes on failure)."""
+    c = spec.compute
+    key = (id(workload), c.rows, c.cols, c.dataflow, spec.buffer_share_bytes(Operand.INPUT))
+    if _sizes_ok.get(key) is workload:
+        return
+    check_size(problems, spec)
+    if len(_sizes_ok) >= PLAN_CACHE_SIZE:
+        _sizes_ok.clear()
+    _sizes_ok[key] = workload
+
+
 def _fusion_note(problem: Problem, on_chip: bool) -> str:
     note = f"fused with {problem.fused_with}"
     return note if on_chip else f"{note}; its output tile exceeds the output buffer: via DRAM"
@@ -809,8 +839,8 @@ def plan(
     resident = residency(workload, spec)
     index: dict[tuple[str, Pass], int] = {}
     out: list[PlannedProblem] = []
-    problems = lower(workload)
-    check_size(problems, spec)
+    problems = _lowered(workload)
+    _check_size(workload, problems, spec)
     for problem in problems:
         exploit = fw.get(problem.layer) if problem.pass_ == Pass.PREGEN else None
         if exploit is not None and not _skips_weight(exploit):

@@ -1,5 +1,8 @@
 """The simulator's scalar fast paths against the general array code they shortcut.
 
+The one-tile timing (``perf._one_tile_timing``) must equal the closed forms over arrays
+(``perf._double_buffered``, ``_single_buffered``, ``bound_of``) on random one-tile schedules.
+
 The one-tile traffic path (``tiling._one_tile_traffic``) must give exactly what the array path
 (``tiling._array_traffic``) gives on the same nest: the same ints and floats, the same keys in
 the same order, the same array dtypes. Checked on every matrix problem of real models
@@ -14,6 +17,14 @@ import pytest
 from sparsim.accel.loader import load_spec
 from sparsim.simulator.lower import lower
 from sparsim.simulator.mapping import map_problem
+from sparsim.simulator.perf import (
+    Timing,
+    _double_buffered,
+    _single_buffered,
+    analytical_timing,
+    bound_of,
+)
+from sparsim.simulator.schedule import TileSchedule
 from sparsim.simulator.tiling import (
     NestTraffic,
     Tiling,
@@ -73,3 +84,26 @@ def test_one_tile_traffic_equals_array_path(spec_name, model, pattern):
             _same(fast, _array_traffic(view, tiling, mapping, spec, *io))
             checked += 1
     assert checked > 20
+
+
+def _general_timing(s: TileSchedule) -> Timing:
+    """``analytical_timing`` by its array closed forms, whatever the tile count."""
+    cycles = (_double_buffered if s.double_buffered else _single_buffered)(s)
+    compute = int(s.compute_cycles.sum())
+    return Timing(cycles=cycles, compute_cycles=compute, stall_cycles=cycles - compute,
+                  bound=bound_of(s))  # fmt: skip
+
+
+def test_one_tile_timing_equals_the_closed_forms():
+    # random one-tile schedules: empty and non-empty transfers, fractional DRAM bytes per
+    # cycle, with and without latency, ports that bound the tile or not, either buffering
+    rng = np.random.default_rng(0)
+    for _ in range(2000):
+        one = lambda hi: np.array([int(rng.integers(0, hi))], dtype=np.int64)  # noqa: E731
+        ports = tuple((f"p{i}", one(400)) for i in range(int(rng.integers(0, 4))))
+        s = TileSchedule(compute_cycles=one(300), load_bytes=one(3) * one(5000),
+                         store_bytes=one(3) * one(5000),
+                         dram_bytes_per_cycle=float(rng.choice([0.7, 8.0, 25.6, 1e6])),
+                         dram_latency_cycles=int(rng.choice([0, 1, 100])),
+                         double_buffered=bool(rng.integers(0, 2)), port_cycles=ports)  # fmt: skip
+        assert analytical_timing(s) == _general_timing(s)
