@@ -53,17 +53,22 @@ def stream_tile_bound(problem: Problem, spec: AcceleratorSpec) -> int:
 
 
 def _problem_error(problem: Problem, spec: AcceleratorSpec) -> str | None:
-    where = f"layer {problem.layer} ({problem.pass_.value})"
     work = max(problem.dense_macs, problem.vector_flops)
     if work > MAX_MACS:
         what = "MACs" if problem.is_matrix else "vector operations"
-        return f"{where}: {work:.3g} {what}; at most 2^53 = {MAX_MACS:.3g} (exact integer counts)"
+        return (f"{_where(problem)}: {work:.3g} {what}; at most 2^53 = {MAX_MACS:.3g} (exact "
+                "integer counts)")
     tiles = tile_bound(problem, spec) if problem.is_matrix else stream_tile_bound(problem, spec)
     if tiles > MAX_TILES:
         on = f"{spec.compute.rows}x{spec.compute.cols} array" if problem.is_matrix else "buffers"
-        return (f"{where}: {tiles:,} tiles on {spec.name}'s {on}; at most {MAX_TILES:,} per "
-                "layer (the engines hold per-tile arrays in memory)")
+        return (f"{_where(problem)}: {tiles:,} tiles on {spec.name}'s {on}; at most "
+                f"{MAX_TILES:,} per layer (the engines hold per-tile arrays in memory)")
     return None
+
+
+def _where(problem: Problem) -> str:
+    """The problem an error names (built only on an error: the check runs every call)."""
+    return f"layer {problem.layer} ({problem.pass_.value})"
 
 
 def check_size(problems: Iterable[Problem], spec: AcceleratorSpec) -> None:

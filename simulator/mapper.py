@@ -69,6 +69,7 @@ from sparsim.simulator.tiling import (
     choose_tiling,
     fit_bytes,
     kept_ratio,
+    memo,
     nest_view,
     order_factors,
 )
@@ -311,49 +312,98 @@ def _grid(
     residency: tuple[bool, bool],
     axes: tuple[AxisTable, AxisTable, AxisTable],
 ) -> _Grid:
-    cm, cn, ck = axes
     pr = spec.precision
     in_b, out_b, w_b = (pr.bytes_of(o) for o in (Operand.INPUT, Operand.OUTPUT, Operand.WEIGHT))
     acc_b = precision_bits(pr.accumulator) / 8
-    b_tab = b_table_of(mp.exploit, kept_ratio(mp), ck, cn, w_b)  # B's storage: shared
-    b_sum, b_max = (x.T[None, :, :] for x in b_tab)  # (1, n, k)
-    a_sum = np.ceil(cm.fa_sum[:, None, None] * ck.fa_sum[None, None, :] * in_b - 1e-9)
-    a_max = cm.fa_max[:, None, None] * ck.fa_max[None, None, :] * in_b
-    c_sum = cm.fc_sum[:, None, None] * cn.fc_sum[None, :, None]
-    c_max = cm.fc_max[:, None, None] * cn.fc_max[None, :, None]
-    trips = {"m": cm.trips[:, None, None], "n": cn.trips[None, :, None],
-             "k": ck.trips[None, None, :]}  # fmt: skip
-    c_width = np.where((trips["k"] > 1) | (mp.dataflow != "os"), acc_b, out_b)
-    fits = ((a_max <= _fit(spec, Operand.INPUT)) & (b_max <= _fit(spec, Operand.WEIGHT))
-            & (c_max * c_width <= _fit(spec, Operand.OUTPUT)))  # fmt: skip
-    a_res = a_sum <= _fit(spec, Operand.INPUT)
-    b_res = b_sum <= _fit(spec, Operand.WEIGHT)
-    c_res = c_sum * acc_b <= _fit(spec, Operand.OUTPUT)
-    # array feeds (per group): A per pass over n, B per pass over m (simulator.tiling)
-    side_n = {"os": mp.rows, "ws": mp.cols}.get(mp.dataflow, 0)
-    a_pass = cn.passes(side_n) if side_n else cn.trips.astype(np.float64)
-    b_pass = cm.trips.astype(np.float64) if mp.dataflow == "ws" else cm.passes(mp.cols)
-    a_feed = in_b * (cm.g_sum[:, None, None] * ck.g_sum[None, None, :]) * a_pass[None, :, None]
-    b_feed = b_sum * b_pass[:, None, None]
-    final = 0.0 if residency[1] else np.ceil(c_sum * out_b - 1e-9)
+    g = _static_grids(axes, mp, in_b, out_b, w_b, acc_b)
+    fits = ((g.a_max <= _fit(spec, Operand.INPUT)) & (g.b_max <= _fit(spec, Operand.WEIGHT))
+            & (g.c_max_held <= _fit(spec, Operand.OUTPUT)))  # fmt: skip
+    a_res = g.a_sum <= _fit(spec, Operand.INPUT)
+    b_res = g.b_sum <= _fit(spec, Operand.WEIGHT)
+    c_res = g.c_acc <= _fit(spec, Operand.OUTPUT)
+    final = 0.0 if residency[1] else g.final
     bw = spec.dram.bytes_per_cycle(spec.compute.freq_mhz)
     count = view.problem.count
     prices = sram_prices(spec)
     shared = spec.shared_buffer
     names = {o: "shared" if shared else o.value for o in (Operand.INPUT, Operand.WEIGHT)}
-    f = order_factors(*axes)  # axis 0: the loop order
-    a = 0.0 if residency[0] else a_sum * np.where(a_res, 1, f["n"])
-    b = b_sum * np.where(b_res, 1, f["m"])
-    spill = np.where(c_res | (f["k"] == 1), 0, 2 * (trips["k"] - 1))
-    dram = a + b + final + spill * np.ceil(c_sum * acc_b - 1e-9)
-    port = _port_cycles(spec, a_feed, b_feed, a, b, names)
+    f = g.factors  # axis 0: the loop order
+    a = 0.0 if residency[0] else g.a_sum * np.where(a_res, 1, f["n"])
+    b = g.b_sum * np.where(b_res, 1, f["m"])
+    spill = np.where(c_res | g.k_once, 0, g.k_spills)
+    dram = a + b + final + spill * g.c_acc_bytes
+    port = _port_cycles(spec, g.a_feed, g.b_feed, a, b, names)
     latency = np.maximum(np.maximum(compute, count * dram / bw), count * port)
-    cost = _objective(objective, latency, dram, a_feed, b_feed, a + b, spec, prices, names,
+    cost = _objective(objective, latency, dram, g.a_feed, g.b_feed, a + b, spec, prices, names,
                       count)  # fmt: skip
-    shape = (len(ORDERS), *fits.shape)
-    tiles = np.broadcast_to(trips["m"] * trips["n"] * trips["k"], shape)
+    shape = g.tiles.shape
     return _Grid(cost=np.broadcast_to(cost, shape), dram=np.broadcast_to(dram, shape),
-                 tiles=tiles, fits=fits)  # fmt: skip
+                 tiles=g.tiles, fits=fits)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Static:
+    """The parts of ``_grid`` that depend only on the axes tables, the orientation's array
+    and B's storage and the element bytes, not on buffers, DRAM or energy: made once and
+    shared across designs (``_static_grids``), read-only. Shapes broadcast to (m, n, k), or
+    (orders, m, n, k) for ``factors``, ``k_once`` and ``tiles``."""
+
+    a_sum: np.ndarray
+    a_max: np.ndarray
+    b_sum: np.ndarray
+    b_max: np.ndarray
+    c_acc: np.ndarray  # C's tile bytes at accumulator width (residency test)
+    c_max_held: np.ndarray  # C's largest tile as held (accumulator width while partial)
+    c_acc_bytes: np.ndarray  # C's tile bytes at accumulator width, whole bytes (spills)
+    final: np.ndarray
+    a_feed: np.ndarray
+    b_feed: np.ndarray
+    factors: dict[str, np.ndarray]
+    k_once: np.ndarray
+    k_spills: np.ndarray
+    tiles: np.ndarray
+
+
+def _static_grids(axes: tuple[AxisTable, AxisTable, AxisTable], mp: Mapping, in_b: float,
+                  out_b: float, w_b: float, acc_b: float) -> _Static:  # fmt: skip
+    """``_Static`` of one orientation on ``axes``, once per tables and what it reads."""
+    flow, rows, cols = mp.dataflow, mp.rows, mp.cols
+    ratio = kept_ratio(mp)
+
+    def make() -> _Static:
+        cm, cn, ck = axes
+        b_tab = b_table_of(mp.exploit, ratio, ck, cn, w_b)  # B's storage: shared
+        b_sum, b_max = (x.T[None, :, :] for x in b_tab)  # (1, n, k)
+        c_sum = cm.fc_sum[:, None, None] * cn.fc_sum[None, :, None]
+        c_max = cm.fc_max[:, None, None] * cn.fc_max[None, :, None]
+        trips = {"m": cm.trips[:, None, None], "n": cn.trips[None, :, None],
+                 "k": ck.trips[None, None, :]}  # fmt: skip
+        c_width = np.where((trips["k"] > 1) | (flow != "os"), acc_b, out_b)
+        # array feeds (per group): A per pass over n, B per pass over m (simulator.tiling)
+        side_n = {"os": rows, "ws": cols}.get(flow, 0)
+        a_pass = cn.passes(side_n) if side_n else cn.trips.astype(np.float64)
+        b_pass = cm.trips.astype(np.float64) if flow == "ws" else cm.passes(cols)
+        factors = order_factors(*axes)
+        shape = (len(ORDERS), len(cm.trips), len(cn.trips), len(ck.trips))
+        out = _Static(
+            a_sum=np.ceil(cm.fa_sum[:, None, None] * ck.fa_sum[None, None, :] * in_b - 1e-9),
+            a_max=cm.fa_max[:, None, None] * ck.fa_max[None, None, :] * in_b,
+            b_sum=b_sum, b_max=b_max, c_acc=c_sum * acc_b, c_max_held=c_max * c_width,
+            c_acc_bytes=np.ceil(c_sum * acc_b - 1e-9), final=np.ceil(c_sum * out_b - 1e-9),
+            a_feed=in_b * (cm.g_sum[:, None, None] * ck.g_sum[None, None, :])
+            * a_pass[None, :, None],
+            b_feed=b_sum * b_pass[:, None, None], factors=factors, k_once=factors["k"] == 1,
+            k_spills=2 * (trips["k"] - 1),
+            tiles=np.broadcast_to(trips["m"] * trips["n"] * trips["k"], shape),
+        )  # fmt: skip
+        for name in out.__slots__:
+            value = getattr(out, name)
+            if isinstance(value, np.ndarray) and value.flags.writeable:
+                value.flags.writeable = False
+        return out
+
+    return memo(axes, "grid", (flow, rows, cols, mp.exploit, ratio, in_b, out_b, w_b, acc_b),
+                make)  # fmt: skip
 
 
 def _port_cycles(spec, a_feed, b_feed, a_fill, b_fill, names) -> np.ndarray:
@@ -409,8 +459,8 @@ def search(
     """Per orientation the best tiling by the objective's estimate, best first (module
     docstring); orientations where nothing fits are left out."""
     shape = _problem_key(problem)
-    key = (_spec_key(spec), shape, objective, residency)
-    hit = _cache.get(key) if shape is not None else None
+    store, key = _store(spec), (shape, objective, residency)
+    hit = store.get(key) if shape is not None else None
     if hit is not None:
         return hit
     view = nest_view(problem)
@@ -424,16 +474,34 @@ def search(
                                  estimate=best[1]))  # fmt: skip
     ranked = tuple(sorted(out, key=lambda c: c.estimate))  # stable: orientation order on ties
     if shape is not None:
-        if len(_cache) >= CACHE_SIZE:
-            _cache.clear()
-        _cache[key] = ranked
+        if len(store) >= CACHE_SIZE:
+            store.clear()
+        store[key] = ranked
     return ranked
 
 
 CACHE_SIZE = 16384
-"""Searches kept (``search``); emptied at this size."""
+"""Searches kept per spec key (``search``); a store is emptied at this size."""
 
-_cache: dict[tuple, tuple[Candidate, ...]] = {}
+CACHE_SPECS = 64
+"""Spec keys whose searches are kept (a design-space sweep visits many once each)."""
+
+_cache: dict[tuple, dict[tuple, tuple[Candidate, ...]]] = {}
+_stores: dict[int, tuple[AcceleratorSpec, dict[tuple, tuple[Candidate, ...]]]] = {}
+
+
+def _store(spec: AcceleratorSpec) -> dict[tuple, tuple[Candidate, ...]]:
+    """The searches of every spec sharing ``spec``'s ``_spec_key``, found once per spec object
+    (hashing spec fields is slow; the entry holds the spec, so its id cannot be reused)."""
+    hit = _stores.get(id(spec))
+    if hit is None or hit[0] is not spec:
+        if len(_stores) >= 8:
+            _stores.clear()
+        key = _spec_key(spec)
+        if key not in _cache and len(_cache) >= CACHE_SPECS:
+            _cache.clear()
+        hit = _stores[id(spec)] = (spec, _cache.setdefault(key, {}))
+    return hit[1]
 
 
 def _spec_key(spec: AcceleratorSpec) -> tuple:
@@ -447,4 +515,6 @@ def _problem_key(problem: Problem) -> Problem | None:
     (masks take no part in pattern equality)."""
     if problem.b_pattern.mask is not None:
         return None
+    if not (problem.layer or problem.fused_with):  # already nameless (``simulator.plan``)
+        return problem
     return replace(problem, layer="", fused_with="")

@@ -787,7 +787,6 @@ def _fused_on_chip(made: PlannedProblem, spec: AcceleratorSpec) -> bool:
 
 
 _lowerings: dict[int, tuple[Workload, tuple[Problem, ...]]] = {}
-_sizes_ok: dict[tuple, Workload] = {}
 
 
 def _lowered(workload: Workload) -> tuple[Problem, ...]:
@@ -800,20 +799,6 @@ def _lowered(workload: Workload) -> tuple[Problem, ...]:
             _lowerings.clear()
         hit = _lowerings[id(workload)] = (workload, tuple(lower(workload)))
     return hit[1]
-
-
-def _check_size(workload: Workload, problems: tuple[Problem, ...], spec: AcceleratorSpec) -> None:
-    """``limits.check_size``, skipped when it already passed for this workload object on an
-    array and input buffer share of the same size (all it reads from a spec but the name it
-    quotes on failure)."""
-    c = spec.compute
-    key = (id(workload), c.rows, c.cols, c.dataflow, spec.buffer_share_bytes(Operand.INPUT))
-    if _sizes_ok.get(key) is workload:
-        return
-    check_size(problems, spec)
-    if len(_sizes_ok) >= PLAN_CACHE_SIZE:
-        _sizes_ok.clear()
-    _sizes_ok[key] = workload
 
 
 def _fusion_note(problem: Problem, on_chip: bool) -> str:
@@ -840,7 +825,7 @@ def plan(
     index: dict[tuple[str, Pass], int] = {}
     out: list[PlannedProblem] = []
     problems = _lowered(workload)
-    _check_size(workload, problems, spec)
+    check_size(problems, spec)
     for problem in problems:
         exploit = fw.get(problem.layer) if problem.pass_ == Pass.PREGEN else None
         if exploit is not None and not _skips_weight(exploit):

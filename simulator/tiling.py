@@ -91,6 +91,7 @@ __all__ = [
     "choose_tiling",
     "fit_bytes",
     "kept_ratio",
+    "memo",
     "nest_traffic",
     "nest_view",
     "order_factors",
@@ -693,19 +694,19 @@ class AxisTable:
     def passes(self, side: int) -> np.ndarray:
         """``sum(ceil(g / side))`` per candidate: array passes over this axis (made once per
         table and side, read-only)."""
-        return _memo((self,), "passes", side, lambda: _frozen(np.array(
+        return memo((self,), "passes", side, lambda: _frozen(np.array(
             [np.ceil(g / side - 1e-9).sum() for g in self.g])))  # fmt: skip
 
     def larger(self, side: int) -> np.ndarray:
         """Per candidate: whether its largest tile spans more than ``side`` GEMM elements."""
-        return _memo((self,), "larger", side,
+        return memo((self,), "larger", side,
                      lambda: _frozen(np.array([g.max() > side for g in self.g])))
 
 
 _memos: dict[tuple, tuple[tuple, object]] = {}
 
 
-def _memo(owners: tuple, what: str, arg: object, make: Callable[[], _T]) -> _T:
+def memo(owners: tuple, what: str, arg: object, make: Callable[[], _T]) -> _T:
     """``make()`` once per (``owners`` objects, ``what``, hashable ``arg``): for values derived
     from the spec-independent cached tables (``AxisTable``), shared across designs and kept
     read-only. The entry holds its owners, so their ids cannot be reused while it lives."""
@@ -719,7 +720,7 @@ def _memo(owners: tuple, what: str, arg: object, make: Callable[[], _T]) -> _T:
 
 
 MEMO_SIZE = 65536
-"""Values kept by ``_memo``; emptied at this size."""
+"""Values kept by ``memo``; emptied at this size."""
 
 
 def _frozen(array: np.ndarray) -> np.ndarray:
@@ -789,7 +790,7 @@ def order_factors(cm: AxisTable, cn: AxisTable, ck: AxisTable) -> dict[str, np.n
             array.flags.writeable = False
         return out
 
-    return _memo((cm, cn, ck), "factors", None, make)
+    return memo((cm, cn, ck), "factors", None, make)
 
 
 def _factor(order: str, irrelevant: str, trips: dict[str, np.ndarray]) -> np.ndarray:
@@ -813,7 +814,7 @@ def b_table_of(
             array.flags.writeable = False
         return out
 
-    return _memo((ck, cn), "b", (ex, ratio, w_b), make)
+    return memo((ck, cn), "b", (ex, ratio, w_b), make)
 
 
 def b_table(
@@ -838,11 +839,11 @@ def _feed_cycles(view: NestView, mp: Mapping, spec: AcceleratorSpec, cm: AxisTab
     a_all = p.m * p.k * in_b
     b_all = p.k * p.n * w_b * (mp.exploit.weight_keep if mp.exploit.nm else 1.0)
     side_n = {"os": mp.rows, "ws": mp.cols}.get(mp.dataflow, 0)
-    n_pass = _memo((cn,), "n_pass", (side_n, p.n), lambda: _frozen(np.array(
+    n_pass = memo((cn,), "n_pass", (side_n, p.n), lambda: _frozen(np.array(
         [np.ceil(g / side_n - 1e-9).sum() / max(g.sum(), 1) * p.n if side_n else 1
          for g in cn.g])))  # fmt: skip
     m_side = 0 if mp.dataflow == "ws" else mp.cols
-    m_pass = _memo((cm,), "m_pass", (m_side, p.m), lambda: _frozen(np.array(
+    m_pass = memo((cm,), "m_pass", (m_side, p.m), lambda: _frozen(np.array(
         [1 if not m_side else np.ceil(g / m_side - 1e-9).sum() / max(g.sum(), 1) * p.m
          for g in cm.g])))  # fmt: skip
     read_in = spec.buffer_for(Operand.INPUT).read_bytes_per_cycle
