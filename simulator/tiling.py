@@ -831,10 +831,79 @@ def b_table(
     return np.outer(vs, cs) + np.outer(ms, us), np.outer(vx, cx) + np.outer(mx, ux)
 
 
-def _feed_cycles(view: NestView, mp: Mapping, spec: AcceleratorSpec, cm: AxisTable, cn: AxisTable):
-    """Lower bound on the input and weight buffer read-port cycles of each (m, n) candidate
-    (their array feeds, ``nest_traffic``), shape (m, n, 1)."""
-    in_b, w_b = spec.precision.bytes_of(Operand.INPUT), spec.precision.bytes_of(Operand.WEIGHT)
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Chooser:
+    """The parts of ``choose_tiling``'s grids that depend only on the axis tables, the
+    mapping's array and B's storage and the element bytes (not on buffer sizes, ports or DRAM):
+    made once and shared across designs (``_chooser_grids``), read-only. ``a_feed``/``b_feed``:
+    the array feeds' bytes per (m, n) candidate before dividing by the read ports
+    (``_feed_bytes``)."""
+
+    a_sum: np.ndarray
+    a_max: np.ndarray
+    b_sum: np.ndarray
+    b_max: np.ndarray
+    c_held: np.ndarray
+    c_acc: np.ndarray
+    c_acc_bytes: np.ndarray
+    final: np.ndarray
+    psums: np.ndarray
+    a_feed: np.ndarray
+    b_feed: np.ndarray
+    factors: dict[str, np.ndarray]
+    k_once: np.ndarray
+    k_spills: np.ndarray
+    tiles: np.ndarray
+
+
+def _chooser_grids(
+    view: NestView, mp: Mapping, spec: AcceleratorSpec,
+    axes: tuple[AxisTable, AxisTable, AxisTable], fold: int,
+) -> _Chooser:  # fmt: skip
+    """``_Chooser`` of one mapping on ``axes``, once per tables and what it reads."""
+    in_b, out_b = (spec.precision.bytes_of(o) for o in (Operand.INPUT, Operand.OUTPUT))
+    acc_b, w_b = _acc_bytes(spec), spec.precision.bytes_of(Operand.WEIGHT)
+    ratio, p = kept_ratio(mp), view.problem
+    key = (mp.dataflow, mp.rows, mp.cols, mp.k_per_step, mp.exploit, ratio, in_b, out_b, w_b,
+           acc_b, fold, p.m, p.n, p.k)  # fmt: skip
+
+    def make() -> _Chooser:
+        cm, cn, ck = axes
+        b_sum, b_max = b_table_of(mp.exploit, ratio, ck, cn, w_b)
+        c_sum = cm.fc_sum[:, None, None] * cn.fc_sum[None, :, None]
+        c_max = cm.fc_max[:, None, None] * cn.fc_max[None, :, None]
+        tm, tn, tk = cm.trips[:, None, None], cn.trips[None, :, None], ck.trips[None, None, :]
+        # C is held at accumulator width while partial: k tiled, or ws/is folding k in the array
+        folds_k = ck.larger(mp.rows * mp.k_per_step)
+        partial = (ck.trips > 1) | (folds_k & (mp.dataflow != "os"))
+        c_width = np.where(partial, acc_b, out_b)[None, None, :]
+        passes = ck.trips if not fold else ck.passes(fold)
+        a_feed, b_feed = _feed_bytes(view, mp, in_b, w_b, cm, cn)
+        factors = order_factors(cm, cn, ck)
+        shape = (len(ORDERS), len(cm.trips), len(cn.trips), len(ck.trips))
+        out = _Chooser(
+            a_sum=np.ceil(cm.fa_sum[:, None, None] * ck.fa_sum[None, None, :] * in_b),
+            a_max=cm.fa_max[:, None, None] * ck.fa_max[None, None, :] * in_b,
+            b_sum=b_sum.T[None, :, :], b_max=b_max.T[None, :, :],  # (1, n, k)
+            c_held=c_max * c_width, c_acc=c_sum * acc_b, c_acc_bytes=np.ceil(c_sum * acc_b),
+            final=np.ceil(c_sum * out_b), psums=c_sum * acc_b * passes[None, None, :],
+            a_feed=a_feed, b_feed=b_feed, factors=factors, k_once=factors["k"] == 1,
+            k_spills=2 * (tk - 1), tiles=np.broadcast_to(tm * tn * tk, shape),
+        )  # fmt: skip
+        for name in out.__slots__:
+            value = getattr(out, name)
+            if isinstance(value, np.ndarray) and value.flags.writeable:
+                value.flags.writeable = False
+        return out
+
+    return memo(axes, "chooser", key, make)
+
+
+def _feed_bytes(view: NestView, mp: Mapping, in_b: float, w_b: float, cm: AxisTable,
+                cn: AxisTable) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """The input and weight buffers' array-feed bytes of each (m, n) candidate, shapes
+    (1, n, 1) and (m, 1, 1): over the read ports' bytes per cycle, a lower bound on their
+    cycles."""
     p = view.problem
     a_all = p.m * p.k * in_b
     b_all = p.k * p.n * w_b * (mp.exploit.weight_keep if mp.exploit.nm else 1.0)
@@ -846,11 +915,7 @@ def _feed_cycles(view: NestView, mp: Mapping, spec: AcceleratorSpec, cm: AxisTab
     m_pass = memo((cm,), "m_pass", (m_side, p.m), lambda: _frozen(np.array(
         [1 if not m_side else np.ceil(g / m_side - 1e-9).sum() / max(g.sum(), 1) * p.m
          for g in cm.g])))  # fmt: skip
-    read_in = spec.buffer_for(Operand.INPUT).read_bytes_per_cycle
-    read_w = spec.buffer_for(Operand.WEIGHT).read_bytes_per_cycle
-    a = a_all * n_pass[None, :, None] / read_in
-    b = b_all * m_pass[:, None, None] / read_w
-    return np.maximum(a, b)
+    return a_all * n_pass[None, :, None], b_all * m_pass[:, None, None]
 
 
 @functools.lru_cache(maxsize=16384)
@@ -910,57 +975,44 @@ def choose_tiling(
     fold = mp.rows * mp.k_per_step if mp.dataflow != "os" else 0
     k_fold = fold if not (view.problem.conv and view.problem.pass_ == Pass.BW_WEIGHT) else 0
     cm, cn, ck = _axis_cands(view, "m"), _axis_cands(view, "n"), _axis_cands(view, "k", k_fold)
-    in_b, out_b = (spec.precision.bytes_of(o) for o in (Operand.INPUT, Operand.OUTPUT))
-    acc_b = _acc_bytes(spec)
-    w_b = spec.precision.bytes_of(Operand.WEIGHT)
-    b_sum, b_max = b_table_of(mp.exploit, kept_ratio(mp), ck, cn, w_b)
-    # 3-D grids over (m, n, k) candidates
-    a_sum = np.ceil(cm.fa_sum[:, None, None] * ck.fa_sum[None, None, :] * in_b)
-    a_max = cm.fa_max[:, None, None] * ck.fa_max[None, None, :] * in_b
-    c_sum = cm.fc_sum[:, None, None] * cn.fc_sum[None, :, None]
-    c_max = cm.fc_max[:, None, None] * cn.fc_max[None, :, None]
-    bs, bx = b_sum.T[None, :, :], b_max.T[None, :, :]  # (1, n, k)
-    tm, tn, tk = cm.trips[:, None, None], cn.trips[None, :, None], ck.trips[None, None, :]
-    # C is held at accumulator width while partial: k tiled, or ws/is folding k in the array
-    folds_k = ck.larger(mp.rows * mp.k_per_step)
-    partial = (ck.trips > 1) | (folds_k & (mp.dataflow != "os"))
-    c_width = np.where(partial, acc_b, out_b)[None, None, :]
+    g = _chooser_grids(view, mp, spec, (cm, cn, ck), fold)
+    a_sum, a_max = g.a_sum, g.a_max
     if input_on_chip:
         a_sum, a_max = np.zeros_like(a_sum), np.zeros_like(a_max)
     fits = (
         (a_max <= _fit(spec, Operand.INPUT))
-        & (bx <= _fit(spec, Operand.WEIGHT))
-        & (c_max * c_width <= _fit(spec, Operand.OUTPUT))
+        & (g.b_max <= _fit(spec, Operand.WEIGHT))
+        & (g.c_held <= _fit(spec, Operand.OUTPUT))
     )
-    feed = _feed_cycles(view, mp, spec, cm, cn)
+    read_in = spec.buffer_for(Operand.INPUT).read_bytes_per_cycle
+    read_w = spec.buffer_for(Operand.WEIGHT).read_bytes_per_cycle
+    feed = np.maximum(g.a_feed / read_in, g.b_feed / read_w)  # read-port lower bound
     # partial sums written to the output buffer: once per array fold of k (os: per k tile)
-    passes = ck.trips if not fold else ck.passes(fold)
-    psums = c_sum * acc_b * passes[None, None, :]
-    feed = np.maximum(feed, psums / spec.buffer_for(Operand.OUTPUT).write_bytes_per_cycle)
+    feed = np.maximum(feed, g.psums / spec.buffer_for(Operand.OUTPUT).write_bytes_per_cycle)
     a_res = a_sum <= _fit(spec, Operand.INPUT)
-    b_res = bs <= _fit(spec, Operand.WEIGHT)
-    c_res = c_sum * acc_b <= _fit(spec, Operand.OUTPUT)
-    tiles = tm * tn * tk
+    b_res = g.b_sum <= _fit(spec, Operand.WEIGHT)
+    c_res = g.c_acc <= _fit(spec, Operand.OUTPUT)
     dram_bw = spec.dram.bytes_per_cycle(spec.compute.freq_mhz)
     # every loop order at once (axis 0 of ``order_factors``), the same steps per element
-    f = order_factors(cm, cn, ck)
+    f = g.factors
     a = a_sum * np.where(a_res, 1, f["n"])
-    b = bs * np.where(b_res, 1, f["m"])
-    spill = np.where(c_res | (f["k"] == 1), 0, 2 * (tk - 1))
-    final = 0 if output_on_chip else np.ceil(c_sum * out_b)
-    total = a + b + final + spill * np.ceil(c_sum * acc_b)
-    shape = (len(ORDERS), *fits.shape)
+    b = g.b_sum * np.where(b_res, 1, f["m"])
+    spill = np.where(c_res | g.k_once, 0, g.k_spills)
+    final = 0 if output_on_chip else g.final
+    total = a + b + final + spill * g.c_acc_bytes
+    shape = g.tiles.shape
     total = np.broadcast_to(total, shape)
     time = np.maximum(total / dram_bw, feed)
     cost = np.where(fits, time, np.inf).ravel()
-    both = np.where(fits, total / dram_bw + feed, np.inf).ravel()
-    moved = np.where(fits, total, np.inf).ravel()
-    count = np.broadcast_to(tiles, shape).ravel()
     # the first (order, m, n, k) by (cost, both, moved, count): each order's lexsort-first,
-    # the earliest order among equal keys
-    pick = int(np.lexsort((count, moved, both, cost))[0])
+    # the earliest order among equal keys; only the candidates tied on cost are sorted
+    tied = np.flatnonzero(cost == cost.min())
+    both = np.where(fits, total / dram_bw + feed, np.inf).ravel()[tied]
+    moved = np.where(fits, total, np.inf).ravel()[tied]
+    count = g.tiles.ravel()[tied]
+    pick = int(tied[np.lexsort((count, moved, both))[0]])
     o, *index = np.unravel_index(pick, shape)
-    best = ((cost[pick], both[pick], moved[pick], int(count[pick])), ORDERS[int(o)], index)
+    best = ((cost[pick],), ORDERS[int(o)], index)
     assert best is not None
     (cost, *_), order, index = best  # ``cost`` is inf when nothing fits
     im, jn, kk = (int(x) for x in index)
