@@ -337,8 +337,8 @@ def _grid(
     cost = _objective(objective, latency, dram, g.a_feed, g.b_feed, a + b, spec, prices, names,
                       count)  # fmt: skip
     shape = g.tiles.shape
-    return _Grid(cost=np.broadcast_to(cost, shape), dram=np.broadcast_to(dram, shape),
-                 tiles=g.tiles, fits=fits)  # fmt: skip
+    full = lambda x: x if np.shape(x) == shape else np.broadcast_to(x, shape)  # noqa: E731
+    return _Grid(cost=full(cost), dram=full(dram), tiles=g.tiles, fits=fits)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -434,8 +434,7 @@ def _objective(objective, latency, dram, a_feed, b_feed, fills, spec, prices, na
 def _best_tiling(view: NestView, grid: _Grid, axes: tuple[AxisTable, AxisTable, AxisTable]):
     """The best fitting (order, m, n, k) of ``grid`` and its estimate (ties: module
     docstring); ``None`` if nothing fits."""
-    fits = np.broadcast_to(grid.fits, grid.cost.shape)
-    cost = np.where(fits, grid.cost, np.inf).ravel()
+    cost = np.where(grid.fits, grid.cost, np.inf).ravel()  # ``fits`` broadcasts over orders
     low = cost.min()
     if not np.isfinite(low):
         return None
