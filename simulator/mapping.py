@@ -385,9 +385,11 @@ def map_problem(
 MAP_CACHE_SIZE = 4096
 """Mappings kept per design key (``_map_cached``); a store is emptied at this size."""
 
-MAP_CACHE_SPECS = 512
-"""Design keys whose mappings are kept: a design-space sweep revisits each (array, sparsity
-support) pair with other buffers and DRAM, so every such pair of a sweep stays."""
+MAP_CACHE_SPECS = 64
+"""Design keys whose mappings are kept (``_map_key``: a sweep revisits each array and sparsity
+support with other buffers and DRAM); bounded because mappings hold per-tile arrays (a
+1,000-design sweep's worker peaked at 346 MB with 512 here and 65,536 ``tiling.MEMO_SIZE``,
+181 MB with 64 and 4,096)."""
 
 _MapStore = dict[tuple[Problem, str], tuple[Mapping, np.ndarray]]
 _maps: dict[tuple, _MapStore] = {}

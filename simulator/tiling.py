@@ -719,8 +719,9 @@ def memo(owners: tuple, what: str, arg: object, make: Callable[[], _T]) -> _T:
     return hit[1]  # type: ignore[return-value]
 
 
-MEMO_SIZE = 65536
-"""Values kept by ``memo``; emptied at this size."""
+MEMO_SIZE = 4096
+"""Values kept by ``memo``; emptied at this size (a search or chooser grid entry holds tens of
+KB: bounded memory for long sweeps)."""
 
 
 def _frozen(array: np.ndarray) -> np.ndarray:
