@@ -7,6 +7,7 @@ from sparsim.simulator.validate import (
     gqsa,
     mobile_cpu,
     sat,
+    tensor_core,
     tpu_v1,
     vegeta,
 )
@@ -20,5 +21,6 @@ CLAIMS: tuple[Claim, ...] = (
     *sat.CLAIMS,
     *vegeta.CLAIMS,
     *mobile_cpu.CLAIMS,
+    *tensor_core.CLAIMS,
     *gqsa.CLAIMS,
 )
