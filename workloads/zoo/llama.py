@@ -7,7 +7,7 @@ from sparsim.workloads.layer import Workload
 from sparsim.workloads.zoo._builder import Builder
 from sparsim.workloads.zoo._transformer import TransformerShape, blocks, check_length, norm
 
-__all__ = ["LLAMA2_7B", "llama2_7b", "llama2_7b_decode"]
+__all__ = ["LLAMA2_7B", "llama2_7b", "llama2_7b_decode", "llama_like"]
 
 LLAMA2_7B = TransformerShape(
     layers=32,
@@ -23,15 +23,22 @@ _VOCAB = 32000
 _CONTEXT = 4096
 
 
-def _llama(name: str, batch: int, q_len: int, kv_len: int) -> Workload:
-    """Embedding lookup (a gather: weights but no MACs), blocks, final norm, and the output
-    head on each sequence's last token only, the one whose logits pick the next token."""
+def llama_like(
+    name: str, shape: TransformerShape, vocab: int, batch: int, q_len: int, kv_len: int
+) -> Workload:
+    """A LLaMA-architecture model: embedding lookup (a gather: weights but no MACs), blocks,
+    final norm, and the output head on each sequence's last token only, the one whose logits
+    pick the next token."""
     b = Builder(batch)
-    b.extra_weight_elements += _VOCAB * LLAMA2_7B.dim  # embed_tokens
-    blocks(b, LLAMA2_7B, "layers", q_len, kv_len)
-    norm(b, LLAMA2_7B, "norm", batch * q_len)
-    b.linear("lm_head", batch, LLAMA2_7B.dim, _VOCAB, bias=False)
+    b.extra_weight_elements += vocab * shape.dim  # embed_tokens
+    blocks(b, shape, "layers", q_len, kv_len)
+    norm(b, shape, "norm", batch * q_len)
+    b.linear("lm_head", batch, shape.dim, vocab, bias=False)
     return b.workload(name)
+
+
+def _llama(name: str, batch: int, q_len: int, kv_len: int) -> Workload:
+    return llama_like(name, LLAMA2_7B, _VOCAB, batch, q_len, kv_len)
 
 
 def llama2_7b(batch: int = 1, seq_len: int = 2048) -> Workload:

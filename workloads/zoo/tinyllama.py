@@ -8,8 +8,8 @@ output head; RMSNorm, SwiGLU and rotary embeddings as LLaMA-2."""
 from __future__ import annotations
 
 from sparsim.workloads.layer import Workload
-from sparsim.workloads.zoo._builder import Builder
-from sparsim.workloads.zoo._transformer import TransformerShape, blocks, check_length, norm
+from sparsim.workloads.zoo._transformer import TransformerShape, check_length
+from sparsim.workloads.zoo.llama import llama_like
 
 __all__ = ["TINYLLAMA_1B", "tinyllama_1b", "tinyllama_1b_decode"]
 
@@ -29,14 +29,7 @@ _CONTEXT = 2048
 
 
 def _tinyllama(name: str, batch: int, q_len: int, kv_len: int) -> Workload:
-    """Embedding lookup (a gather: weights but no MACs), blocks, final norm, and the output
-    head on each sequence's last token only, the one whose logits pick the next token."""
-    b = Builder(batch)
-    b.extra_weight_elements += _VOCAB * TINYLLAMA_1B.dim  # embed_tokens
-    blocks(b, TINYLLAMA_1B, "layers", q_len, kv_len)
-    norm(b, TINYLLAMA_1B, "norm", batch * q_len)
-    b.linear("lm_head", batch, TINYLLAMA_1B.dim, _VOCAB, bias=False)
-    return b.workload(name)
+    return llama_like(name, TINYLLAMA_1B, _VOCAB, batch, q_len, kv_len)
 
 
 def tinyllama_1b(batch: int = 1, seq_len: int = 2048) -> Workload:
