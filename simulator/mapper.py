@@ -58,7 +58,7 @@ from sparsim.accel.spec import AcceleratorSpec, Dataflow, Operand, precision_bit
 from sparsim.simulator import tile
 from sparsim.simulator.energy import sram_prices, static_energy_pj
 from sparsim.simulator.lower import Problem
-from sparsim.simulator.mapping import Mapping, map_problem
+from sparsim.simulator.mapping import Mapping, SpecStores, map_problem
 from sparsim.simulator.tiling import (
     ORDERS,
     AxisTable,
@@ -68,6 +68,7 @@ from sparsim.simulator.tiling import (
     b_table_of,
     choose_tiling,
     fit_bytes,
+    frozen_grids,
     kept_ratio,
     memo,
     nest_view,
@@ -396,11 +397,7 @@ def _static_grids(axes: tuple[AxisTable, AxisTable, AxisTable], mp: Mapping, in_
             k_spills=2 * (trips["k"] - 1),
             tiles=np.broadcast_to(trips["m"] * trips["n"] * trips["k"], shape),
         )  # fmt: skip
-        for name in out.__slots__:
-            value = getattr(out, name)
-            if isinstance(value, np.ndarray) and value.flags.writeable:
-                value.flags.writeable = False
-        return out
+        return frozen_grids(out)
 
     return memo(axes, "grid", (flow, rows, cols, mp.exploit, ratio, in_b, out_b, w_b, acc_b),
                 make)  # fmt: skip
@@ -458,7 +455,7 @@ def search(
     """Per orientation the best tiling by the objective's estimate, best first (module
     docstring); orientations where nothing fits are left out."""
     shape = _problem_key(problem)
-    store, key = _store(spec), (shape, objective, residency)
+    store, key = _searches.of(spec), (shape, objective, residency)
     hit = store.get(key) if shape is not None else None
     if hit is not None:
         return hit
@@ -485,28 +482,15 @@ CACHE_SIZE = 16384
 CACHE_SPECS = 64
 """Spec keys whose searches are kept (a design-space sweep visits many once each)."""
 
-_cache: dict[tuple, dict[tuple, tuple[Candidate, ...]]] = {}
-_stores: dict[int, tuple[AcceleratorSpec, dict[tuple, tuple[Candidate, ...]]]] = {}
-
-
-def _store(spec: AcceleratorSpec) -> dict[tuple, tuple[Candidate, ...]]:
-    """The searches of every spec sharing ``spec``'s ``_spec_key``, found once per spec object
-    (hashing spec fields is slow; the entry holds the spec, so its id cannot be reused)."""
-    hit = _stores.get(id(spec))
-    if hit is None or hit[0] is not spec:
-        if len(_stores) >= 8:
-            _stores.clear()
-        key = _spec_key(spec)
-        if key not in _cache and len(_cache) >= CACHE_SPECS:
-            _cache.clear()
-        hit = _stores[id(spec)] = (spec, _cache.setdefault(key, {}))
-    return hit[1]
-
 
 def _spec_key(spec: AcceleratorSpec) -> tuple:
     """The spec fields a mapping depends on (not its name or description)."""
     return (spec.compute, spec.buffers, spec.dram, spec.precision, spec.sparsity, spec.vector,
             spec.energy)  # fmt: skip
+
+
+_searches: SpecStores[tuple[Candidate, ...]] = SpecStores(_spec_key, CACHE_SPECS)
+"""The searches of every spec sharing a ``_spec_key``."""
 
 
 def _problem_key(problem: Problem) -> Problem | None:

@@ -41,8 +41,9 @@ load imbalance: busiest lane (or lane group) over the mean.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Generic, NamedTuple, TypeVar
 
 import numpy as np
 from sparsim.accel.spec import AcceleratorSpec, ActivationMode
@@ -391,9 +392,30 @@ support with other buffers and DRAM); bounded because mappings hold per-tile arr
 1,000-design sweep's worker peaked at 346 MB with 512 here and 65,536 ``tiling.MEMO_SIZE``,
 181 MB with 64 and 4,096)."""
 
-_MapStore = dict[tuple[Problem, str], tuple[Mapping, np.ndarray]]
-_maps: dict[tuple, _MapStore] = {}
-_stores: dict[int, tuple[AcceleratorSpec, _MapStore]] = {}
+_V = TypeVar("_V")
+
+
+class SpecStores(Generic[_V]):
+    """One dict of results per spec key (``key(spec)``: the spec fields the results depend
+    on), shared by every spec with that key and found once per spec object: hashing spec fields
+    is slow. The per-object entry holds the spec, so its id cannot be reused. At most
+    ``limit`` keys are kept (emptied when full)."""
+
+    def __init__(self, key: Callable[[AcceleratorSpec], tuple], limit: int) -> None:
+        self._key, self._limit = key, limit
+        self._by_key: dict[tuple, dict[tuple, _V]] = {}
+        self._by_object: dict[int, tuple[AcceleratorSpec, dict[tuple, _V]]] = {}
+
+    def of(self, spec: AcceleratorSpec) -> dict[tuple, _V]:
+        hit = self._by_object.get(id(spec))
+        if hit is None or hit[0] is not spec:
+            if len(self._by_object) >= 8:
+                self._by_object.clear()
+            key = self._key(spec)
+            if key not in self._by_key and len(self._by_key) >= self._limit:
+                self._by_key.clear()
+            hit = self._by_object[id(spec)] = (spec, self._by_key.setdefault(key, {}))
+        return hit[1]
 
 
 def _map_key(spec: AcceleratorSpec) -> tuple:
@@ -402,18 +424,8 @@ def _map_key(spec: AcceleratorSpec) -> tuple:
     return spec.name, spec.compute, spec.sparsity
 
 
-def _store(spec: AcceleratorSpec) -> _MapStore:
-    """The mappings of every spec sharing ``spec``'s ``_map_key``; found once per spec object
-    (hashing spec fields is slow; the entry holds the spec, so its id cannot be reused)."""
-    hit = _stores.get(id(spec))
-    if hit is None or hit[0] is not spec:
-        if len(_stores) >= 8:
-            _stores.clear()
-        key = _map_key(spec)
-        if key not in _maps and len(_maps) >= MAP_CACHE_SPECS:
-            _maps.clear()
-        hit = _stores[id(spec)] = (spec, _maps.setdefault(key, {}))
-    return hit[1]
+_maps: SpecStores[tuple[Mapping, np.ndarray]] = SpecStores(_map_key, MAP_CACHE_SPECS)
+"""The mappings of every spec sharing a ``_map_key``, keyed by (problem, loop order)."""
 
 
 def _map_cached(
@@ -421,7 +433,7 @@ def _map_cached(
 ) -> tuple[Mapping, np.ndarray]:
     """``_map`` once per (problem, order) of specs with the same ``_map_key``, its arrays
     read-only."""
-    store, key = _store(spec), (problem, loop_order)
+    store, key = _maps.of(spec), (problem, loop_order)
     hit = store.get(key)  # one hash of the problem (hashing a problem is slow)
     if hit is None:
         if len(store) >= MAP_CACHE_SIZE:

@@ -504,12 +504,6 @@ def _plan_stream(
     return _schedule(spec, cycles, traffic), traffic
 
 
-def _on_chip(traffic: Traffic) -> Traffic:
-    """The same buffer reads and writes with no DRAM transfer (a fused op's tiles stay)."""
-    nothing = np.zeros_like(traffic.load)
-    return replace(traffic, load=nothing, store=nothing, dram=())
-
-
 def _stream_planned(
     problem: Problem,
     spec: AcceleratorSpec,
@@ -519,6 +513,7 @@ def _stream_planned(
     notes: tuple[str, ...] = (),
     vector_flops: int = 0,
     pregen_elements: int = 0,
+    input_from_chip: bool = False,
 ) -> PlannedProblem:
     """A streamed (non-array) problem's plan: its work plus the memory actions of ``traffic``."""
     levels = dict(traffic.bytes_by_level())
@@ -527,7 +522,8 @@ def _stream_planned(
         **_memory_counts(levels, spec),
     )
     return PlannedProblem(problem=problem, mapping=None, schedule=schedule, counts=counts,
-                          bytes_by_level=tuple(levels.items()), notes=notes)  # fmt: skip
+                          bytes_by_level=tuple(levels.items()), notes=notes,
+                          input_from_chip=input_from_chip)  # fmt: skip
 
 
 def _moved_bytes(problem: Problem, io: tuple[float, float]) -> tuple[int, int] | None:
@@ -540,8 +536,8 @@ def _moved_bytes(problem: Problem, io: tuple[float, float]) -> tuple[int, int] |
 
 
 def _kept(traffic: Traffic, io_on_chip: tuple[bool, bool]) -> Traffic:
-    """A standalone vector op's traffic without the DRAM load of an input read from chip or
-    the store of an output that stays (``simulator.residency``)."""
+    """A vector op's traffic without the DRAM load of an input read from chip or the store of
+    an output that stays (``simulator.residency``; a fused op keeps both on chip)."""
     load = np.zeros_like(traffic.load) if io_on_chip[0] else traffic.load
     store = np.zeros_like(traffic.store) if io_on_chip[1] else traffic.store
     dram = tuple((name, nbytes) for name, nbytes in traffic.dram
@@ -561,11 +557,12 @@ def _plan_vector(
     flops_per_element = problem.vector_flops / problem.vector_elements
     schedule, traffic = _plan_stream(problem, spec, flops_per_element / spec.vector.lanes, io,
                                      _moved_bytes(problem, io))  # fmt: skip
-    if on_chip or any(io_on_chip):
-        traffic = _on_chip(traffic) if on_chip else _kept(traffic, io_on_chip)
+    kept = (True, True) if on_chip else io_on_chip
+    if any(kept):
+        traffic = _kept(traffic, kept)
         schedule = replace(schedule, load_bytes=traffic.load, store_bytes=traffic.store)
-    planned = _stream_planned(problem, spec, schedule, traffic, vector_flops=problem.vector_flops)
-    return replace(planned, input_from_chip=io_on_chip[0]) if io_on_chip[0] else planned
+    return _stream_planned(problem, spec, schedule, traffic, vector_flops=problem.vector_flops,
+                           input_from_chip=io_on_chip[0])  # fmt: skip
 
 
 def _plan_pregen(problem: Problem, spec: AcceleratorSpec, exploit: Exploit) -> PlannedProblem:

@@ -90,6 +90,7 @@ __all__ = [
     "b_table_of",
     "choose_tiling",
     "fit_bytes",
+    "frozen_grids",
     "kept_ratio",
     "memo",
     "nest_traffic",
@@ -729,6 +730,16 @@ def _frozen(array: np.ndarray) -> np.ndarray:
     return array
 
 
+def frozen_grids(grids: _T) -> _T:
+    """``grids`` (a slots dataclass of arrays kept in ``memo``) with every array read-only, so
+    no caller can change a shared table."""
+    for name in grids.__slots__:  # type: ignore[attr-defined]
+        value = getattr(grids, name)
+        if isinstance(value, np.ndarray) and value.flags.writeable:
+            value.flags.writeable = False
+    return grids
+
+
 def axis_table(view: NestView, name: str, sizes: list[int], image_sizes: list[int]) -> AxisTable:
     """The table of axis ``name`` over tile ``sizes`` (largest first). On the axis that carries
     the images (``m`` of a row-banded conv, ``k`` of a weight gradient) the whole extent over
@@ -891,11 +902,7 @@ def _chooser_grids(
             a_feed=a_feed, b_feed=b_feed, factors=factors, k_once=factors["k"] == 1,
             k_spills=2 * (tk - 1), tiles=np.broadcast_to(tm * tn * tk, shape),
         )  # fmt: skip
-        for name in out.__slots__:
-            value = getattr(out, name)
-            if isinstance(value, np.ndarray) and value.flags.writeable:
-                value.flags.writeable = False
-        return out
+        return frozen_grids(out)
 
     return memo(axes, "chooser", key, make)
 
