@@ -443,6 +443,12 @@ def _group(sim: str, array: Array) -> pytest.MarkDecorator:
     return pytest.mark.xdist_group(Build(sim, array_params(array).as_verilog_parameters()).key)
 
 
+def _array_cases(arrays: tuple[Array, ...]) -> list:
+    """(simulator, array) cases, one xdist group per build."""
+    return [pytest.param(sim, a, id=f"{sim}-{a.name}", marks=_group(sim, a))
+            for sim in SIMULATORS for a in arrays]  # fmt: skip
+
+
 def _mode_cases(per_mode: dict) -> list:
     return [pytest.param(sim, array, nm, id=f"{sim}-{array.name}-{_mode_name(nm)}",
                          marks=_group(sim, array))
@@ -458,11 +464,7 @@ def test_nm_pe_array(sim: str, array: Array, nm: NM | None) -> None:
 
 
 @pytest.mark.rtl
-@pytest.mark.parametrize(
-    ("sim", "array"),
-    [pytest.param(sim, a, id=f"{sim}-{a.name}", marks=_group(sim, a))
-     for sim in SIMULATORS for a in SWITCHING],
-)
+@pytest.mark.parametrize(("sim", "array"), _array_cases(SWITCHING))
 def test_mode_switching(sim: str, array: Array) -> None:
     """Back-to-back tiles that change mode (dense and every N:M of the build)."""
     run_cocotb(sim, array, MIX, TILES[sim])
@@ -480,21 +482,13 @@ def test_nm_pe_array_sweep(sim: str, array: Array, nm: NM | None) -> None:
 
 @pytest.mark.rtl
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    ("sim", "array"),
-    [pytest.param(sim, a, id=f"{sim}-{a.name}", marks=_group(sim, a))
-     for sim in SIMULATORS for a in SLOW_ARRAYS],
-)
+@pytest.mark.parametrize(("sim", "array"), _array_cases(SLOW_ARRAYS))
 def test_mode_switching_sweep(sim: str, array: Array) -> None:
     run_cocotb(sim, array, MIX, SLOW_TILES)
 
 
 @pytest.mark.rtl
-@pytest.mark.parametrize(
-    ("sim", "array"),
-    [pytest.param(sim, a, id=f"{sim}-{a.name}", marks=_group(sim, a))
-     for sim in SIMULATORS for a in GROUP_ARRAYS],
-)
+@pytest.mark.parametrize(("sim", "array"), _array_cases(GROUP_ARRAYS))
 def test_group_skipping(sim: str, array: Array) -> None:
     """Group-sparse tiles (shared zero pattern per group of rows) against the group kernel."""
     run_cocotb(sim, array, GROUP_RUN, GROUP_TILES[sim])
@@ -502,10 +496,6 @@ def test_group_skipping(sim: str, array: Array) -> None:
 
 @pytest.mark.rtl
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    ("sim", "array"),
-    [pytest.param(sim, a, id=f"{sim}-{a.name}", marks=_group(sim, a))
-     for sim in SIMULATORS for a in SLOW_GROUP_ARRAYS],
-)
+@pytest.mark.parametrize(("sim", "array"), _array_cases(SLOW_GROUP_ARRAYS))
 def test_group_skipping_sweep(sim: str, array: Array) -> None:
     run_cocotb(sim, array, GROUP_RUN, SLOW_TILES // 4)
