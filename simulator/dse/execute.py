@@ -29,7 +29,7 @@ from typing import Any
 
 from sparsim.simulator.dse.evaluate import evaluate_batch
 from sparsim.simulator.dse.store import Row, Store
-from sparsim.simulator.dse.sweep import Design, Sweep, expand
+from sparsim.simulator.dse.sweep import Design, Sweep, expand, locality_order
 from tqdm import tqdm
 
 __all__ = ["SweepSummary", "run_sweep"]
@@ -232,7 +232,8 @@ def run_sweep(
                                                            _chunks(designs, sweep.batch_size),
                                                            done))  # fmt: skip
             else:
-                todo = [d for d in expand(sweep) if d.key(sweep) not in finished]
+                todo = locality_order(
+                    sweep, [d for d in expand(sweep) if d.key(sweep) not in finished])
                 skipped = len(finished)
                 bar.reset(total=len(todo) + skipped)
                 bar.update(skipped)

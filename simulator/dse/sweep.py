@@ -65,6 +65,7 @@ __all__ = [
     "apply_overrides",
     "expand",
     "load_sweep",
+    "locality_order",
     "spec_values",
     "sweep_from_mapping",
 ]
@@ -533,6 +534,32 @@ def expand(sweep: Sweep) -> Iterator[Design]:
             yield Design(choice=choice)
         return
     yield from _random(sizes, sweep.sampler.samples, sweep.sampler.seed)
+
+
+SECTION_DEPTH = {"compute": 0, "sparsity": 0, "precision": 0, "buffers": 1,
+                 "global_buffer": 1, "vector": 1}
+"""How early a spec section's value fixes a layer's cost: the array mapping reads compute,
+sparsity and precision (0), the buffer tiling the buffers (1), the timing alone the rest (2:
+DRAM, energy, ...). ``locality_order`` sorts on the shallow axes first."""
+
+
+def _axis_depth(axis: Axis) -> int:
+    return min(SECTION_DEPTH.get(path.split(".")[0].split("[")[0], 2) for path in axis.paths)
+
+
+def locality_order(sweep: Sweep, designs: Sequence[Design]) -> list[Design]:
+    """``designs`` reordered so that points sharing an array, then buffers, are neighbours
+    (the base design first): a worker's consecutive points then reuse the mappings and tilings
+    cached for their shared sections instead of recomputing them (results do not depend on
+    the order)."""
+    ranks = sorted(range(len(sweep.axes)), key=lambda a: (_axis_depth(sweep.axes[a]), a))
+
+    def key(design: Design) -> tuple[int, ...]:
+        if design.choice is None:
+            return (-1,)
+        return tuple(design.choice[a] for a in ranks)
+
+    return sorted(designs, key=key)
 
 
 def _random(sizes: list[int], samples: int, seed: int) -> Iterator[Design]:

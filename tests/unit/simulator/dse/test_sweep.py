@@ -6,7 +6,13 @@ from __future__ import annotations
 import pytest
 from sparsim.simulator.dse.evaluate import evaluate_design
 from sparsim.simulator.dse.expr import ExpressionError, parse_expression
-from sparsim.simulator.dse.sweep import Design, expand, load_sweep, sweep_from_mapping
+from sparsim.simulator.dse.sweep import (
+    Design,
+    expand,
+    load_sweep,
+    locality_order,
+    sweep_from_mapping,
+)
 from sparsim.workloads.yamlio import ConfigError
 
 from tests.unit.simulator.dse.conftest import sweep_mapping
@@ -109,3 +115,19 @@ def test_shipped_sweeps_validate(name: str, size: int) -> None:
 
     sweep = load_sweep(config_dir() / "dse" / f"{name}.yaml")
     assert sweep.size == size
+
+
+def test_locality_order_groups_array_then_buffers(write_sweep) -> None:
+    # YAML order: DRAM first, then a buffer, then the array; locality order sorts on the
+    # array (compute.*) first, the buffer next, the DRAM last (sweep.SECTION_DEPTH)
+    axes = [{"path": "dram.bandwidth_gb_per_s", "values": [9.6, 19.2]},
+            {"path": "buffers.weight.size_bytes", "values": [65536, 131072]},
+            {"path": "compute.multipliers_per_pe", "values": [2, 4]}]
+    sweep = load_sweep(write_sweep(axes=axes, constraints=[]))
+    drawn = list(expand(sweep))
+    ordered = locality_order(sweep, drawn[::-1])
+    assert sorted(d.key(sweep) for d in ordered) == sorted(d.key(sweep) for d in drawn)
+    assert ordered[0].choice is None  # the base design first
+    # (dram, buffer, multipliers) indices, worked by hand: multipliers slowest, DRAM fastest
+    assert [d.choice for d in ordered[1:]] == [
+        (0, 0, 0), (1, 0, 0), (0, 1, 0), (1, 1, 0), (0, 0, 1), (1, 0, 1), (0, 1, 1), (1, 1, 1)]
