@@ -58,21 +58,29 @@ from sparsim.accel.spec import AcceleratorSpec, Dataflow, Operand, precision_bit
 from sparsim.simulator import tile
 from sparsim.simulator.energy import sram_prices, static_energy_pj
 from sparsim.simulator.lower import Problem
-from sparsim.simulator.mapping import Mapping, SpecStores, map_problem
+from sparsim.simulator.mapping import (
+    LAYOUT_CACHE_SPECS,
+    Mapping,
+    SpecStores,
+    layout_key,
+    map_problem,
+)
 from sparsim.simulator.tiling import (
     ORDERS,
     AxisTable,
     NestView,
     Tiling,
+    TilingOptions,
     axis_table,
     b_table_of,
-    choose_tiling,
     fit_bytes,
     frozen_grids,
     kept_ratio,
     memo,
     nest_view,
     order_factors,
+    pick_tiling,
+    tiling_options,
 )
 
 __all__ = [
@@ -211,8 +219,17 @@ def fixed_candidate(
 ) -> Candidate:
     """Today's heuristic: the spec's dataflow and ``tiling.choose_tiling``."""
     orient, mp, cycles = _native(problem, spec)
-    tiling = choose_tiling(nest_view(problem), mp, spec, input_on_chip=residency[0],
-                           output_on_chip=residency[1])  # fmt: skip
+    shape = _problem_key(problem)
+    store, key = _options.of(spec), (shape, residency)
+    options = store.get(key) if shape is not None else None
+    if options is None:
+        options = tiling_options(nest_view(problem), mp, spec, input_on_chip=residency[0],
+                                 output_on_chip=residency[1])  # fmt: skip
+        if shape is not None:
+            if len(store) >= CACHE_SIZE:
+                store.clear()
+            store[key] = options
+    tiling = pick_tiling(options, spec.dram.bytes_per_cycle(spec.compute.freq_mhz))
     return Candidate(orientation=orient, mapping=mp, cycles=cycles, tiling=tiling)
 
 
@@ -304,15 +321,28 @@ class _Grid:
     fits: np.ndarray
 
 
-def _grid(
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Moves:
+    """The part of ``_grid`` that the DRAM does not change, per (order, m, n, k) candidate
+    (broadcasting): DRAM bytes and busiest-port cycles per group, DRAM fills of A and B,
+    array feeds, whether the tiles fit. Shared by designs differing only in DRAM."""
+
+    dram: np.ndarray
+    port: np.ndarray
+    fills: np.ndarray
+    a_feed: np.ndarray
+    b_feed: np.ndarray
+    fits: np.ndarray
+    tiles: np.ndarray
+
+
+def _moves(
     view: NestView,
     mp: Mapping,
     spec: AcceleratorSpec,
-    compute: int,
-    objective: str,
     residency: tuple[bool, bool],
     axes: tuple[AxisTable, AxisTable, AxisTable],
-) -> _Grid:
+) -> _Moves:
     pr = spec.precision
     in_b, out_b, w_b = (pr.bytes_of(o) for o in (Operand.INPUT, Operand.OUTPUT, Operand.WEIGHT))
     acc_b = precision_bits(pr.accumulator) / 8
@@ -323,23 +353,36 @@ def _grid(
     b_res = g.b_sum <= _fit(spec, Operand.WEIGHT)
     c_res = g.c_acc <= _fit(spec, Operand.OUTPUT)
     final = 0.0 if residency[1] else g.final
-    bw = spec.dram.bytes_per_cycle(spec.compute.freq_mhz)
-    count = view.problem.count
-    prices = sram_prices(spec)
-    shared = spec.shared_buffer
-    names = {o: "shared" if shared else o.value for o in (Operand.INPUT, Operand.WEIGHT)}
+    names = _names(spec)
     f = g.factors  # axis 0: the loop order
     a = 0.0 if residency[0] else g.a_sum * np.where(a_res, 1, f["n"])
     b = g.b_sum * np.where(b_res, 1, f["m"])
     spill = np.where(c_res | g.k_once, 0, g.k_spills)
     dram = a + b + final + spill * g.c_acc_bytes
     port = _port_cycles(spec, g.a_feed, g.b_feed, a, b, names)
-    latency = np.maximum(np.maximum(compute, count * dram / bw), count * port)
-    cost = _objective(objective, latency, dram, g.a_feed, g.b_feed, a + b, spec, prices, names,
-                      count)  # fmt: skip
-    shape = g.tiles.shape
+    return _Moves(dram=dram, port=port, fills=a + b, a_feed=g.a_feed, b_feed=g.b_feed,
+                  fits=fits, tiles=g.tiles)  # fmt: skip
+
+
+def _names(spec: AcceleratorSpec) -> dict[Operand, str]:
+    """The buffer holding A and B (``shared`` when one buffer serves every operand)."""
+    shared = spec.shared_buffer
+    return {o: "shared" if shared else o.value for o in (Operand.INPUT, Operand.WEIGHT)}
+
+
+def _grid(
+    view: NestView, mp: Mapping, spec: AcceleratorSpec, compute: int, objective: str,
+    mv: _Moves,
+) -> _Grid:  # fmt: skip
+    """Every candidate's objective on ``spec``'s DRAM from its ``_moves``."""
+    bw = spec.dram.bytes_per_cycle(spec.compute.freq_mhz)
+    count = view.problem.count
+    latency = np.maximum(np.maximum(compute, count * mv.dram / bw), count * mv.port)
+    cost = _objective(objective, latency, mv.dram, mv.a_feed, mv.b_feed, mv.fills, spec,
+                      sram_prices(spec), _names(spec), count)  # fmt: skip
+    shape = mv.tiles.shape
     full = lambda x: x if np.shape(x) == shape else np.broadcast_to(x, shape)  # noqa: E731
-    return _Grid(cost=full(cost), dram=full(dram), tiles=g.tiles, fits=fits)
+    return _Grid(cost=full(cost), dram=full(mv.dram), tiles=mv.tiles, fits=mv.fits)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -461,9 +504,18 @@ def search(
         return hit
     view = nest_view(problem)
     axes = _axes(view, shape)
+    moving = _moving.of(spec)
     out = []
     for orient, mp, cycles in orientations(problem, spec):
-        grid = _grid(view, mp, spec, int(cycles.sum()), objective, residency, axes)
+        mkey = (shape, orient, residency)
+        mv = moving.get(mkey) if shape is not None else None
+        if mv is None:
+            mv = _moves(view, mp, spec, residency, axes)
+            if shape is not None:
+                if len(moving) >= CACHE_SIZE:
+                    moving.clear()
+                moving[mkey] = mv
+        grid = _grid(view, mp, spec, int(cycles.sum()), objective, mv)
         best = _best_tiling(view, grid, axes)
         if best is not None:
             out.append(Candidate(orientation=orient, mapping=mp, cycles=cycles, tiling=best[0],
@@ -491,6 +543,14 @@ def _spec_key(spec: AcceleratorSpec) -> tuple:
 
 _searches: SpecStores[tuple[Candidate, ...]] = SpecStores(_spec_key, CACHE_SPECS)
 """The searches of every spec sharing a ``_spec_key``."""
+
+_options: SpecStores[TilingOptions] = SpecStores(layout_key, LAYOUT_CACHE_SPECS)
+"""The fixed mapping's ``tiling.tiling_options`` by (problem, residency), for every spec
+sharing a ``mapping.layout_key`` (the native mapping follows from them)."""
+
+_moving: SpecStores[_Moves] = SpecStores(layout_key, LAYOUT_CACHE_SPECS)
+"""Each orientation's ``_moves`` by (problem, orientation, residency), for every spec
+sharing a ``mapping.layout_key`` (designs differing only in DRAM)."""
 
 
 def _problem_key(problem: Problem) -> Problem | None:

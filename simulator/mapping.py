@@ -424,6 +424,18 @@ def _map_key(spec: AcceleratorSpec) -> tuple:
     return spec.name, spec.compute, spec.sparsity
 
 
+def layout_key(spec: AcceleratorSpec) -> tuple:
+    """Every spec field a buffer tiling's traffic reads: all but the DRAM, which only times
+    it (the name too: notes quote it). Designs of a sweep differing only in DRAM share what
+    is cached under it (``simulator.plan``, ``simulator.mapper``)."""
+    return (spec.name, spec.compute, spec.sparsity, spec.buffers, spec.precision, spec.energy,
+            spec.vector, spec.global_buffer, spec.inter_layer_residency)  # fmt: skip
+
+
+LAYOUT_CACHE_SPECS = 8
+"""Layout keys whose results are kept: a sweep in ``dse.sweep.locality_order`` visits the
+designs sharing one key one after another."""
+
 _maps: SpecStores[tuple[Mapping, np.ndarray]] = SpecStores(_map_key, MAP_CACHE_SPECS)
 """The mappings of every spec sharing a ``_map_key``, keyed by (problem, loop order)."""
 

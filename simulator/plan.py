@@ -77,7 +77,14 @@ from sparsim.simulator.mapper import (
     mapping_detail,
     search,
 )
-from sparsim.simulator.mapping import Exploit, Mapping, choose_exploit
+from sparsim.simulator.mapping import (
+    LAYOUT_CACHE_SPECS,
+    Exploit,
+    Mapping,
+    SpecStores,
+    choose_exploit,
+    layout_key,
+)
 from sparsim.simulator.memory import (
     Traffic,
     b_storage_rates,
@@ -415,7 +422,39 @@ def _score(planned: PlannedProblem, spec: AcceleratorSpec, objective: str) -> fl
     return energy if objective == "energy" else energy * cycles
 
 
+_layouts: SpecStores[PlannedProblem] = SpecStores(layout_key, LAYOUT_CACHE_SPECS)
+"""Candidate plans of every spec sharing a ``_layout_key``, by (problem, residency,
+orientation, tiling): designs differing only in DRAM share them."""
+
+
+def _on_dram(planned: PlannedProblem, spec: AcceleratorSpec) -> PlannedProblem:
+    """``planned`` with its schedule on ``spec``'s DRAM (itself when it already is)."""
+    s = planned.schedule
+    bw, latency = spec.dram.bytes_per_cycle(spec.compute.freq_mhz), spec.dram.latency_cycles
+    if s.dram_bytes_per_cycle == bw and s.dram_latency_cycles == latency:
+        return planned
+    schedule = replace(s, dram_bytes_per_cycle=bw, dram_latency_cycles=latency)
+    return replace(planned, schedule=schedule)
+
+
 def _plan_candidate(
+    problem: Problem, spec: AcceleratorSpec, io_on_chip: tuple[bool, bool], cand: Candidate
+) -> PlannedProblem:
+    """``_candidate_plan``, once per (problem, residency, orientation, tiling) of the specs
+    sharing a ``mapping.layout_key`` (the orientation and tiling fix the candidate's mapping and
+    cycles); named or masked problems are planned afresh."""
+    if problem.layer or problem.fused_with or problem.b_pattern.mask is not None:
+        return _candidate_plan(problem, spec, io_on_chip, cand)
+    store, key = _layouts.of(spec), (problem, io_on_chip, cand.orientation, cand.tiling)
+    hit = store.get(key)
+    if hit is None:
+        if len(store) >= PLAN_CACHE_SIZE:
+            store.clear()
+        hit = store[key] = _candidate_plan(problem, spec, io_on_chip, cand)
+    return _on_dram(hit, spec)
+
+
+def _candidate_plan(
     problem: Problem, spec: AcceleratorSpec, io_on_chip: tuple[bool, bool], cand: Candidate
 ) -> PlannedProblem:
     """Array mapping (``simulator.mapping``), buffer tiling (``simulator.tiling``), per-tile

@@ -966,20 +966,35 @@ def _whole_tile(
                   images=images)  # fmt: skip
 
 
-def choose_tiling(
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TilingOptions:
+    """What ``choose_tiling`` weighs, all but the DRAM's bandwidth: the one whole tile when
+    everything fits (``whole``), else the fitting (order, m, n, k) candidates (``at``: flat
+    indices into ``shape``, ascending) with their DRAM bytes, read/write-port cycle bound and
+    tile count. Shared by designs differing only in DRAM (``mapper.fixed_candidate``)."""
+
+    whole: Tiling | None
+    axes: tuple[AxisTable, AxisTable, AxisTable] | None = None
+    shape: tuple[int, ...] = ()
+    at: np.ndarray | None = None
+    total: np.ndarray | None = None
+    feed: np.ndarray | None = None
+    tiles: np.ndarray | None = None
+    m_unit: bool = False
+
+
+def tiling_options(
     view: NestView,
     mp: Mapping,
     spec: AcceleratorSpec,
     *,
     input_on_chip: bool = False,
     output_on_chip: bool = False,
-) -> Tiling:
-    """The fitting tiling and loop order with the smallest memory-time bound (module
-    docstring); ``input_on_chip``/``output_on_chip`` as in ``nest_traffic`` (a resident A
-    needs no tile of its own and moves no DRAM bytes; a resident C is not stored)."""
+) -> TilingOptions:
+    """``TilingOptions`` of one mapping (``choose_tiling``)."""
     whole = _whole_tile(view, mp, spec, input_on_chip)
     if whole is not None:
-        return whole
+        return TilingOptions(whole=whole)
     fold = mp.rows * mp.k_per_step if mp.dataflow != "os" else 0
     k_fold = fold if not (view.problem.conv and view.problem.pass_ == Pass.BW_WEIGHT) else 0
     cm, cn, ck = _axis_cands(view, "m"), _axis_cands(view, "n"), _axis_cands(view, "k", k_fold)
@@ -1000,7 +1015,6 @@ def choose_tiling(
     a_res = a_sum <= _fit(spec, Operand.INPUT)
     b_res = g.b_sum <= _fit(spec, Operand.WEIGHT)
     c_res = g.c_acc <= _fit(spec, Operand.OUTPUT)
-    dram_bw = spec.dram.bytes_per_cycle(spec.compute.freq_mhz)
     # every loop order at once (axis 0 of ``order_factors``), the same steps per element
     f = g.factors
     a = a_sum * np.where(a_res, 1, f["n"])
@@ -1009,25 +1023,51 @@ def choose_tiling(
     final = 0 if output_on_chip else g.final
     total = a + b + final + spill * g.c_acc_bytes
     shape = g.tiles.shape
-    total = np.broadcast_to(total, shape)
-    time = np.maximum(total / dram_bw, feed)
-    cost = np.where(fits, time, np.inf).ravel()
-    # the first (order, m, n, k) by (cost, both, moved, count): each order's lexsort-first,
-    # the earliest order among equal keys; only the candidates tied on cost are sorted
-    tied = np.flatnonzero(cost == cost.min())
-    both = np.where(fits, total / dram_bw + feed, np.inf).ravel()[tied]
-    moved = np.where(fits, total, np.inf).ravel()[tied]
-    count = g.tiles.ravel()[tied]
-    pick = int(tied[np.lexsort((count, moved, both))[0]])
-    o, *index = np.unravel_index(pick, shape)
-    best = ((cost[pick],), ORDERS[int(o)], index)
-    assert best is not None
-    (cost, *_), order, index = best  # ``cost`` is inf when nothing fits
-    im, jn, kk = (int(x) for x in index)
-    if not np.isfinite(cost):  # nothing fits: the smallest tiles, noted by the caller
+    at = np.flatnonzero(np.broadcast_to(fits, shape))
+    return TilingOptions(
+        whole=None, axes=(cm, cn, ck), shape=shape, at=at,
+        total=np.broadcast_to(total, shape).ravel()[at],
+        feed=np.broadcast_to(feed, shape).ravel()[at], tiles=g.tiles.ravel()[at],
+        m_unit=bool(view.m_unit),
+    )  # fmt: skip
+
+
+def pick_tiling(options: TilingOptions, dram_bytes_per_cycle: float) -> Tiling:
+    """The fitting tiling and loop order with the smallest memory-time bound at
+    ``dram_bytes_per_cycle`` (module docstring): the first (order, m, n, k) by (bound, bound
+    with the two terms added, DRAM bytes, tile count); the smallest tiles, marked as not
+    fitting, when nothing fits."""
+    if options.whole is not None:
+        return options.whole
+    assert options.axes is not None and options.at is not None
+    assert options.total is not None and options.feed is not None and options.tiles is not None
+    cm, cn, ck = options.axes
+    if not options.at.size:  # nothing fits: the smallest tiles, noted by the caller
         im, jn, kk = len(cm.size) - 1, len(cn.size) - 1, len(ck.size) - 1
         return Tiling(m=int(cm.size[im]), n=int(cn.size[jn]), k=int(ck.size[kk]), order="mnk",
                       images=int(max(cm.images[im], ck.images[kk])), fits=False)  # fmt: skip
-    images = int(cm.images[im]) if view.m_unit else int(ck.images[kk])
-    return Tiling(m=int(cm.size[im]), n=int(cn.size[jn]), k=int(ck.size[kk]), order=order,
+    total, feed = options.total, options.feed
+    cost = np.maximum(total / dram_bytes_per_cycle, feed)
+    tied = np.flatnonzero(cost == cost.min())  # in flat order: lexsort keeps it among equals
+    both = total[tied] / dram_bytes_per_cycle + feed[tied]
+    pick = int(options.at[tied[np.lexsort((options.tiles[tied], total[tied], both))[0]]])
+    o, im, jn, kk = (int(x) for x in np.unravel_index(pick, options.shape))
+    images = int(cm.images[im]) if options.m_unit else int(ck.images[kk])
+    return Tiling(m=int(cm.size[im]), n=int(cn.size[jn]), k=int(ck.size[kk]), order=ORDERS[o],
                   images=images)  # fmt: skip
+
+
+def choose_tiling(
+    view: NestView,
+    mp: Mapping,
+    spec: AcceleratorSpec,
+    *,
+    input_on_chip: bool = False,
+    output_on_chip: bool = False,
+) -> Tiling:
+    """The fitting tiling and loop order with the smallest memory-time bound (module
+    docstring); ``input_on_chip``/``output_on_chip`` as in ``nest_traffic`` (a resident A
+    needs no tile of its own and moves no DRAM bytes; a resident C is not stored)."""
+    options = tiling_options(view, mp, spec, input_on_chip=input_on_chip,
+                             output_on_chip=output_on_chip)  # fmt: skip
+    return pick_tiling(options, spec.dram.bytes_per_cycle(spec.compute.freq_mhz))
