@@ -312,27 +312,19 @@ _fit = fit_bytes
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class _Grid:
-    """Every (order, m, n, k) candidate of one orientation: objective, DRAM bytes, tiles."""
-
-    cost: np.ndarray
-    dram: np.ndarray
-    tiles: np.ndarray
-    fits: np.ndarray
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
 class _Moves:
-    """The part of ``_grid`` that the DRAM does not change, per (order, m, n, k) candidate
-    (broadcasting): DRAM bytes and busiest-port cycles per group, DRAM fills of A and B,
-    array feeds, whether the tiles fit. Shared by designs differing only in DRAM."""
+    """The part of a search grid that the DRAM does not change, for the fitting (order, m,
+    n, k) candidates only (``at``: their flat indices into ``shape``, ascending): DRAM bytes
+    and busiest-port cycles per group, DRAM fills of A and B, array feeds, tile counts.
+    Shared by designs differing only in DRAM."""
 
+    shape: tuple[int, ...]
+    at: np.ndarray
     dram: np.ndarray
     port: np.ndarray
     fills: np.ndarray
     a_feed: np.ndarray
     b_feed: np.ndarray
-    fits: np.ndarray
     tiles: np.ndarray
 
 
@@ -360,8 +352,11 @@ def _moves(
     spill = np.where(c_res | g.k_once, 0, g.k_spills)
     dram = a + b + final + spill * g.c_acc_bytes
     port = _port_cycles(spec, g.a_feed, g.b_feed, a, b, names)
-    return _Moves(dram=dram, port=port, fills=a + b, a_feed=g.a_feed, b_feed=g.b_feed,
-                  fits=fits, tiles=g.tiles)  # fmt: skip
+    shape = g.tiles.shape
+    at = np.flatnonzero(np.broadcast_to(fits, shape))
+    kept = lambda x: np.broadcast_to(x, shape).ravel()[at]  # noqa: E731
+    return _Moves(shape=shape, at=at, dram=kept(dram), port=kept(port), fills=kept(a + b),
+                  a_feed=kept(g.a_feed), b_feed=kept(g.b_feed), tiles=kept(g.tiles))  # fmt: skip
 
 
 def _names(spec: AcceleratorSpec) -> dict[Operand, str]:
@@ -370,26 +365,22 @@ def _names(spec: AcceleratorSpec) -> dict[Operand, str]:
     return {o: "shared" if shared else o.value for o in (Operand.INPUT, Operand.WEIGHT)}
 
 
-def _grid(
-    view: NestView, mp: Mapping, spec: AcceleratorSpec, compute: int, objective: str,
-    mv: _Moves,
-) -> _Grid:  # fmt: skip
-    """Every candidate's objective on ``spec``'s DRAM from its ``_moves``."""
+def _costs(
+    view: NestView, spec: AcceleratorSpec, compute: int, objective: str, mv: _Moves
+) -> np.ndarray:
+    """The objective's estimate of every fitting candidate of ``mv`` on ``spec``'s DRAM."""
     bw = spec.dram.bytes_per_cycle(spec.compute.freq_mhz)
     count = view.problem.count
     latency = np.maximum(np.maximum(compute, count * mv.dram / bw), count * mv.port)
-    cost = _objective(objective, latency, mv.dram, mv.a_feed, mv.b_feed, mv.fills, spec,
+    return _objective(objective, latency, mv.dram, mv.a_feed, mv.b_feed, mv.fills, spec,
                       sram_prices(spec), _names(spec), count)  # fmt: skip
-    shape = mv.tiles.shape
-    full = lambda x: x if np.shape(x) == shape else np.broadcast_to(x, shape)  # noqa: E731
-    return _Grid(cost=full(cost), dram=full(mv.dram), tiles=mv.tiles, fits=mv.fits)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class _Static:
-    """The parts of ``_grid`` that depend only on the axes tables, the orientation's array
-    and B's storage and the element bytes, not on buffers, DRAM or energy: made once and
-    shared across designs (``_static_grids``), read-only. Shapes broadcast to (m, n, k), or
+    """The parts of a search grid (``_moves``) that depend only on the axes tables, the
+    orientation's array and B's storage and the element bytes, not on buffers, DRAM or
+    energy: made once and shared across designs (``_static_grids``), read-only. Shapes broadcast to (m, n, k), or
     (orders, m, n, k) for ``factors``, ``k_once`` and ``tiles``."""
 
     a_sum: np.ndarray
@@ -471,22 +462,20 @@ def _objective(objective, latency, dram, a_feed, b_feed, fills, spec, prices, na
     return energy if objective == "energy" else energy * latency
 
 
-def _best_tiling(view: NestView, grid: _Grid, axes: tuple[AxisTable, AxisTable, AxisTable]):
-    """The best fitting (order, m, n, k) of ``grid`` and its estimate (ties: module
-    docstring); ``None`` if nothing fits."""
-    cost = np.where(grid.fits, grid.cost, np.inf).ravel()  # ``fits`` broadcasts over orders
-    low = cost.min()
-    if not np.isfinite(low):
+def _best_tiling(view: NestView, cost: np.ndarray, mv: _Moves,
+                 axes: tuple[AxisTable, AxisTable, AxisTable]):  # fmt: skip
+    """The best fitting (order, m, n, k) by ``cost`` (``_costs``) and its estimate (ties:
+    module docstring); ``None`` if nothing fits."""
+    if not mv.at.size:
         return None
-    tied = np.flatnonzero(cost == low)  # ties broken on the few tied candidates only
-    pick = np.lexsort((grid.tiles.ravel()[tied], grid.dram.ravel()[tied]))[0]
-    flat = int(tied[pick])
-    o, i, j, f = (int(x) for x in np.unravel_index(flat, grid.cost.shape))
+    tied = np.flatnonzero(cost == cost.min())  # ties broken on the few tied candidates only
+    pick = int(tied[np.lexsort((mv.tiles[tied], mv.dram[tied]))[0]])
+    o, i, j, f = (int(x) for x in np.unravel_index(int(mv.at[pick]), mv.shape))
     cm, cn, ck = axes
     images = int(cm.images[i]) if view.m_unit else int(ck.images[f])
     tiling = Tiling(m=int(cm.size[i]), n=int(cn.size[j]), k=int(ck.size[f]), order=ORDERS[o],
                     images=images)  # fmt: skip
-    return tiling, float(cost[flat])
+    return tiling, float(cost[pick])
 
 
 def search(
@@ -515,8 +504,8 @@ def search(
                 if len(moving) >= CACHE_SIZE:
                     moving.clear()
                 moving[mkey] = mv
-        grid = _grid(view, mp, spec, int(cycles.sum()), objective, mv)
-        best = _best_tiling(view, grid, axes)
+        cost = _costs(view, spec, int(cycles.sum()), objective, mv)
+        best = _best_tiling(view, cost, mv, axes)
         if best is not None:
             out.append(Candidate(orientation=orient, mapping=mp, cycles=cycles, tiling=best[0],
                                  estimate=best[1]))  # fmt: skip
