@@ -73,6 +73,7 @@ from sparsim.simulator.tiling import (
     TilingOptions,
     axis_table,
     b_table_of,
+    first_min,
     fit_bytes,
     frozen_grids,
     kept_ratio,
@@ -380,8 +381,8 @@ def _costs(
 class _Static:
     """The parts of a search grid (``_moves``) that depend only on the axes tables, the
     orientation's array and B's storage and the element bytes, not on buffers, DRAM or
-    energy: made once and shared across designs (``_static_grids``), read-only. Shapes broadcast to (m, n, k), or
-    (orders, m, n, k) for ``factors``, ``k_once`` and ``tiles``."""
+    energy: made once and shared across designs (``_static_grids``), read-only. Shapes
+    broadcast to (m, n, k), or (orders, m, n, k) for ``factors``, ``k_once`` and ``tiles``."""
 
     a_sum: np.ndarray
     a_max: np.ndarray
@@ -468,8 +469,7 @@ def _best_tiling(view: NestView, cost: np.ndarray, mv: _Moves,
     module docstring); ``None`` if nothing fits."""
     if not mv.at.size:
         return None
-    tied = np.flatnonzero(cost == cost.min())  # ties broken on the few tied candidates only
-    pick = int(tied[np.lexsort((mv.tiles[tied], mv.dram[tied]))[0]])
+    pick = first_min(cost, mv.dram, mv.tiles)
     o, i, j, f = (int(x) for x in np.unravel_index(int(mv.at[pick]), mv.shape))
     cm, cn, ck = axes
     images = int(cm.images[i]) if view.m_unit else int(ck.images[f])

@@ -1032,6 +1032,20 @@ def tiling_options(
     )  # fmt: skip
 
 
+def first_min(*keys: np.ndarray) -> int:
+    """The index of the smallest entry by ``keys`` (the first key first, the next breaking its
+    ties, ...; the lowest index last): ``np.lexsort(keys[::-1])[0]``, narrowed key by key so
+    that thousands of candidates tied on the first key (a compute-bound layer) cost little."""
+    first = keys[0]
+    at = np.flatnonzero(first == first.min())
+    for key in keys[1:]:
+        if at.size == 1:
+            break
+        values = key[at]
+        at = at[values == values.min()]
+    return int(at[0])
+
+
 def pick_tiling(options: TilingOptions, dram_bytes_per_cycle: float) -> Tiling:
     """The fitting tiling and loop order with the smallest memory-time bound at
     ``dram_bytes_per_cycle`` (module docstring): the first (order, m, n, k) by (bound, bound
@@ -1048,9 +1062,8 @@ def pick_tiling(options: TilingOptions, dram_bytes_per_cycle: float) -> Tiling:
                       images=int(max(cm.images[im], ck.images[kk])), fits=False)  # fmt: skip
     total, feed = options.total, options.feed
     cost = np.maximum(total / dram_bytes_per_cycle, feed)
-    tied = np.flatnonzero(cost == cost.min())  # in flat order: lexsort keeps it among equals
-    both = total[tied] / dram_bytes_per_cycle + feed[tied]
-    pick = int(options.at[tied[np.lexsort((options.tiles[tied], total[tied], both))[0]]])
+    pick = int(options.at[first_min(cost, total / dram_bytes_per_cycle + feed, total,
+                                    options.tiles)])  # fmt: skip
     o, im, jn, kk = (int(x) for x in np.unravel_index(pick, options.shape))
     images = int(cm.images[im]) if options.m_unit else int(ck.images[kk])
     return Tiling(m=int(cm.size[im]), n=int(cn.size[jn]), k=int(ck.size[kk]), order=ORDERS[o],

@@ -1,4 +1,5 @@
-"""The simulator's scalar fast paths against the general array code they shortcut.
+"""The simulator's fast paths against the general code they shortcut (``tiling.first_min``
+against ``np.lexsort``).
 
 The one-tile timing (``perf._one_tile_timing``) must equal the closed forms over arrays
 (``perf._double_buffered``, ``_single_buffered``, ``bound_of``) on random one-tile schedules.
@@ -14,6 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sparsim.accel.loader import load_spec
 from sparsim.simulator.lower import lower
 from sparsim.simulator.mapping import map_problem
@@ -32,6 +35,7 @@ from sparsim.simulator.tiling import (
     _facts,
     _one_tile_traffic,
     _tables,
+    first_min,
     nest_view,
 )
 from sparsim.workloads.layer import Phase
@@ -107,3 +111,13 @@ def test_one_tile_timing_equals_the_closed_forms():
                          dram_latency_cycles=int(rng.choice([0, 1, 100])),
                          double_buffered=bool(rng.integers(0, 2)), port_cycles=ports)  # fmt: skip
         assert analytical_timing(s) == _general_timing(s)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, 60), st.integers(1, 4), st.data())
+def test_first_min_is_lexsorts_first(n: int, distinct: int, data: st.DataObject) -> None:
+    """``tiling.first_min`` (ties narrowed key by key) against ``np.lexsort``'s first index
+    (numpy's stable sort: the reference), on keys with few distinct values (many ties)."""
+    values = st.lists(st.integers(0, distinct), min_size=n, max_size=n)
+    keys = [np.array(data.draw(values), dtype=np.float64) / 3 for _ in range(3)]
+    assert first_min(*keys) == int(np.lexsort(keys[::-1])[0])
