@@ -327,6 +327,8 @@ class _Moves:
     a_feed: np.ndarray
     b_feed: np.ndarray
     tiles: np.ndarray
+    compute: int
+    floor: int
 
 
 def _moves(
@@ -335,7 +337,10 @@ def _moves(
     spec: AcceleratorSpec,
     residency: tuple[bool, bool],
     axes: tuple[AxisTable, AxisTable, AxisTable],
+    compute: int,
 ) -> _Moves:
+    """``_Moves`` of one orientation taking ``compute`` cycles; ``floor``: the candidate
+    ``_at_floor`` tries first (-1: none)."""
     pr = spec.precision
     in_b, out_b, w_b = (pr.bytes_of(o) for o in (Operand.INPUT, Operand.OUTPUT, Operand.WEIGHT))
     acc_b = precision_bits(pr.accumulator) / 8
@@ -356,8 +361,24 @@ def _moves(
     shape = g.tiles.shape
     at = np.flatnonzero(np.broadcast_to(fits, shape))
     kept = lambda x: np.broadcast_to(x, shape).ravel()[at]  # noqa: E731
-    return _Moves(shape=shape, at=at, dram=kept(dram), port=kept(port), fills=kept(a + b),
-                  a_feed=kept(g.a_feed), b_feed=kept(g.b_feed), tiles=kept(g.tiles))  # fmt: skip
+    dram, port, tiles = kept(dram), kept(port), kept(g.tiles)
+    keeps_up = np.flatnonzero(view.problem.count * port <= compute)
+    floor = int(keeps_up[first_min(dram[keeps_up], tiles[keeps_up])]) if keeps_up.size else -1
+    return _Moves(shape=shape, at=at, dram=dram, port=port, fills=kept(a + b),
+                  a_feed=kept(g.a_feed), b_feed=kept(g.b_feed), tiles=tiles, compute=compute,
+                  floor=floor)  # fmt: skip
+
+
+def _at_floor(view: NestView, spec: AcceleratorSpec, objective: str, mv: _Moves) -> int | None:
+    """The latency objective's pick without pricing every candidate, when one reaches the
+    floor: no candidate is faster than ``compute``, those reaching it are the ones whose
+    ports keep up (``floor`` is the first of them by DRAM bytes, tiles, index) and whose DRAM
+    time ``count * dram / bw`` keeps up too (a prefix of that order, DRAM time growing with
+    bytes), so ``floor`` is the pick if its own DRAM keeps up; ``None`` otherwise."""
+    if objective != "latency" or mv.floor < 0:
+        return None
+    bw = spec.dram.bytes_per_cycle(spec.compute.freq_mhz)
+    return mv.floor if view.problem.count * mv.dram[mv.floor] / bw <= mv.compute else None
 
 
 def _names(spec: AcceleratorSpec) -> dict[Operand, str]:
@@ -470,12 +491,17 @@ def _best_tiling(view: NestView, cost: np.ndarray, mv: _Moves,
     if not mv.at.size:
         return None
     pick = first_min(cost, mv.dram, mv.tiles)
+    return _tiling_at(view, mv, pick, axes), float(cost[pick])
+
+
+def _tiling_at(view: NestView, mv: _Moves, pick: int,
+               axes: tuple[AxisTable, AxisTable, AxisTable]) -> Tiling:  # fmt: skip
+    """The tiling of fitting candidate ``pick`` of ``mv``."""
     o, i, j, f = (int(x) for x in np.unravel_index(int(mv.at[pick]), mv.shape))
     cm, cn, ck = axes
     images = int(cm.images[i]) if view.m_unit else int(ck.images[f])
-    tiling = Tiling(m=int(cm.size[i]), n=int(cn.size[j]), k=int(ck.size[f]), order=ORDERS[o],
-                    images=images)  # fmt: skip
-    return tiling, float(cost[pick])
+    return Tiling(m=int(cm.size[i]), n=int(cn.size[j]), k=int(ck.size[f]), order=ORDERS[o],
+                  images=images)  # fmt: skip
 
 
 def search(
@@ -499,13 +525,16 @@ def search(
         mkey = (shape, orient, residency)
         mv = moving.get(mkey) if shape is not None else None
         if mv is None:
-            mv = _moves(view, mp, spec, residency, axes)
+            mv = _moves(view, mp, spec, residency, axes, int(cycles.sum()))
             if shape is not None:
                 if len(moving) >= CACHE_SIZE:
                     moving.clear()
                 moving[mkey] = mv
-        cost = _costs(view, spec, int(cycles.sum()), objective, mv)
-        best = _best_tiling(view, cost, mv, axes)
+        floor = _at_floor(view, spec, objective, mv)
+        if floor is not None:
+            best = _tiling_at(view, mv, floor, axes), float(mv.compute)
+        else:
+            best = _best_tiling(view, _costs(view, spec, mv.compute, objective, mv), mv, axes)
         if best is not None:
             out.append(Candidate(orientation=orient, mapping=mp, cycles=cycles, tiling=best[0],
                                  estimate=best[1]))  # fmt: skip

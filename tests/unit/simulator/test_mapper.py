@@ -13,14 +13,28 @@ from hypothesis import strategies as st
 from sparsim.accel.configs import list_configs
 from sparsim.accel.loader import load_spec
 from sparsim.accel.spec import Operand
-from sparsim.simulator.lower import Problem
-from sparsim.simulator.mapper import FIXED, MapperOptions, _sizes, orientations, search
+from sparsim.simulator.lower import Problem, lower
+from sparsim.simulator.mapper import (
+    FIXED,
+    MapperOptions,
+    _at_floor,
+    _axes,
+    _best_tiling,
+    _costs,
+    _moves,
+    _sizes,
+    _tiling_at,
+    orientations,
+    search,
+)
 from sparsim.simulator.perf import analytical_timing
 from sparsim.simulator.plan import plan
 from sparsim.simulator.results import Pass
 from sparsim.simulator.run import simulate
 from sparsim.simulator.tiling import ORDERS, Tiling, nest_traffic, nest_view
+from sparsim.workloads.layer import Phase
 from sparsim.workloads.registry import get_workload
+from sparsim.workloads.sparsity import NM
 
 from tests.unit.simulator.conftest import gemm_workload, make_spec
 
@@ -205,3 +219,32 @@ def test_cli_mapper_flag_reaches_the_simulator(tmp_path):
         expected = simulate(get_workload("llama2_7b_decode"), spec, mapper=mode)
         assert totals[mode] == sum(r.cycles for r in expected.layers)
     assert totals["search"] < totals["fixed"]
+
+
+@pytest.mark.parametrize("name", ["sat", "dense_ws_128x128", "mobile_npu"])
+def test_floor_pick_equals_pricing_every_candidate(name: str) -> None:
+    """``mapper._at_floor`` (the latency pick read off the candidates whose ports and DRAM
+    keep up with compute) against pricing every fitting candidate and taking the first by
+    (estimate, DRAM bytes, tiles), on every matrix problem of ResNet-18 training over a slow,
+    a moderate and a fast DRAM: some orientations reach the floor, others are priced."""
+    base = load_spec(name)
+    workload = get_workload("resnet18").with_weight_sparsity(NM(n=2, m=8, transposable=True))
+    problems = {replace(p, layer="", fused_with="")
+                for p in lower(workload.with_phase(Phase.TRAINING)) if p.is_matrix}  # fmt: skip
+    floors, priced_only = 0, 0
+    for gb_per_s in (4.8, 19.2, 1e4):
+        spec = replace(base, dram=replace(base.dram, bandwidth_gb_per_s=gb_per_s))
+        for problem in problems:
+            view = nest_view(problem)
+            axes = _axes(view, problem)
+            for _, mp, cycles in orientations(problem, spec):
+                mv = _moves(view, mp, spec, (False, False), axes, int(cycles.sum()))
+                pick = _at_floor(view, spec, "latency", mv)
+                costs = _costs(view, spec, mv.compute, "latency", mv)
+                priced = _best_tiling(view, costs, mv, axes)
+                if pick is None:
+                    priced_only += 1
+                else:
+                    floors += 1
+                    assert priced == (_tiling_at(view, mv, pick, axes), float(mv.compute))
+    assert floors > 0 and priced_only > 0
