@@ -81,6 +81,7 @@ from sparsim.simulator.tiling import (
     nest_view,
     order_factors,
     pick_tiling,
+    tiling_at,
     tiling_options,
 )
 
@@ -497,11 +498,7 @@ def _best_tiling(view: NestView, cost: np.ndarray, mv: _Moves,
 def _tiling_at(view: NestView, mv: _Moves, pick: int,
                axes: tuple[AxisTable, AxisTable, AxisTable]) -> Tiling:  # fmt: skip
     """The tiling of fitting candidate ``pick`` of ``mv``."""
-    o, i, j, f = (int(x) for x in np.unravel_index(int(mv.at[pick]), mv.shape))
-    cm, cn, ck = axes
-    images = int(cm.images[i]) if view.m_unit else int(ck.images[f])
-    return Tiling(m=int(cm.size[i]), n=int(cn.size[j]), k=int(ck.size[f]), order=ORDERS[o],
-                  images=images)  # fmt: skip
+    return tiling_at(axes, mv.shape, int(mv.at[pick]), bool(view.m_unit))
 
 
 def search(

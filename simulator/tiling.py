@@ -1064,8 +1064,17 @@ def pick_tiling(options: TilingOptions, dram_bytes_per_cycle: float) -> Tiling:
     cost = np.maximum(total / dram_bytes_per_cycle, feed)
     pick = int(options.at[first_min(cost, total / dram_bytes_per_cycle + feed, total,
                                     options.tiles)])  # fmt: skip
-    o, im, jn, kk = (int(x) for x in np.unravel_index(pick, options.shape))
-    images = int(cm.images[im]) if options.m_unit else int(ck.images[kk])
+    return tiling_at(options.axes, options.shape, pick, options.m_unit)
+
+
+def tiling_at(axes: tuple[AxisTable, AxisTable, AxisTable], shape: tuple[int, ...], flat: int,
+              m_unit: bool) -> Tiling:  # fmt: skip
+    """The tiling at flat index ``flat`` of an (order, m, n, k) grid of ``shape`` over
+    ``axes``; the images ride on ``m`` when it counts rows of images (``m_unit``), else on
+    ``k``."""
+    o, im, jn, kk = (int(x) for x in np.unravel_index(flat, shape))
+    cm, cn, ck = axes
+    images = int(cm.images[im]) if m_unit else int(ck.images[kk])
     return Tiling(m=int(cm.size[im]), n=int(cn.size[jn]), k=int(ck.size[kk]), order=ORDERS[o],
                   images=images)  # fmt: skip
 
