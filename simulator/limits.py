@@ -11,6 +11,7 @@ from collections.abc import Iterable
 
 from sparsim.accel.spec import AcceleratorSpec, Operand
 from sparsim.simulator.lower import Problem
+from sparsim.simulator.memory import STREAM_CHUNKS
 from sparsim.workloads.yamlio import ConfigError
 
 __all__ = ["MAX_MACS", "MAX_TILES", "check_size", "stream_tile_bound", "tile_bound"]
@@ -46,10 +47,11 @@ most 4 bytes per weight: ``simulator.plan.OPTIMIZER_BYTES_IN``)."""
 
 def stream_tile_bound(problem: Problem, spec: AcceleratorSpec) -> int:
     """Chunks a vector or pre-generation problem streams through the input buffer: an upper
-    bound on ``simulator.memory.stream_traffic``'s tile count."""
+    bound on ``simulator.memory.stream_traffic``'s tile count (a chunk is at least
+    ``1/STREAM_CHUNKS`` of the work unless half the input buffer share is smaller)."""
     elements = problem.vector_elements or problem.pregen_elements
     chunk = max(1, spec.buffer_share_bytes(Operand.INPUT) // 2 // _STREAM_BYTES_IN)
-    return _ceil_div(elements, chunk)
+    return max(_ceil_div(elements, chunk), min(elements, STREAM_CHUNKS))
 
 
 def _problem_error(problem: Problem, spec: AcceleratorSpec) -> str | None:

@@ -539,7 +539,8 @@ def _plan_stream(
     ``totals``: bytes read and written, when not per element (``memory.stream_traffic``)."""
     elements = problem.vector_elements or problem.pregen_elements
     sizes, traffic = stream_traffic(elements, io[0], io[1], spec, totals)
-    cycles = np.ceil(sizes * ops_per_element).astype(np.int64)
+    # the unit streams across chunk boundaries: the whole work's cycles, shared by the chunks
+    cycles = _share(math.ceil(elements * ops_per_element), sizes)
     return _schedule(spec, cycles, traffic), traffic
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import pytest
 from sparsim.simulator.limits import MAX_MACS, MAX_TILES, check_size, stream_tile_bound, tile_bound
@@ -32,11 +33,14 @@ def test_tile_bound_by_hand(dataflow: str, tiles: int) -> None:
 
 
 def test_stream_tile_bound_by_hand() -> None:
-    # 4096-byte input buffer: chunks of 4096 // 2 // 16 = 128 elements; 1000 -> ceil = 8
+    # 4096-byte input buffer: chunks of at least 4096 // 2 // 16 = 128 elements unless a 64th
+    # of the work is smaller (memory.STREAM_CHUNKS): 1000 -> max(ceil(1000 / 128), 64) = 64
+    # (it runs 63 chunks of 16); 100,000 -> ceil(100,000 / 128) = 782
     spec = make_spec(buffer_bytes=4096)
     vector = Problem(layer="v", op="norm", pass_=Pass.VECTOR, vector_elements=1000,
                      vector_flops=5000)  # fmt: skip
-    assert stream_tile_bound(vector, spec) == 8
+    assert stream_tile_bound(vector, spec) == 64
+    assert stream_tile_bound(replace(vector, vector_elements=100_000), spec) == 782
 
 
 def test_tile_limit_edge() -> None:

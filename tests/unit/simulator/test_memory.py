@@ -89,11 +89,27 @@ def test_unexploited_pattern_moves_dense_weights():
 
 
 def test_stream_traffic_chunks_through_half_the_input_buffer():
-    # 1000 elements of 2 B in, 1 B out; input share 1 KiB double-buffered: 256 elements/chunk
-    sizes, traffic = stream_traffic(1000, 2.0, 1.0, make_spec(buffer_bytes=1024))
-    assert np.array_equal(sizes, [256, 256, 256, 232])
+    # 100,000 elements of 2 B in, 1 B out; input share 1 KiB double-buffered: 256 elements a
+    # chunk, smaller than 100,000 / 64 = 1,563 (memory.STREAM_CHUNKS): 390 x 256 + 160
+    sizes, traffic = stream_traffic(100_000, 2.0, 1.0, make_spec(buffer_bytes=1024))
+    assert np.array_equal(sizes, [256] * 390 + [160])
     assert np.array_equal(traffic.load, 2 * sizes) and np.array_equal(traffic.store, sizes)
-    assert dict(traffic.dram) == {"input": 2000, "output": 1000}
+    assert dict(traffic.dram) == {"input": 200_000, "output": 100_000}
+
+
+def test_stream_traffic_chunks_in_64ths_or_the_bandwidth_delay_product():
+    # a big buffer and no DRAM latency: 1000 elements in chunks of ceil(1000 / 64) = 16
+    sizes, _ = stream_traffic(1000, 2.0, 1.0, make_spec())
+    assert np.array_equal(sizes, [16] * 62 + [8])
+    # 100 cycles of latency at 1.6 GB/s and 200 MHz (8 B/cycle): 800 B = 400 elements of 2 B
+    # keep the channel busy, more than 16
+    sizes, _ = stream_traffic(1000, 2.0, 1.0, make_spec(dram_gb_per_s=1.6, latency_cycles=100))
+    assert np.array_equal(sizes, [400, 400, 200])
+    # the chunk does not grow with the buffer: a 1 KiB share (256 elements) chunks 1000 as a
+    # 1 GiB one does, so a bigger buffer exposes no bigger first fill and last drain
+    small, _ = stream_traffic(1000, 2.0, 1.0, make_spec(buffer_bytes=1024))
+    big, _ = stream_traffic(1000, 2.0, 1.0, make_spec())
+    assert np.array_equal(small, big)
 
 
 def test_os_m_major_reuses_input_panels_and_refetches_weights():
