@@ -73,6 +73,7 @@ from sparsim.simulator.tiling import (
     TilingOptions,
     axis_table,
     b_table_of,
+    candidate_dram,
     first_min,
     fit_bytes,
     frozen_grids,
@@ -348,17 +349,8 @@ def _moves(
     g = _static_grids(axes, mp, in_b, out_b, w_b, acc_b)
     fits = ((g.a_max <= _fit(spec, Operand.INPUT)) & (g.b_max <= _fit(spec, Operand.WEIGHT))
             & (g.c_max_held <= _fit(spec, Operand.OUTPUT)))  # fmt: skip
-    a_res = g.a_sum <= _fit(spec, Operand.INPUT)
-    b_res = g.b_sum <= _fit(spec, Operand.WEIGHT)
-    c_res = g.c_acc <= _fit(spec, Operand.OUTPUT)
-    final = 0.0 if residency[1] else g.final
-    names = _names(spec)
-    f = g.factors  # axis 0: the loop order
-    a = 0.0 if residency[0] else g.a_sum * np.where(a_res, 1, f["n"])
-    b = g.b_sum * np.where(b_res, 1, f["m"])
-    spill = np.where(c_res | g.k_once, 0, g.k_spills)
-    dram = a + b + final + spill * g.c_acc_bytes
-    port = _port_cycles(spec, g.a_feed, g.b_feed, a, b, names)
+    a, b, dram = candidate_dram(g, spec, *residency)
+    port = _port_cycles(spec, g.a_feed, g.b_feed, a, b, _names(spec))
     shape = g.tiles.shape
     at = np.flatnonzero(np.broadcast_to(fits, shape))
     kept = lambda x: np.broadcast_to(x, shape).ravel()[at]  # noqa: E731

@@ -69,7 +69,7 @@ import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 import numpy as np
 from sparsim.accel.spec import AcceleratorSpec, Operand, precision_bits
@@ -983,6 +983,48 @@ class TilingOptions:
     m_unit: bool = False
 
 
+class CandidateGrids(Protocol):
+    """What ``candidate_dram`` reads of a grid of (order, m, n, k) tiling candidates (the
+    chooser's ``_Chooser``, the mapper's ``_Static``)."""
+
+    @property
+    def a_sum(self) -> np.ndarray: ...
+    @property
+    def b_sum(self) -> np.ndarray: ...
+    @property
+    def c_acc(self) -> np.ndarray: ...
+    @property
+    def c_acc_bytes(self) -> np.ndarray: ...
+    @property
+    def final(self) -> np.ndarray: ...
+    @property
+    def factors(self) -> dict[str, np.ndarray]: ...
+    @property
+    def k_once(self) -> np.ndarray: ...
+    @property
+    def k_spills(self) -> np.ndarray: ...
+
+
+def candidate_dram(
+    g: CandidateGrids, spec: AcceleratorSpec, input_on_chip: bool, output_on_chip: bool
+) -> tuple[np.ndarray | float, np.ndarray, np.ndarray]:
+    """(A's fills, B's fills, all DRAM bytes) of every candidate, every loop order at once
+    (axis 0 of ``order_factors``): A and B fetched once when their whole operand fits its
+    buffer share, else once per trip of the loop they do not depend on; C's partial sums
+    spilled and reloaded when C does not fit and k takes several tiles; the final outputs
+    stored unless they stay on chip (module docstring, Reuse). A resident input moves
+    nothing."""
+    f = g.factors
+    a_res = g.a_sum <= _fit(spec, Operand.INPUT)
+    b_res = g.b_sum <= _fit(spec, Operand.WEIGHT)
+    c_res = g.c_acc <= _fit(spec, Operand.OUTPUT)
+    a = 0.0 if input_on_chip else g.a_sum * np.where(a_res, 1, f["n"])
+    b = g.b_sum * np.where(b_res, 1, f["m"])
+    spill = np.where(c_res | g.k_once, 0, g.k_spills)
+    final = 0.0 if output_on_chip else g.final
+    return a, b, a + b + final + spill * g.c_acc_bytes
+
+
 def tiling_options(
     view: NestView,
     mp: Mapping,
@@ -999,9 +1041,7 @@ def tiling_options(
     k_fold = fold if not (view.problem.conv and view.problem.pass_ == Pass.BW_WEIGHT) else 0
     cm, cn, ck = _axis_cands(view, "m"), _axis_cands(view, "n"), _axis_cands(view, "k", k_fold)
     g = _chooser_grids(view, mp, spec, (cm, cn, ck), fold)
-    a_sum, a_max = g.a_sum, g.a_max
-    if input_on_chip:
-        a_sum, a_max = np.zeros_like(a_sum), np.zeros_like(a_max)
+    a_max = np.zeros_like(g.a_max) if input_on_chip else g.a_max  # a resident A needs no tile
     fits = (
         (a_max <= _fit(spec, Operand.INPUT))
         & (g.b_max <= _fit(spec, Operand.WEIGHT))
@@ -1012,16 +1052,7 @@ def tiling_options(
     feed = np.maximum(g.a_feed / read_in, g.b_feed / read_w)  # read-port lower bound
     # partial sums written to the output buffer: once per array fold of k (os: per k tile)
     feed = np.maximum(feed, g.psums / spec.buffer_for(Operand.OUTPUT).write_bytes_per_cycle)
-    a_res = a_sum <= _fit(spec, Operand.INPUT)
-    b_res = g.b_sum <= _fit(spec, Operand.WEIGHT)
-    c_res = g.c_acc <= _fit(spec, Operand.OUTPUT)
-    # every loop order at once (axis 0 of ``order_factors``), the same steps per element
-    f = g.factors
-    a = a_sum * np.where(a_res, 1, f["n"])
-    b = g.b_sum * np.where(b_res, 1, f["m"])
-    spill = np.where(c_res | g.k_once, 0, g.k_spills)
-    final = 0 if output_on_chip else g.final
-    total = a + b + final + spill * g.c_acc_bytes
+    total = candidate_dram(g, spec, input_on_chip, output_on_chip)[2]
     shape = g.tiles.shape
     at = np.flatnonzero(np.broadcast_to(fits, shape))
     return TilingOptions(
