@@ -76,6 +76,7 @@ from sparsim.simulator.tiling import (
     candidate_dram,
     first_min,
     fit_bytes,
+    fitting_candidates,
     frozen_grids,
     kept_ratio,
     memo,
@@ -352,13 +353,12 @@ def _moves(
     a, b, dram = candidate_dram(g, spec, *residency)
     port = _port_cycles(spec, g.a_feed, g.b_feed, a, b, _names(spec))
     shape = g.tiles.shape
-    at = np.flatnonzero(np.broadcast_to(fits, shape))
-    kept = lambda x: np.broadcast_to(x, shape).ravel()[at]  # noqa: E731
-    dram, port, tiles = kept(dram), kept(port), kept(g.tiles)
+    at, dram, port, fills, a_feed, b_feed, tiles = fitting_candidates(
+        fits, shape, dram, port, a + b, g.a_feed, g.b_feed, g.tiles)
     keeps_up = np.flatnonzero(view.problem.count * port <= compute)
     floor = int(keeps_up[first_min(dram[keeps_up], tiles[keeps_up])]) if keeps_up.size else -1
-    return _Moves(shape=shape, at=at, dram=dram, port=port, fills=kept(a + b),
-                  a_feed=kept(g.a_feed), b_feed=kept(g.b_feed), tiles=tiles, compute=compute,
+    return _Moves(shape=shape, at=at, dram=dram, port=port, fills=fills, a_feed=a_feed,
+                  b_feed=b_feed, tiles=tiles, compute=compute,
                   floor=floor)  # fmt: skip
 
 
@@ -380,10 +380,9 @@ def _names(spec: AcceleratorSpec) -> dict[Operand, str]:
     return {o: "shared" if shared else o.value for o in (Operand.INPUT, Operand.WEIGHT)}
 
 
-def _costs(
-    view: NestView, spec: AcceleratorSpec, compute: int, objective: str, mv: _Moves
-) -> np.ndarray:
+def _costs(view: NestView, spec: AcceleratorSpec, objective: str, mv: _Moves) -> np.ndarray:
     """The objective's estimate of every fitting candidate of ``mv`` on ``spec``'s DRAM."""
+    compute = mv.compute
     bw = spec.dram.bytes_per_cycle(spec.compute.freq_mhz)
     count = view.problem.count
     latency = np.maximum(np.maximum(compute, count * mv.dram / bw), count * mv.port)
@@ -523,7 +522,7 @@ def search(
         if floor is not None:
             best = _tiling_at(view, mv, floor, axes), float(mv.compute)
         else:
-            best = _best_tiling(view, _costs(view, spec, mv.compute, objective, mv), mv, axes)
+            best = _best_tiling(view, _costs(view, spec, objective, mv), mv, axes)
         if best is not None:
             out.append(Candidate(orientation=orient, mapping=mp, cycles=cycles, tiling=best[0],
                                  estimate=best[1]))  # fmt: skip

@@ -423,7 +423,7 @@ def _score(planned: PlannedProblem, spec: AcceleratorSpec, objective: str) -> fl
 
 
 _layouts: SpecStores[PlannedProblem] = SpecStores(layout_key, LAYOUT_CACHE_SPECS)
-"""Candidate plans of every spec sharing a ``_layout_key``, by (problem, residency,
+"""Candidate plans of every spec sharing a ``mapping.layout_key``, by (problem, residency,
 orientation, tiling): designs differing only in DRAM share them."""
 
 

@@ -1054,13 +1054,18 @@ def tiling_options(
     feed = np.maximum(feed, g.psums / spec.buffer_for(Operand.OUTPUT).write_bytes_per_cycle)
     total = candidate_dram(g, spec, input_on_chip, output_on_chip)[2]
     shape = g.tiles.shape
+    at, total, feed, tiles = fitting_candidates(fits, shape, total, feed, g.tiles)
+    return TilingOptions(whole=None, axes=(cm, cn, ck), shape=shape, at=at, total=total,
+                         feed=feed, tiles=tiles, m_unit=bool(view.m_unit))  # fmt: skip
+
+
+def fitting_candidates(fits: np.ndarray, shape: tuple[int, ...],
+                       *values: np.ndarray | float) -> tuple[np.ndarray, ...]:  # fmt: skip
+    """The flat indices of the fitting candidates of a grid of ``shape`` (``fits``
+    broadcasts to it), ascending, then each of ``values`` (broadcasting too) at those
+    candidates only: what a pick over the fitting ones needs, flat."""
     at = np.flatnonzero(np.broadcast_to(fits, shape))
-    return TilingOptions(
-        whole=None, axes=(cm, cn, ck), shape=shape, at=at,
-        total=np.broadcast_to(total, shape).ravel()[at],
-        feed=np.broadcast_to(feed, shape).ravel()[at], tiles=g.tiles.ravel()[at],
-        m_unit=bool(view.m_unit),
-    )  # fmt: skip
+    return at, *(np.broadcast_to(v, shape).ravel()[at] for v in values)
 
 
 def first_min(*keys: np.ndarray) -> int:

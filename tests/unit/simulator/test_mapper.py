@@ -240,7 +240,7 @@ def test_floor_pick_equals_pricing_every_candidate(name: str) -> None:
             for _, mp, cycles in orientations(problem, spec):
                 mv = _moves(view, mp, spec, (False, False), axes, int(cycles.sum()))
                 pick = _at_floor(view, spec, "latency", mv)
-                costs = _costs(view, spec, mv.compute, "latency", mv)
+                costs = _costs(view, spec, "latency", mv)
                 priced = _best_tiling(view, costs, mv, axes)
                 if pick is None:
                     priced_only += 1
