@@ -49,13 +49,14 @@ both engines then apply ``overlap_fused`` to their timings.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, replace
 from typing import TypedDict
 
 import numpy as np
 from sparsim.accel.bitlayout import index_bits
-from sparsim.accel.spec import AcceleratorSpec, Operand
+from sparsim.accel.spec import AcceleratorSpec, Operand, PrecisionSpec
 from sparsim.simulator import tile
 from sparsim.simulator.energy import (
     PREGEN_OPS_PER_ELEMENT,
@@ -107,13 +108,22 @@ from sparsim.simulator.precision import (
     dequant_problem,
     problem_precision,
     spec_for,
+    uses_spec_precision,
 )
 from sparsim.simulator.residency import residency
 from sparsim.simulator.results import LayerResult, Pass, RunResult
 from sparsim.simulator.schedule import PortStream, TileSchedule
 from sparsim.simulator.simd import KernelCost, plan_simd
-from sparsim.simulator.tiling import NestTraffic, Tiling, nest_traffic, nest_view, port_streams
-from sparsim.workloads.layer import Workload
+from sparsim.simulator.tiling import (
+    NestTraffic,
+    Tiling,
+    all_double_buffered,
+    nest_traffic,
+    nest_view,
+    port_streams,
+    port_widths,
+)
+from sparsim.workloads.layer import Layer, Workload
 from sparsim.workloads.ops import VectorKind
 
 __all__ = [
@@ -140,7 +150,9 @@ class PlannedProblem:
     ``energy_pj``: ``energy.energy_pj`` of ``counts``, computed once per shared plan;
     ``stream_bytes``: each buffer port's bytes per tile split by stream, for one of
     ``problem.count`` groups (``tiling.NestTraffic.stream_bytes``; ``stream_schedule``);
-    ``kernel``: on a ``simd`` core, the kernel that ran a matrix problem (``simulator.simd``)."""
+    ``kernel``: on a ``simd`` core, the kernel that ran a matrix problem (``simulator.simd``);
+    ``energy_total_pj``, ``detail``: the sum of ``energy_pj`` and the ``LayerResult.
+    mapping_detail``, worked out once per shared plan (``_with_energy``)."""
 
     problem: Problem
     mapping: Mapping | None
@@ -159,6 +171,8 @@ class PlannedProblem:
     stream_bytes: tuple[np.ndarray, ...] = ()
     cores: CoreUse | None = None
     kernel: KernelCost | None = None
+    energy_total_pj: float = 0.0
+    detail: tuple[tuple[str, object], ...] = ()
 
     @property
     def issued_macs(self) -> int:
@@ -174,7 +188,7 @@ def _schedule(spec: AcceleratorSpec, cycles: np.ndarray, traffic: Traffic) -> Ti
         store_bytes=traffic.store,
         dram_bytes_per_cycle=spec.dram.bytes_per_cycle(spec.compute.freq_mhz),
         dram_latency_cycles=spec.dram.latency_cycles,
-        double_buffered=all(buf.double_buffered for _, buf in spec.buffers),
+        double_buffered=all_double_buffered(spec),
     )
 
 
@@ -230,25 +244,19 @@ def _share(total: int, weights: np.ndarray) -> np.ndarray:
     return edges
 
 
-def _port_widths(spec: AcceleratorSpec) -> dict[str, int]:
-    """Bytes per cycle of every buffer port, by port name."""
-    widths = {}
-    for name, buf in spec.buffers:
-        widths[f"{name} buffer read port"] = buf.read_bytes_per_cycle
-        widths[f"{name} buffer write port"] = buf.write_bytes_per_cycle
-    return widths
-
-
 def _port_cycles(
     spec: AcceleratorSpec, ports: dict[str, np.ndarray], count: int
 ) -> tuple[tuple[str, np.ndarray], ...]:
-    """Per port, ``ceil(bytes / port bytes per cycle)`` of each tile, over ``count`` groups."""
-    widths = _port_widths(spec)
-    out = []
-    for port, nbytes in ports.items():
-        cycles = tile.ceil_div(nbytes, widths[port])
-        out.append((port, np.tile(cycles, count) if count > 1 else cycles))
-    return tuple(out)
+    """Per port, ``ceil(bytes / port bytes per cycle)`` of each tile, over ``count`` groups
+    (one division for all ports: numpy's per-call overhead dominates small arrays)."""
+    if not ports:
+        return ()
+    widths = port_widths(spec)
+    nbytes = np.array(list(ports.values()), dtype=np.int64)  # (ports, tiles)
+    cycles = tile.ceil_div(nbytes, np.array([widths[p] for p in ports], dtype=np.int64)[:, None])
+    if count > 1:
+        cycles = np.tile(cycles, (1, count))
+    return tuple(zip(ports, cycles, strict=True))
 
 
 def stream_schedule(planned: PlannedProblem, spec: AcceleratorSpec) -> TileSchedule:
@@ -261,7 +269,7 @@ def stream_schedule(planned: PlannedProblem, spec: AcceleratorSpec) -> TileSched
     """
     if not planned.stream_bytes:
         return planned.schedule
-    widths, count = _port_widths(spec), planned.problem.count
+    widths, count = port_widths(spec), planned.problem.count
     moved: dict[str, np.ndarray] = {}  # bytes of the port's streams so far, per tile
     streams = []
     for port, stream, holder, nbytes in port_streams(planned.stream_bytes, spec):
@@ -274,16 +282,21 @@ def stream_schedule(planned: PlannedProblem, spec: AcceleratorSpec) -> TileSched
     return replace(planned.schedule, stream_cycles=tuple(streams))
 
 
+@functools.lru_cache(maxsize=256)
+def _sram_level(key: str) -> tuple[str, str]:
+    """A ``NestTraffic.sram`` key ``"<buffer>.<stream>.<read|write>"``: (its way, its buffer's
+    ``bytes_by_level`` key ``"sram.<buffer>.<way>"``)."""
+    parts = key.split(".")
+    return parts[-1], f"sram.{parts[0]}.{parts[-1]}"
+
+
 def _levels(nt: NestTraffic, count: int) -> dict[str, int]:
     levels = {f"dram.{key}": value * count for key, value in nt.dram.items()}
     total = {"read": 0, "write": 0}
     per_buffer: dict[str, int] = {}  # per buffer (``energy.sram_bytes`` prices each by size)
-    for key, value in nt.sram.items():  # keys "<buffer>.<stream>.<read|write>"
-        parts = key.split(".")
-        way = parts[-1]
-        if way in total:
-            total[way] += value
-        name = f"sram.{parts[0]}.{way}"
+    for key, value in nt.sram.items():
+        way, name = _sram_level(key)
+        total[way] += value
         per_buffer[name] = per_buffer.get(name, 0) + value * count
     levels["sram.read"], levels["sram.write"] = count * total["read"], count * total["write"]
     levels.update(per_buffer)
@@ -483,7 +496,7 @@ def _candidate_plan(
         store_bytes=np.tile(nt.store, count) if count > 1 else nt.store,
         dram_bytes_per_cycle=spec.dram.bytes_per_cycle(spec.compute.freq_mhz),
         dram_latency_cycles=spec.dram.latency_cycles,
-        double_buffered=all(buf.double_buffered for _, buf in spec.buffers),
+        double_buffered=all_double_buffered(spec),
         port_cycles=_port_cycles(spec, nt.ports, count),
     )
     notes = ex.notes
@@ -700,8 +713,9 @@ def _same_as_dense(planned: PlannedProblem, dense: Problem, spec: AcceleratorSpe
 def _with_energy(
     planned: PlannedProblem, spec: AcceleratorSpec, dense: PlannedProblem | None
 ) -> PlannedProblem:
-    """``planned`` with its energy and its dense baseline (built directly: ``replace`` is
-    slow)."""
+    """``planned`` with its energy, its dense baseline and its mapping detail (built
+    directly: ``replace`` is slow)."""
+    energy = energy_pj(planned.counts, spec)
     return PlannedProblem(
         problem=planned.problem,
         mapping=planned.mapping,
@@ -711,7 +725,7 @@ def _with_energy(
         notes=planned.notes,
         dense=dense,
         producer=planned.producer,
-        energy_pj=energy_pj(planned.counts, spec),
+        energy_pj=energy,
         tiling=planned.tiling,
         sram_bytes=planned.sram_bytes,
         input_from_chip=planned.input_from_chip,
@@ -720,6 +734,8 @@ def _with_energy(
         stream_bytes=planned.stream_bytes,
         cores=planned.cores,
         kernel=planned.kernel,
+        energy_total_pj=sum(v for _, v in energy),
+        detail=_mapping_detail(planned),
     )
 
 
@@ -729,23 +745,44 @@ PLAN_CACHE_SIZE = 8192
 PLAN_CACHE_SPECS = 4
 """Specs whose plans are kept (a design-space sweep visits many once each: bounded memory)."""
 
-_plans: dict[AcceleratorSpec, dict[tuple, PlannedProblem]] = {}
+_Plans = dict[PrecisionSpec, dict[tuple, PlannedProblem]]
+"""One spec's plan caches under one set of mapper options, one per problem precision."""
+
+_plans: dict[tuple[AcceleratorSpec, MapperOptions], _Plans] = {}
 
 
-def _shape_key(problem: Problem) -> tuple | None:
+class _ShapeKey:
+    """``problem``'s fields but its names (``fields``), hashed once: a plan cache looks one up
+    for every (layer, pass) of every call."""
+
+    __slots__ = ("_hash", "fields")
+
+    def __init__(self, fields: tuple) -> None:
+        self.fields, self._hash = fields, hash(fields)
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __eq__(self, other: object) -> bool:
+        return self is other or (isinstance(other, _ShapeKey) and self._hash == other._hash
+                                 and self.fields == other.fields)  # fmt: skip
+
+
+def _shape_key(problem: Problem) -> _ShapeKey | None:
     """``problem``'s fields but its names, to share plans between same-shape layers and calls;
     ``None`` when a real mask makes it unique (masks do not take part in pattern equality)."""
     p = problem
     if p.b_pattern.mask is not None or not (p.is_matrix or p.vector_elements or p.pregen_elements):
         return None
-    return (p.op, p.pass_, p.m, p.n, p.k, p.count, p.b_pattern, p.a_density, p.weight_density,
-            p.vector_elements, p.vector_flops, p.vector_read, p.vector_written,
-            p.pregen_elements, p.weight_pattern,
-            p.backward, p.conv)  # fmt: skip
+    return _ShapeKey((p.op, p.pass_, p.m, p.n, p.k, p.count, p.b_pattern, p.a_density,
+                      p.weight_density, p.vector_elements, p.vector_flops, p.vector_read,
+                      p.vector_written, p.pregen_elements, p.weight_pattern,
+                      p.backward, p.conv))  # fmt: skip
 
 
 def _shared_plan(
     problem: Problem,
+    shape: _ShapeKey | None,
     spec: AcceleratorSpec,
     fw: Exploit | None,
     on_chip: bool,
@@ -753,27 +790,30 @@ def _shared_plan(
     io_on_chip: tuple[bool, bool] = (False, False),
     options: MapperOptions = FIXED,
 ) -> PlannedProblem:
-    """The plan of ``problem``: made once per shape, fusion state and forward exploit in
-    ``plans`` (``spec``'s cache), then shared by same-shape layers and later calls (plans are
-    immutable; only ``problem`` differs)."""
-    shape = _shape_key(problem)
+    """The plan of ``problem`` (of ``_shape_key`` ``shape``): made once per shape, fusion
+    state and forward exploit in ``plans`` (``spec``'s cache for its mapper options and
+    precision), then shared by same-shape layers and later calls (plans are immutable; only
+    ``problem`` differs)."""
     if shape is None:
         return _plan_with_dense(problem, spec, fw, on_chip, io_on_chip, options)
-    key = (shape, on_chip, fw, io_on_chip, options, spec.precision)
-    if key not in plans:
+    key = (shape, on_chip, fw, io_on_chip)
+    hit = plans.get(key)
+    if hit is None:
         if len(plans) >= PLAN_CACHE_SIZE:
             plans.clear()
-        plans[key] = _plan_with_dense(
+        hit = plans[key] = _plan_with_dense(
             replace(problem, layer="", fused_with=""), spec, fw, on_chip, io_on_chip, options
         )
-    return plans[key]
+    return hit
 
 
-def _spec_plans(spec: AcceleratorSpec) -> dict[tuple, PlannedProblem]:
-    """``spec``'s plan cache (hashing a spec is slow: done once per ``plan`` call)."""
-    if spec not in _plans and len(_plans) >= PLAN_CACHE_SPECS:
+def _spec_plans(spec: AcceleratorSpec, options: MapperOptions) -> _Plans:
+    """``spec``'s plan caches under ``options``, one per problem precision
+    (``simulator.precision``; hashing a spec is slow: done once per ``plan`` call)."""
+    key = (spec, options)
+    if key not in _plans and len(_plans) >= PLAN_CACHE_SPECS:
         _plans.clear()
-    return _plans.setdefault(spec, {})
+    return _plans.setdefault(key, {})
 
 
 def _as_problem(
@@ -798,6 +838,8 @@ def _as_problem(
         stream_bytes=planned.stream_bytes,
         cores=planned.cores,
         kernel=planned.kernel,
+        energy_total_pj=planned.energy_total_pj,
+        detail=planned.detail,
     )
 
 
@@ -823,18 +865,52 @@ def _fused_on_chip(made: PlannedProblem, spec: AcceleratorSpec) -> bool:
     return output_tile_fits(made.problem, made.mapping, spec)
 
 
-_lowerings: dict[int, tuple[Workload, tuple[Problem, ...]]] = {}
+@dataclass(frozen=True, slots=True)
+class _Lowered:
+    """A workload's problems (``lower``) with what ``plan`` reads of each on every call,
+    worked out once: its layer, ``_shape_key``, whether it is a layer's own forward work
+    (``_forward_layer_pass``), whether it runs at the spec's own precision (``simulator.
+    precision.uses_spec_precision``), and the problems ``check_size`` must see (the first of
+    each shape: its verdict depends on nothing else)."""
+
+    problems: tuple[Problem, ...]
+    layers: tuple[Layer, ...]
+    shapes: tuple[_ShapeKey | None, ...]
+    forward: tuple[bool, ...]
+    plain: tuple[bool, ...]
+    distinct: tuple[Problem, ...]
 
 
-def _lowered(workload: Workload) -> tuple[Problem, ...]:
-    """``lower(workload)``, once per workload object (frozen; problems are immutable): a
+def _lowering(workload: Workload) -> _Lowered:
+    problems = tuple(lower(workload))
+    by_name = {layer.name: layer for layer in workload.layers}
+    layers = tuple(by_name[p.layer] for p in problems)
+    shapes = tuple(_shape_key(p) for p in problems)
+    seen: set[_ShapeKey] = set()
+    distinct = []
+    for problem, shape in zip(problems, shapes, strict=True):
+        if shape is None or shape not in seen:
+            distinct.append(problem)
+            if shape is not None:
+                seen.add(shape)
+    return _Lowered(problems=problems, layers=layers, shapes=shapes,
+                    forward=tuple(_forward_layer_pass(p) for p in problems),
+                    plain=tuple(uses_spec_precision(layer) for layer in layers),
+                    distinct=tuple(distinct))  # fmt: skip
+
+
+_lowerings: dict[int, tuple[Workload, _Lowered]] = {}
+
+
+def _lowered(workload: Workload) -> _Lowered:
+    """``_lowering(workload)``, once per workload object (frozen; problems are immutable): a
     design-space sweep simulates one workload on every design. The entry holds the workload,
     so its id cannot be reused."""
     hit = _lowerings.get(id(workload))
     if hit is None or hit[0] is not workload:
         if len(_lowerings) >= PLAN_CACHE_SPECS:
             _lowerings.clear()
-        hit = _lowerings[id(workload)] = (workload, tuple(lower(workload)))
+        hit = _lowerings[id(workload)] = (workload, _lowering(workload))
     return hit[1]
 
 
@@ -856,23 +932,24 @@ def plan(
     ``producer`` differ). ``mapper``: searched
     mappings (default) or the fixed heuristic (``simulator.mapper``)."""
     fw: dict[str, Exploit] = {}
-    layers = {layer.name: layer for layer in workload.layers}
-    plans = _spec_plans(spec)
+    by_precision = _spec_plans(spec, mapper)
+    base_plans = by_precision.setdefault(spec.precision, {})
     resident = residency(workload, spec)
     index: dict[tuple[str, Pass], int] = {}
     out: list[PlannedProblem] = []
-    problems = _lowered(workload)
-    check_size(problems, spec)
-    for problem in problems:
+    lowered = _lowered(workload)
+    check_size(lowered.distinct, spec)
+    for i, problem in enumerate(lowered.problems):
         exploit = fw.get(problem.layer) if problem.pass_ == Pass.PREGEN else None
         if exploit is not None and not _skips_weight(exploit):
             continue
-        layer = layers[problem.layer]
+        layer, shape = lowered.layers[i], lowered.shapes[i]
         dequant = problem.op == DEQUANT_OP
         if dequant:  # simulator.precision: only for weights the array cannot read as stored
             if not dequant_needed(layer, spec.precision):
                 continue
             problem = dequant_problem(problem, fw[problem.layer])
+            shape = _shape_key(problem)
         index[problem.layer, problem.pass_] = len(out)
         producer, on_chip, note = None, False, ""
         if problem.fused_with:
@@ -880,10 +957,14 @@ def plan(
             made = out[producer]
             on_chip = dequant or _fused_on_chip(made, spec)
             note = _fusion_note(problem, on_chip)
-        stays = resident.get(problem.layer) if _forward_layer_pass(problem) else None
+        stays = resident.get(problem.layer) if lowered.forward[i] else None
         kept = (stays.input_on_chip, stays.output_on_chip) if stays else (False, False)
-        pspec = spec_for(spec, problem_precision(layer, problem, spec.precision))
-        planned = _shared_plan(problem, pspec, exploit, on_chip, plans, kept, options=mapper)
+        pspec, plans = spec, base_plans
+        if not lowered.plain[i]:
+            pspec = spec_for(spec, problem_precision(layer, problem, spec.precision))
+            if pspec is not spec:
+                plans = by_precision.setdefault(pspec.precision, {})
+        planned = _shared_plan(problem, shape, pspec, exploit, on_chip, plans, kept, mapper)
         if problem.pass_ == Pass.FW and planned.mapping is not None:
             fw[problem.layer] = planned.mapping.exploit
         elif problem.pass_ == Pass.FW and planned.kernel is not None:  # simulator.simd
@@ -942,7 +1023,7 @@ def layer_result(
     dense = planned.dense or planned
     static = static_energy_pj(timing.cycles, spec)
     energy = (*planned.energy_pj[:-1], ("static", static))
-    dense_energy = sum(v for _, v in dense.energy_pj) + static_energy_pj(dense_timing.cycles, spec)
+    dense_energy = dense.energy_total_pj + static_energy_pj(dense_timing.cycles, spec)
     return LayerResult(
         layer=p.layer,
         op=p.op,
@@ -968,7 +1049,7 @@ def layer_result(
         sram_bytes=planned.sram_bytes,
         input_from_chip=planned.input_from_chip,
         mapping=planned.mapping_text,
-        mapping_detail=_mapping_detail(planned),
+        mapping_detail=planned.detail,
         core_utilization=_core_utilization(planned, timing, spec),
     )
 

@@ -41,7 +41,8 @@ from sparsim.simulator.results import Pass
 from sparsim.workloads.layer import DTYPE_FIELDS, Layer
 from sparsim.workloads.ops import MatMul
 
-__all__ = ["dequant_needed", "dequant_problem", "problem_precision", "spec_for"]
+__all__ = ["dequant_needed", "dequant_problem", "problem_precision", "spec_for",
+           "uses_spec_precision"]
 
 
 def _b_dtype(layer: Layer, base: PrecisionSpec) -> str:
@@ -78,10 +79,17 @@ def _reads_weight(layer: Layer, problem: Problem) -> bool:
             and problem.pass_ in (Pass.FW, Pass.BW_DATA))  # fmt: skip
 
 
+def uses_spec_precision(layer: Layer) -> bool:
+    """Whether every problem of ``layer`` runs at the spec's own precision
+    (``problem_precision`` returns its ``base``): no dtype set, and not a ``MatMul`` (whose B
+    is an activation)."""
+    return _plain(layer) and not isinstance(layer.op, MatMul)
+
+
 def problem_precision(layer: Layer, problem: Problem, base: PrecisionSpec) -> PrecisionSpec:
     """``problem``'s operand dtypes as a ``PrecisionSpec`` (``base`` itself when they are the
     spec's own); module docstring."""
-    if _plain(layer) and not isinstance(layer.op, MatMul):
+    if uses_spec_precision(layer):
         return base
     a, b, c = _operands(layer, problem, base)
     scale_bits, mac_weight = 0.0, ""

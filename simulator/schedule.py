@@ -64,7 +64,10 @@ class TileSchedule:
         n = len(self.compute_cycles)
         if len(self.load_bytes) != n or len(self.store_bytes) != n:
             raise ValueError("TileSchedule arrays must have one entry per tile")
-        self._check_streams()
+        if self.dram_bytes_per_cycle <= 0:
+            raise ValueError("dram_bytes_per_cycle must be > 0")
+        if self.stream_cycles:
+            self._check_streams()
 
     def _check_streams(self) -> None:
         """Each port's streams must add up to its ``port_cycles``, tile by tile."""
@@ -79,8 +82,6 @@ class TileSchedule:
         for port, cycles in summed.items():
             if not np.array_equal(cycles, ports[port]):
                 raise ValueError(f"the streams on {port!r} do not add up to its port_cycles")
-        if self.dram_bytes_per_cycle <= 0:
-            raise ValueError("dram_bytes_per_cycle must be > 0")
 
     @property
     def tiles(self) -> int:

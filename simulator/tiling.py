@@ -85,6 +85,7 @@ __all__ = [
     "NestTraffic",
     "NestView",
     "Tiling",
+    "all_double_buffered",
     "axis_table",
     "b_table",
     "b_table_of",
@@ -97,6 +98,7 @@ __all__ = [
     "nest_view",
     "order_factors",
     "port_streams",
+    "port_widths",
 ]
 
 ORDERS = ("mnk", "nmk", "mkn", "kmn", "nkm", "knm")
@@ -336,6 +338,26 @@ def port_streams(
             for (op, stream, way, holder), b in zip(PORT_STREAMS, stream_bytes, strict=True)]
 
 
+def _port_widths(spec: AcceleratorSpec) -> dict[str, int]:
+    """Bytes per cycle of every buffer port, by port name."""
+    widths = {}
+    for name, buf in spec.buffers:
+        widths[f"{name} buffer read port"] = buf.read_bytes_per_cycle
+        widths[f"{name} buffer write port"] = buf.write_bytes_per_cycle
+    return widths
+
+
+def port_widths(spec: AcceleratorSpec) -> dict[str, int]:
+    """Bytes per cycle of every buffer port of ``spec``, by port name (looked up once per
+    spec; read-only)."""
+    return _facts(spec).port_widths
+
+
+def all_double_buffered(spec: AcceleratorSpec) -> bool:
+    """Whether every buffer of ``spec`` is double-buffered (looked up once per spec)."""
+    return _facts(spec).double_buffered
+
+
 def _acc_bytes(spec: AcceleratorSpec) -> float:
     return precision_bits(spec.precision.accumulator) / 8
 
@@ -357,6 +379,8 @@ class _Facts:
     out_b: float
     acc_b: float
     names: dict[str, str]
+    port_widths: dict[str, int]
+    double_buffered: bool
 
 
 _facts_of: dict[int, tuple[AcceleratorSpec, _Facts]] = {}
@@ -374,7 +398,9 @@ def _facts(spec: AcceleratorSpec) -> _Facts:
                        in_b=spec.precision.bytes_of(Operand.INPUT),
                        w_b=spec.precision.bytes_of(Operand.WEIGHT),
                        out_b=spec.precision.bytes_of(Operand.OUTPUT),
-                       acc_b=_acc_bytes(spec), names=_buffer_names(spec))  # fmt: skip
+                       acc_b=_acc_bytes(spec), names=_buffer_names(spec),
+                       port_widths=_port_widths(spec),
+                       double_buffered=all(b.double_buffered for _, b in spec.buffers))  # fmt: skip
         hit = _facts_of[id(spec)] = (spec, facts)
     return hit[1]
 
@@ -648,15 +674,19 @@ def _one_tile_traffic(ax, a_tab, bv_tab, bm_tab, c_el, mp: Mapping, facts: _Fact
         ports[port] = ports.get(port, 0) + nbytes
     split = (a_load, a_feed, bv, bm, feed_val, feed_meta, res_write - final_write, final_write,
              0, res_read, 0, final)  # ``PORT_STREAMS`` order (nothing spills: no psum DRAM)
+    # every one-element array is a row of one read-only table: one numpy call, not twenty
+    table = np.array([a_load + bv + bm, final, *ports.values(), *split], dtype=np.int64)
+    table.flags.writeable = False
+    cells = tuple(table[:, None])
     return NestTraffic(
-        load=np.array([a_load + bv + bm], dtype=np.int64),
-        store=np.array([final], dtype=np.int64),
+        load=cells[0],
+        store=cells[1],
         dram={"input": a_load, "weight": bv, "metadata": bm, "psum": 0, "output": final},
-        ports={k: np.array([v], dtype=np.int64) for k, v in ports.items()},
+        ports=dict(zip(ports, cells[2 : 2 + len(ports)], strict=True)),
         sram={f"{b}.{s}.{w}": v for (b, s, w), v in streams.items()},
         macs=np.array([g_m * g_n * g_k]),
         metadata_fed=feed_meta,
-        stream_bytes=tuple(np.array([b], dtype=np.int64) for b in split),
+        stream_bytes=cells[2 + len(ports) :],
     )  # fmt: skip
 
 
