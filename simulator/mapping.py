@@ -295,18 +295,23 @@ def split_sizes(total: int, size: int) -> np.ndarray:
 
 def _k_eff(
     problem: Problem, ex: Exploit, spec: AcceleratorSpec, tiles: int
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, int | None]:
     """Per fold of the array side that is not ``k`` (``Mapping.k_kept_per_tile``): K positions
-    of B kept (after weight skipping) and processed (after activation skipping too)."""
-    if ex.group_size or ex.unstructured_density < 1.0:
-        kept = _group_k_eff(problem, ex, spec, tiles)
-    else:
-        kept = np.full(tiles, problem.k, dtype=np.int64)
-    kept = np.maximum(kept, 1)
+    of B kept (after weight skipping) and processed (after activation skipping too); and that
+    processed count when every fold has the same (no group or unstructured skipping), else
+    ``None``."""
     slots = 1.0 + ex.decode_cycles_per_nonzero  # K slots per kept position
+    if not (ex.group_size or ex.unstructured_density < 1.0):  # every fold alike: scalars
+        k = max(problem.k, 1)
+        kept = np.full(tiles, k, dtype=np.int64)
+        if ex.act_keep == 1.0 and slots == 1.0:
+            return kept, kept, k
+        k_eff = max(math.ceil(k * slots * ex.act_keep - 1e-9), 1)
+        return kept, np.full(tiles, k_eff, dtype=np.int64), k_eff
+    kept = np.maximum(_group_k_eff(problem, ex, spec, tiles), 1)
     if ex.act_keep == 1.0 and slots == 1.0:
-        return kept, kept
-    return kept, np.maximum(np.ceil(kept * slots * ex.act_keep - 1e-9).astype(np.int64), 1)
+        return kept, kept, None
+    return kept, np.maximum(np.ceil(kept * slots * ex.act_keep - 1e-9).astype(np.int64), 1), None
 
 
 class _Tiles(NamedTuple):
@@ -330,14 +335,18 @@ def _tile_cycles_os(
     rows, cols = spec.compute.rows, spec.compute.cols
     m_eff = max(1, math.ceil(problem.m * ex.m_keep))
     row_tiles, col_tiles = tile.ceil_div(problem.n, rows), tile.ceil_div(m_eff, cols)
-    k_kept, k_eff = _k_eff(problem, ex, spec, row_tiles)
-    per_row = tile.ceil_div(k_eff, kps)
-    spread = np.repeat if order == "n_major" else np.tile  # inner loop over m or n
-    steps = spread(per_row, col_tiles)
-    if problem.count > 1:
-        steps = np.tile(steps, problem.count)
+    k_kept, k_eff, uniform = _k_eff(problem, ex, spec, row_tiles)
+    if uniform is not None:  # every tile streams the same steps
+        steps = np.full(row_tiles * col_tiles * problem.count, tile.ceil_div(uniform, kps),
+                        dtype=np.int64)  # fmt: skip
+        issued = m_eff * problem.n * uniform * problem.count
+    else:
+        spread = np.repeat if order == "n_major" else np.tile  # inner loop over m or n
+        steps = spread(tile.ceil_div(k_eff, kps), col_tiles)
+        if problem.count > 1:
+            steps = np.tile(steps, problem.count)
+        issued = m_eff * int((split_sizes(problem.n, rows) * k_eff).sum()) * problem.count
     cycles = tile.tile_costs("os", rows, cols, steps, fold_overlap=spec.compute.fold_overlap)
-    issued = m_eff * int((split_sizes(problem.n, rows) * k_eff).sum()) * problem.count
     return _Tiles(cycles, ("n", "m", "k"), row_tiles, col_tiles, m_eff, k_kept, k_eff, issued)
 
 
@@ -351,12 +360,17 @@ def _tile_cycles_stationary(
     if spec.compute.dataflow.value == "is":
         col_dim, col_len, stream = ("m", m_eff, problem.n)
     col_tiles = tile.ceil_div(col_len, cols)
-    k_kept, k_eff = _k_eff(problem, ex, spec, col_tiles)
+    k_kept, k_eff, uniform = _k_eff(problem, ex, spec, col_tiles)
     folds = tile.ceil_div(k_eff, rows * kps)
     flow = spec.compute.dataflow.value
-    streams = np.full(int(folds.sum()) * problem.count, stream, dtype=np.int64)
+    if uniform is not None:  # every column tile folds the same
+        fold_count = col_tiles * tile.ceil_div(uniform, rows * kps)
+        issued = stream * col_len * uniform * problem.count
+    else:
+        fold_count = int(folds.sum())
+        issued = stream * int((split_sizes(col_len, cols) * k_eff).sum()) * problem.count
+    streams = np.full(fold_count * problem.count, stream, dtype=np.int64)
     cycles = tile.tile_costs(flow, rows, cols, streams, fold_overlap=spec.compute.fold_overlap)
-    issued = stream * int((split_sizes(col_len, cols) * k_eff).sum()) * problem.count
     dims = ("k", col_dim, "n" if col_dim == "m" else "m")
     return _Tiles(cycles, dims, int(folds.max()), col_tiles, m_eff, k_kept, k_eff, issued)
 

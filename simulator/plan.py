@@ -689,14 +689,20 @@ def _plan_with_dense(
     options: MapperOptions = FIXED,
 ) -> PlannedProblem:
     planned = _plan_one(problem, spec, fw, on_chip, io_on_chip, options)
-    dense_problem, dense = problem.dense(), None
-    if dense_problem != problem:
+    dense_problem, dense = _dense_of(problem), None
+    if dense_problem is not problem:
         if _same_as_dense(planned, dense_problem, spec):
             twin = _as_problem(planned, dense_problem, None, "")
         else:
             twin = _plan_one(dense_problem, spec, fw, io_on_chip=io_on_chip, options=options)
         dense = _with_energy(twin, spec, None)
     return _with_energy(planned, spec, dense)
+
+
+def _dense_of(problem: Problem) -> Problem:
+    """``problem.dense()``, or ``problem`` itself when that equals it."""
+    dense = problem.dense()
+    return problem if dense == problem else dense
 
 
 def _same_as_dense(planned: PlannedProblem, dense: Problem, spec: AcceleratorSpec) -> bool:
@@ -783,6 +789,7 @@ def _shape_key(problem: Problem) -> _ShapeKey | None:
 def _shared_plan(
     problem: Problem,
     shape: _ShapeKey | None,
+    nameless: Problem | None,
     spec: AcceleratorSpec,
     fw: Exploit | None,
     on_chip: bool,
@@ -790,10 +797,10 @@ def _shared_plan(
     io_on_chip: tuple[bool, bool] = (False, False),
     options: MapperOptions = FIXED,
 ) -> PlannedProblem:
-    """The plan of ``problem`` (of ``_shape_key`` ``shape``): made once per shape, fusion
-    state and forward exploit in ``plans`` (``spec``'s cache for its mapper options and
-    precision), then shared by same-shape layers and later calls (plans are immutable; only
-    ``problem`` differs)."""
+    """The plan of ``problem`` (of ``_shape_key`` ``shape``; ``nameless``: ``problem``
+    without its names, or ``None`` to make it): made once per shape, fusion state and forward
+    exploit in ``plans`` (``spec``'s cache for its mapper options and precision), then shared
+    by same-shape layers and later calls (plans are immutable; only ``problem`` differs)."""
     if shape is None:
         return _plan_with_dense(problem, spec, fw, on_chip, io_on_chip, options)
     key = (shape, on_chip, fw, io_on_chip)
@@ -801,9 +808,9 @@ def _shared_plan(
     if hit is None:
         if len(plans) >= PLAN_CACHE_SIZE:
             plans.clear()
-        hit = plans[key] = _plan_with_dense(
-            replace(problem, layer="", fused_with=""), spec, fw, on_chip, io_on_chip, options
-        )
+        if nameless is None:
+            nameless = replace(problem, layer="", fused_with="")
+        hit = plans[key] = _plan_with_dense(nameless, spec, fw, on_chip, io_on_chip, options)
     return hit
 
 
@@ -876,6 +883,7 @@ class _Lowered:
     problems: tuple[Problem, ...]
     layers: tuple[Layer, ...]
     shapes: tuple[_ShapeKey | None, ...]
+    nameless: tuple[Problem | None, ...]
     forward: tuple[bool, ...]
     plain: tuple[bool, ...]
     distinct: tuple[Problem, ...]
@@ -893,7 +901,12 @@ def _lowering(workload: Workload) -> _Lowered:
             distinct.append(problem)
             if shape is not None:
                 seen.add(shape)
-    return _Lowered(problems=problems, layers=layers, shapes=shapes,
+    firsts: dict[_ShapeKey, Problem] = {}  # one nameless problem per shape
+    for problem, shape in zip(problems, shapes, strict=True):
+        if shape is not None and shape not in firsts:
+            firsts[shape] = replace(problem, layer="", fused_with="")
+    nameless = tuple(None if shape is None else firsts[shape] for shape in shapes)
+    return _Lowered(problems=problems, layers=layers, shapes=shapes, nameless=nameless,
                     forward=tuple(_forward_layer_pass(p) for p in problems),
                     plain=tuple(uses_spec_precision(layer) for layer in layers),
                     distinct=tuple(distinct))  # fmt: skip
@@ -943,13 +956,13 @@ def plan(
         exploit = fw.get(problem.layer) if problem.pass_ == Pass.PREGEN else None
         if exploit is not None and not _skips_weight(exploit):
             continue
-        layer, shape = lowered.layers[i], lowered.shapes[i]
+        layer, shape, nameless = lowered.layers[i], lowered.shapes[i], lowered.nameless[i]
         dequant = problem.op == DEQUANT_OP
         if dequant:  # simulator.precision: only for weights the array cannot read as stored
             if not dequant_needed(layer, spec.precision):
                 continue
             problem = dequant_problem(problem, fw[problem.layer])
-            shape = _shape_key(problem)
+            shape, nameless = _shape_key(problem), None
         index[problem.layer, problem.pass_] = len(out)
         producer, on_chip, note = None, False, ""
         if problem.fused_with:
@@ -964,7 +977,8 @@ def plan(
             pspec = spec_for(spec, problem_precision(layer, problem, spec.precision))
             if pspec is not spec:
                 plans = by_precision.setdefault(pspec.precision, {})
-        planned = _shared_plan(problem, shape, pspec, exploit, on_chip, plans, kept, mapper)
+        planned = _shared_plan(problem, shape, nameless, pspec, exploit, on_chip, plans, kept,
+                               mapper)  # fmt: skip
         if problem.pass_ == Pass.FW and planned.mapping is not None:
             fw[problem.layer] = planned.mapping.exploit
         elif problem.pass_ == Pass.FW and planned.kernel is not None:  # simulator.simd

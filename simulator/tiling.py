@@ -109,6 +109,21 @@ _T = TypeVar("_T")
 SRAM_STREAMS = ("input", "weight", "metadata", "psum", "output")
 """What a buffer's bytes carry (``NestTraffic.sram``)."""
 
+SRAM_KEYS = (
+    ("input", "input", "write"),
+    ("input", "input", "read"),
+    ("weight", "weight", "write"),
+    ("weight", "metadata", "write"),
+    ("weight", "weight", "read"),
+    ("weight", "metadata", "read"),
+    ("output", "psum", "write"),
+    ("output", "output", "write"),
+    ("output", "psum", "read"),
+    ("output", "output", "read"),
+)
+"""``NestTraffic.sram``'s entries in order: (operand whose buffer, stream, way); keyed
+``"<buffer>.<stream>.<way>"`` by the spec's buffer names."""
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Tiling:
@@ -381,6 +396,8 @@ class _Facts:
     names: dict[str, str]
     port_widths: dict[str, int]
     double_buffered: bool
+    sram_keys: tuple[str, ...]
+    stream_ports: tuple[str, ...]
 
 
 _facts_of: dict[int, tuple[AcceleratorSpec, _Facts]] = {}
@@ -394,13 +411,16 @@ def _facts(spec: AcceleratorSpec) -> _Facts:
         if len(_facts_of) >= 8:
             _facts_of.clear()
         operands = (Operand.INPUT, Operand.WEIGHT, Operand.OUTPUT)
+        names = _buffer_names(spec)
         facts = _Facts(fit={o: _fit_bytes(spec, o) for o in operands},
                        in_b=spec.precision.bytes_of(Operand.INPUT),
                        w_b=spec.precision.bytes_of(Operand.WEIGHT),
                        out_b=spec.precision.bytes_of(Operand.OUTPUT),
-                       acc_b=_acc_bytes(spec), names=_buffer_names(spec),
-                       port_widths=_port_widths(spec),
-                       double_buffered=all(b.double_buffered for _, b in spec.buffers))  # fmt: skip
+                       acc_b=_acc_bytes(spec), names=names, port_widths=_port_widths(spec),
+                       double_buffered=all(b.double_buffered for _, b in spec.buffers),
+                       sram_keys=tuple(f"{names[o]}.{s}.{w}" for o, s, w in SRAM_KEYS),
+                       stream_ports=tuple(f"{names[o]} buffer {w} port"
+                                          for o, _, w in SRAM_KEYS))  # fmt: skip
         hit = _facts_of[id(spec)] = (spec, facts)
     return hit[1]
 
@@ -589,38 +609,25 @@ def _array_traffic(view: NestView, tiling: Tiling, mp: Mapping, spec: Accelerato
     acc_reads = psum_elems * acc_b * (folds - 1 + ~first)
     res_write = np.ceil(acc_writes - 1e-9).astype(np.int64)
     res_read = np.ceil(acc_reads - 1e-9).astype(np.int64)
-    names = facts.names
     final_write = np.ceil(psum_elems * out_b * last - 1e-9).astype(np.int64)
     psum_write = res_write - final_write
-    streams = {
-        (names["input"], "input", "write"): a_load,
-        (names["input"], "input", "read"): a_feed,
-        (names["weight"], "weight", "write"): bv,
-        (names["weight"], "metadata", "write"): bm,
-        (names["weight"], "weight", "read"): feed_val,
-        (names["weight"], "metadata", "read"): feed_meta,
-        (names["output"], "psum", "write"): psum_write + psum_in,
-        (names["output"], "output", "write"): final_write,
-        (names["output"], "psum", "read"): res_read + psum_out,
-        (names["output"], "output", "read"): final,
-    }  # fmt: skip
+    streams = (a_load, a_feed, bv, bm, feed_val, feed_meta, psum_write + psum_in, final_write,
+               res_read + psum_out, final)  # ``SRAM_KEYS`` order
     ports: dict[str, np.ndarray] = {}
-    for (buf, _, way), per_tile in streams.items():
-        port = f"{buf} buffer {way} port"
+    for port, per_tile in zip(facts.stream_ports, streams, strict=True):
         ports[port] = ports.get(port, 0) + per_tile
     macs = g_m * g_n * g_k
     split = (a_load, a_feed, bv, bm, feed_val, feed_meta, psum_write, final_write, psum_in,
              res_read, psum_out, final)  # ``PORT_STREAMS`` order
     # every stream is an int64 array over the tiles: one reduction sums them all
-    sums = np.stack([*streams.values(), psum_in, psum_out]).sum(axis=1).tolist()
-    totals = dict(zip(streams, sums, strict=False))
+    sums = np.stack([*streams, psum_in, psum_out]).sum(axis=1).tolist()
     return NestTraffic(
         load=a_load + bv + bm + psum_in,
         store=final + psum_out,
         dram={"input": sums[0], "weight": sums[2], "metadata": sums[3],
               "psum": sums[-2] + sums[-1], "output": sums[9]},
         ports={k: _per_tile(v, macs.shape) for k, v in ports.items()},
-        sram={f"{b}.{s}.{w}": v for (b, s, w), v in totals.items()},
+        sram=dict(zip(facts.sram_keys, sums, strict=False)),
         macs=macs,
         metadata_fed=sums[5],
         stream_bytes=split,
@@ -655,22 +662,10 @@ def _one_tile_traffic(ax, a_tab, bv_tab, bm_tab, c_el, mp: Mapping, facts: _Fact
     acc_reads = c_elems * acc_b * (folds - 1)
     res_write, res_read = _ceil(acc_writes), _ceil(acc_reads)
     final_write = _ceil(c_elems * out_b)
-    names = facts.names
-    streams = {
-        (names["input"], "input", "write"): a_load,
-        (names["input"], "input", "read"): a_feed,
-        (names["weight"], "weight", "write"): bv,
-        (names["weight"], "metadata", "write"): bm,
-        (names["weight"], "weight", "read"): feed_val,
-        (names["weight"], "metadata", "read"): feed_meta,
-        (names["output"], "psum", "write"): res_write - final_write,
-        (names["output"], "output", "write"): final_write,
-        (names["output"], "psum", "read"): res_read,
-        (names["output"], "output", "read"): final,
-    }  # fmt: skip
+    streams = (a_load, a_feed, bv, bm, feed_val, feed_meta, res_write - final_write, final_write,
+               res_read, final)  # ``SRAM_KEYS`` order
     ports: dict[str, int] = {}
-    for (buf, _, way), nbytes in streams.items():
-        port = f"{buf} buffer {way} port"
+    for port, nbytes in zip(facts.stream_ports, streams, strict=True):
         ports[port] = ports.get(port, 0) + nbytes
     split = (a_load, a_feed, bv, bm, feed_val, feed_meta, res_write - final_write, final_write,
              0, res_read, 0, final)  # ``PORT_STREAMS`` order (nothing spills: no psum DRAM)
@@ -683,7 +678,7 @@ def _one_tile_traffic(ax, a_tab, bv_tab, bm_tab, c_el, mp: Mapping, facts: _Fact
         store=cells[1],
         dram={"input": a_load, "weight": bv, "metadata": bm, "psum": 0, "output": final},
         ports=dict(zip(ports, cells[2 : 2 + len(ports)], strict=True)),
-        sram={f"{b}.{s}.{w}": v for (b, s, w), v in streams.items()},
+        sram=dict(zip(facts.sram_keys, streams, strict=True)),
         macs=np.array([g_m * g_n * g_k]),
         metadata_fed=feed_meta,
         stream_bytes=cells[2 + len(ports) :],
