@@ -87,6 +87,9 @@ class _SpecEnergy:
     keys: tuple[str, ...]
     prices: dict[str, tuple[float, float]]
     static_pj_per_cycle: float
+    read_keys: tuple[str, ...]
+    write_keys: tuple[str, ...]
+    mac_prices: dict[tuple[str, str], float]
 
 
 _SPEC_CACHE_SIZE = 64
@@ -103,9 +106,12 @@ def _of(spec: AcceleratorSpec) -> _SpecEnergy:
         names = tuple(name for name, _ in _all_buffers(spec))
         keys = tuple(f"sram.{n}.{way}" for n in names for way in ("read", "write"))
         static = static_power_pj_per_ns(spec) * 1000 / spec.compute.freq_mhz
-        hit = _spec_energy[id(spec)] = (
-            spec, _SpecEnergy(names, keys, sram_prices(spec), static)
-        )
+        hit = _spec_energy[id(spec)] = (spec, _SpecEnergy(
+            names, keys, sram_prices(spec), static,
+            read_keys=tuple(f"sram.{n}.read" for n in names),
+            write_keys=tuple(f"sram.{n}.write" for n in names),
+            mac_prices={},  # (weight, input) -> pJ, filled as formats are met
+        ))  # fmt: skip
     return hit[1]
 
 
@@ -128,8 +134,8 @@ def sram_bytes(
     reads: dict[str, float]
     writes: dict[str, float]
     if any(key in levels for key in known.keys):
-        reads = {n: levels.get(f"sram.{n}.read", 0) for n in names}
-        writes = {n: levels.get(f"sram.{n}.write", 0) for n in names}
+        reads = {n: levels.get(key, 0) for n, key in zip(names, known.read_keys, strict=True)}
+        writes = {n: levels.get(key, 0) for n, key in zip(names, known.write_keys, strict=True)}
     else:
         buffer = _stream_buffer(levels, names)
         reads, writes = {buffer: levels.get("sram.read", 0)}, {buffer: levels.get("sram.write", 0)}
@@ -190,14 +196,17 @@ def static_energy_pj(cycles: int, spec: AcceleratorSpec) -> float:
 def energy_pj(counts: ActionCounts, spec: AcceleratorSpec) -> tuple[tuple[str, float], ...]:
     """Dynamic energy per component in pJ, keys in ``ENERGY_COMPONENTS`` order; ``static`` is
     0 here (it needs the engine's cycles: ``static_energy_pj``)."""
-    table = spec.energy
-    prices = _of(spec).prices
+    table, known = spec.energy, _of(spec)
+    prices = known.prices
     sram = sum(prices[name][0] * n for name, n in counts.sram_read_bytes) + sum(
         prices[name][1] * n for name, n in counts.sram_write_bytes
     )
+    formats = (counts.mac_precision, counts.mac_input_precision or counts.mac_precision)
+    mac = known.mac_prices.get(formats)
+    if mac is None:
+        mac = known.mac_prices[formats] = mac_pj(table, *formats)
     return (
-        ("mac", counts.macs * mac_pj(table, counts.mac_precision,
-                                     counts.mac_input_precision or counts.mac_precision)),
+        ("mac", counts.macs * mac),
         ("rf", counts.rf_bytes * table.rf_access_per_byte.pj),
         ("sram", sram),
         ("dram", counts.dram_bytes * table.dram_per_byte.pj),

@@ -49,7 +49,6 @@ both engines then apply ``overlap_fused`` to their timings.
 
 from __future__ import annotations
 
-import functools
 import math
 from dataclasses import dataclass, replace
 from typing import TypedDict
@@ -122,6 +121,7 @@ from sparsim.simulator.tiling import (
     nest_view,
     port_streams,
     port_widths,
+    sram_levels,
 )
 from sparsim.workloads.layer import Layer, Workload
 from sparsim.workloads.ops import VectorKind
@@ -282,20 +282,11 @@ def stream_schedule(planned: PlannedProblem, spec: AcceleratorSpec) -> TileSched
     return replace(planned.schedule, stream_cycles=tuple(streams))
 
 
-@functools.lru_cache(maxsize=256)
-def _sram_level(key: str) -> tuple[str, str]:
-    """A ``NestTraffic.sram`` key ``"<buffer>.<stream>.<read|write>"``: (its way, its buffer's
-    ``bytes_by_level`` key ``"sram.<buffer>.<way>"``)."""
-    parts = key.split(".")
-    return parts[-1], f"sram.{parts[0]}.{parts[-1]}"
-
-
-def _levels(nt: NestTraffic, count: int) -> dict[str, int]:
+def _levels(nt: NestTraffic, count: int, spec: AcceleratorSpec) -> dict[str, int]:
     levels = {f"dram.{key}": value * count for key, value in nt.dram.items()}
     total = {"read": 0, "write": 0}
     per_buffer: dict[str, int] = {}  # per buffer (``energy.sram_bytes`` prices each by size)
-    for key, value in nt.sram.items():
-        way, name = _sram_level(key)
+    for (way, name), value in zip(sram_levels(spec), nt.sram.values(), strict=True):
         total[way] += value
         per_buffer[name] = per_buffer.get(name, 0) + value * count
     levels["sram.read"], levels["sram.write"] = count * total["read"], count * total["write"]
@@ -479,7 +470,7 @@ def _candidate_plan(
                       output_on_chip=io_on_chip[1])  # fmt: skip
     count = problem.count
     macs = np.tile(nt.macs, count) if count > 1 else nt.macs
-    levels = _levels(nt, count)
+    levels = _levels(nt, count, spec)
     ex, issued = mapping.exploit, mapping.issued_macs
     mac_weight, mac_input = spec.precision.mac_dtypes
     counts = ActionCounts(

@@ -99,6 +99,7 @@ __all__ = [
     "order_factors",
     "port_streams",
     "port_widths",
+    "sram_levels",
 ]
 
 ORDERS = ("mnk", "nmk", "mkn", "kmn", "nkm", "knm")
@@ -368,6 +369,12 @@ def port_widths(spec: AcceleratorSpec) -> dict[str, int]:
     return _facts(spec).port_widths
 
 
+def sram_levels(spec: AcceleratorSpec) -> tuple[tuple[str, str], ...]:
+    """Per ``NestTraffic.sram`` entry (``SRAM_KEYS`` order): its way and its buffer's
+    ``bytes_by_level`` key ``"sram.<buffer>.<way>"`` (looked up once per spec)."""
+    return _facts(spec).sram_levels
+
+
 def all_double_buffered(spec: AcceleratorSpec) -> bool:
     """Whether every buffer of ``spec`` is double-buffered (looked up once per spec)."""
     return _facts(spec).double_buffered
@@ -398,6 +405,7 @@ class _Facts:
     double_buffered: bool
     sram_keys: tuple[str, ...]
     stream_ports: tuple[str, ...]
+    sram_levels: tuple[tuple[str, str], ...]
 
 
 _facts_of: dict[int, tuple[AcceleratorSpec, _Facts]] = {}
@@ -420,7 +428,9 @@ def _facts(spec: AcceleratorSpec) -> _Facts:
                        double_buffered=all(b.double_buffered for _, b in spec.buffers),
                        sram_keys=tuple(f"{names[o]}.{s}.{w}" for o, s, w in SRAM_KEYS),
                        stream_ports=tuple(f"{names[o]} buffer {w} port"
-                                          for o, _, w in SRAM_KEYS))  # fmt: skip
+                                          for o, _, w in SRAM_KEYS),
+                       sram_levels=tuple((w, f"sram.{names[o]}.{w}")
+                                         for o, _, w in SRAM_KEYS))  # fmt: skip
         hit = _facts_of[id(spec)] = (spec, facts)
     return hit[1]
 
