@@ -452,13 +452,13 @@ def stream_traffic(
         load, store = _chunk_bytes(sizes, in_bytes), _chunk_bytes(sizes, out_bytes)
     else:
         load, store = _spread(totals[0], sizes), _spread(totals[1], sizes)
-    dram = (("input", int(load.sum())), ("output", int(store.sum())))
+    loaded, stored = int(load.sum()), int(store.sum())
     traffic = Traffic(
         load=load,
         store=store,
-        dram=dram,
-        sram_feed=int(load.sum()),
-        sram_result=int(store.sum()),
+        dram=(("input", loaded), ("output", stored)),
+        sram_feed=loaded,
+        sram_result=stored,
         metadata_bytes_fed=0,
     )
     return sizes, traffic

@@ -212,12 +212,13 @@ def _memory_counts(levels: dict[str, int], spec: AcceleratorSpec) -> _MemoryCoun
 def _forwarding(problem: Problem, mapping: Mapping, spec: AcceleratorSpec) -> int:
     """``energy.forwarding_bytes`` of a mapped problem: stationary elements are the results
     (``os``) or the operand loaded once per stream (``ws``: ``m_eff``, ``is``: ``n``)."""
-    issued, ex = mapping.issued_macs, mapping.exploit
-    stationary = {
-        "os": mapping.m_eff * problem.n * problem.count,
-        "ws": issued // max(1, mapping.m_eff),
-        "is": issued // max(1, problem.n),
-    }[mapping.dataflow]
+    issued, ex, flow = mapping.issued_macs, mapping.exploit, mapping.dataflow
+    if flow == "os":
+        stationary = mapping.m_eff * problem.n * problem.count
+    elif flow == "ws":
+        stationary = issued // max(1, mapping.m_eff)
+    else:  # is
+        stationary = issued // max(1, problem.n)
     repeat = 1 / ex.weight_keep if ex.nm and ex.weight_keep else 1.0
     return forwarding_bytes(mapping.dataflow, issued, stationary, repeat, spec)
 
@@ -282,8 +283,12 @@ def stream_schedule(planned: PlannedProblem, spec: AcceleratorSpec) -> TileSched
     return replace(planned.schedule, stream_cycles=tuple(streams))
 
 
+_DRAM_LEVELS = {key: f"dram.{key}" for key in ("input", "weight", "metadata", "psum", "output")}
+"""``bytes_by_level`` keys of ``NestTraffic.dram``'s operands."""
+
+
 def _levels(nt: NestTraffic, count: int, spec: AcceleratorSpec) -> dict[str, int]:
-    levels = {f"dram.{key}": value * count for key, value in nt.dram.items()}
+    levels = {_DRAM_LEVELS[key]: value * count for key, value in nt.dram.items()}
     total = {"read": 0, "write": 0}
     per_buffer: dict[str, int] = {}  # per buffer (``energy.sram_bytes`` prices each by size)
     for (way, name), value in zip(sram_levels(spec), nt.sram.values(), strict=True):
@@ -502,7 +507,8 @@ def _candidate_plan(
         bytes_by_level=tuple(levels.items()),
         notes=notes,
         tiling=tiling,
-        sram_bytes=tuple((k, v * count) for k, v in nt.sram.items()),
+        sram_bytes=tuple((k, v * count) for k, v in nt.sram.items()) if count > 1
+        else tuple(nt.sram.items()),
         input_from_chip=io_on_chip[0],
         mapping_text=text,
         orientation=cand.orientation,
@@ -537,12 +543,15 @@ def _plan_simd(
 
 def _plan_stream(
     problem: Problem, spec: AcceleratorSpec, ops_per_element: float, io: tuple[float, float],
-    totals: tuple[int, int] | None = None,
+    totals: tuple[int, int] | None = None, kept: tuple[bool, bool] = (False, False),
 ) -> tuple[TileSchedule, Traffic]:  # fmt: skip
     """Element-wise work: ``ops_per_element`` vector ops (or pregen-unit slots) per element;
-    ``totals``: bytes read and written, when not per element (``memory.stream_traffic``)."""
+    ``totals``: bytes read and written, when not per element (``memory.stream_traffic``);
+    ``kept``: (input already on chip, output stays on chip) (``_kept``)."""
     elements = problem.vector_elements or problem.pregen_elements
     sizes, traffic = stream_traffic(elements, io[0], io[1], spec, totals)
+    if kept[0] or kept[1]:
+        traffic = _kept(traffic, kept)
     # the unit streams across chunk boundaries: the whole work's cycles, shared by the chunks
     cycles = _share(math.ceil(elements * ops_per_element), sizes)
     return _schedule(spec, cycles, traffic), traffic
@@ -586,7 +595,9 @@ def _kept(traffic: Traffic, io_on_chip: tuple[bool, bool]) -> Traffic:
     store = np.zeros_like(traffic.store) if io_on_chip[1] else traffic.store
     dram = tuple((name, nbytes) for name, nbytes in traffic.dram
                  if not io_on_chip[0 if name == "input" else 1])  # fmt: skip
-    return replace(traffic, load=load, store=store, dram=dram)
+    return Traffic(load=load, store=store, dram=dram, sram_feed=traffic.sram_feed,
+                   sram_result=traffic.sram_result,
+                   metadata_bytes_fed=traffic.metadata_bytes_fed)  # fmt: skip
 
 
 def _plan_vector(
@@ -599,12 +610,9 @@ def _plan_vector(
     else:
         io = (spec.precision.bytes_of(Operand.INPUT), spec.precision.bytes_of(Operand.OUTPUT))
     flops_per_element = problem.vector_flops / problem.vector_elements
-    schedule, traffic = _plan_stream(problem, spec, flops_per_element / spec.vector.lanes, io,
-                                     _moved_bytes(problem, io))  # fmt: skip
     kept = (True, True) if on_chip else io_on_chip
-    if any(kept):
-        traffic = _kept(traffic, kept)
-        schedule = replace(schedule, load_bytes=traffic.load, store_bytes=traffic.store)
+    schedule, traffic = _plan_stream(problem, spec, flops_per_element / spec.vector.lanes, io,
+                                     _moved_bytes(problem, io), kept)  # fmt: skip
     return _stream_planned(problem, spec, schedule, traffic, vector_flops=problem.vector_flops,
                            input_from_chip=io_on_chip[0])  # fmt: skip
 
