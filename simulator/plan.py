@@ -892,7 +892,9 @@ def _lowering(workload: Workload) -> _Lowered:
     problems = tuple(lower(workload))
     by_name = {layer.name: layer for layer in workload.layers}
     layers = tuple(by_name[p.layer] for p in problems)
-    shapes = tuple(_shape_key(p) for p in problems)
+    interned: dict[_ShapeKey, _ShapeKey] = {}  # one key object per shape: compared by identity
+    shapes = tuple(None if (k := _shape_key(p)) is None else interned.setdefault(k, k)
+                   for p in problems)  # fmt: skip
     seen: set[_ShapeKey] = set()
     distinct = []
     for problem, shape in zip(problems, shapes, strict=True):
