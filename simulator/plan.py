@@ -168,7 +168,7 @@ class PlannedProblem:
     input_from_chip: bool = False
     mapping_text: str = ""
     orientation: Orientation | None = None
-    stream_bytes: tuple[np.ndarray, ...] = ()
+    stream_bytes: tuple[np.ndarray, ...] | tuple[int, ...] = ()
     cores: CoreUse | None = None
     kernel: KernelCost | None = None
     energy_total_pj: float = 0.0
@@ -246,15 +246,19 @@ def _share(total: int, weights: np.ndarray) -> np.ndarray:
 
 
 def _port_cycles(
-    spec: AcceleratorSpec, ports: dict[str, np.ndarray], count: int
+    spec: AcceleratorSpec, ports: dict[str, np.ndarray] | dict[str, int], count: int
 ) -> tuple[tuple[str, np.ndarray], ...]:
     """Per port, ``ceil(bytes / port bytes per cycle)`` of each tile, over ``count`` groups
     (one division for all ports: numpy's per-call overhead dominates small arrays)."""
     if not ports:
         return ()
     widths = port_widths(spec)
-    nbytes = np.array(list(ports.values()), dtype=np.int64)  # (ports, tiles)
-    cycles = tile.ceil_div(nbytes, np.array([widths[p] for p in ports], dtype=np.int64)[:, None])
+    if isinstance(next(iter(ports.values())), int):  # one tile (``tiling._one_tile_traffic``)
+        cycles = np.array([[tile.ceil_div(int(b), widths[p])] for p, b in ports.items()],
+                          dtype=np.int64)  # fmt: skip
+    else:
+        nbytes = np.array(list(ports.values()), dtype=np.int64)  # (ports, tiles)
+        cycles = tile.ceil_div(nbytes, np.array([widths[p] for p in ports])[:, None])
     if count > 1:
         cycles = np.tile(cycles, (1, count))
     return tuple(zip(ports, cycles, strict=True))

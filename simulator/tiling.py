@@ -69,7 +69,7 @@ import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol, TypeVar
+from typing import NamedTuple, Protocol, TypeVar
 
 import numpy as np
 from sparsim.accel.spec import AcceleratorSpec, Operand, precision_bits
@@ -310,16 +310,17 @@ class NestTraffic:
     ``"<buffer>.<stream>.<read|write>"`` (streams ``SRAM_STREAMS``); ``macs``: GEMM MACs per
     tile (their shares set the compute split); ``metadata_fed``: metadata bytes the array
     read; ``stream_bytes``: ``ports`` split by stream, bytes per tile of each stream of
-    ``PORT_STREAMS`` in its order (``port_streams`` names them), for the event engine."""
+    ``PORT_STREAMS`` in its order (``port_streams`` names them), for the event engine. A
+    one-tile nest gives its ``ports`` and ``stream_bytes`` as ints (``_one_tile_traffic``)."""
 
     load: np.ndarray
     store: np.ndarray
     dram: dict[str, int]
-    ports: dict[str, np.ndarray]
+    ports: dict[str, np.ndarray] | dict[str, int]
     sram: dict[str, int]
     macs: np.ndarray
     metadata_fed: int
-    stream_bytes: tuple[np.ndarray, ...] = ()
+    stream_bytes: tuple[np.ndarray, ...] | tuple[int, ...] = ()
 
 
 PORT_STREAMS = (
@@ -344,7 +345,7 @@ add up to its ``ports`` bytes (partial sums split into the array's and DRAM's)."
 
 
 def port_streams(
-    stream_bytes: tuple[np.ndarray, ...], spec: AcceleratorSpec
+    stream_bytes: tuple[np.ndarray, ...] | tuple[int, ...], spec: AcceleratorSpec
 ) -> list[tuple[str, str, str, np.ndarray]]:
     """``NestTraffic.stream_bytes`` named: ``(port, stream, holder, bytes per tile)``."""
     names = _buffer_names(spec)
@@ -496,6 +497,32 @@ def _shape_tables(geometry: _Geometry, m: int, n: int, k: int, images: int, in_b
     return ax, a, bv, bm, c_elems
 
 
+class _OneTile(NamedTuple):
+    """A one-tile nest's tables as Python scalars (``_one_tile_traffic``): A's, B's value and
+    metadata bytes, C's elements, and the tile's GEMM extents."""
+
+    a: int
+    bv: int
+    bm: int
+    c_elems: float
+    g_m: float
+    g_n: float
+    g_k: float
+
+
+@functools.lru_cache(maxsize=4096)
+def _one_tile(geometry: _Geometry, m: int, n: int, k: int, images: int, in_b: float,
+              w_b: float, ex: Exploit, ratio: float) -> _OneTile | None:  # fmt: skip
+    """``_shape_tables`` as scalars when the tiling is one tile, else ``None`` (cached:
+    numpy's scalar reads are slow)."""
+    ax, a, bv, bm, c_el = _shape_tables(geometry, m, n, k, images, in_b, w_b, ex, ratio)
+    if not (a.size == 1 and bv.size == 1 and c_el.size == 1):
+        return None
+    return _OneTile(a=int(a[0, 0]), bv=int(bv[0, 0]), bm=int(bm[0, 0]), c_elems=float(c_el[0, 0]),
+                    g_m=float(ax["m"].g[0]), g_n=float(ax["n"].g[0]),
+                    g_k=float(ax["k"].g[0]))  # fmt: skip
+
+
 def _refetch(order: str, trips: dict[str, int], irrelevant: str) -> bool:
     """Whether an operand is fetched again on every trip of its ``irrelevant`` axis."""
     inner = order[order.index(irrelevant) + 1 :]
@@ -576,10 +603,11 @@ def nest_traffic(
     """Per-tile DRAM and buffer-port bytes of ``tiling`` (module docstring). ``input_on_chip``:
     A is already in the input buffer (a producer left it there); ``output_on_chip``: C's final
     values stay for the next layer (no DRAM store)."""
-    ax, a_tab, bv_tab, bm_tab, c_el, _ = _tables(view, tiling, mp, spec)
-    if a_tab.size == 1 and bv_tab.size == 1 and c_el.size == 1:  # one tile: scalars
-        return _one_tile_traffic(ax, a_tab, bv_tab, bm_tab, c_el, mp, _facts(spec),
-                                 input_on_chip, output_on_chip)  # fmt: skip
+    facts, t = _facts(spec), tiling
+    one = _one_tile(view.geometry, t.m, t.n, t.k, t.images, facts.in_b, facts.w_b, mp.exploit,
+                    kept_ratio(mp))  # fmt: skip
+    if one is not None:  # one tile: scalars
+        return _one_tile_traffic(one, mp, facts, input_on_chip, output_on_chip)
     return _array_traffic(view, tiling, mp, spec, input_on_chip, output_on_chip)
 
 
@@ -649,18 +677,18 @@ def _ceil(x: float) -> int:
     return math.ceil(x - 1e-9)
 
 
-def _one_tile_traffic(ax, a_tab, bv_tab, bm_tab, c_el, mp: Mapping, facts: _Facts,
-                      input_on_chip: bool, output_on_chip: bool) -> NestTraffic:  # fmt: skip
+def _one_tile_traffic(one: _OneTile, mp: Mapping, facts: _Facts, input_on_chip: bool,
+                      output_on_chip: bool) -> NestTraffic:  # fmt: skip
     """``nest_traffic`` of a one-tile nest on Python scalars: numpy's per-call overhead
     dominates one-element arrays, and most layers fit whole. The same operations in the same
     order on IEEE doubles and exact ints as the array path (tested equal): the tile is its
-    first and last ``k`` visit, nothing spills, every operand is fetched once."""
+    first and last ``k`` visit, nothing spills, every operand is fetched once. Its ``ports``
+    and ``stream_bytes`` are Python ints (one tile's bytes)."""
     acc_b, in_b, out_b = facts.acc_b, facts.in_b, facts.out_b
-    a_tile, bv, bm = int(a_tab[0, 0]), int(bv_tab[0, 0]), int(bm_tab[0, 0])
-    c_elems = float(c_el[0, 0])
-    a_load = 0 if input_on_chip else a_tile
+    bv, bm, c_elems = one.bv, one.bm, one.c_elems
+    a_load = 0 if input_on_chip else one.a
     final = 0 if output_on_chip else _ceil(c_elems * out_b)
-    g_m, g_n, g_k = float(ax["m"].g[0]), float(ax["n"].g[0]), float(ax["k"].g[0])
+    g_m, g_n, g_k = one.g_m, one.g_n, one.g_k
     flow, rows, cols = mp.dataflow, mp.rows, mp.cols
     a_side = {"os": rows, "ws": cols}.get(flow, 0)
     a_pass = _ceil(g_n / a_side) if a_side else 1
@@ -677,21 +705,17 @@ def _one_tile_traffic(ax, a_tab, bv_tab, bm_tab, c_el, mp: Mapping, facts: _Fact
     ports: dict[str, int] = {}
     for port, nbytes in zip(facts.stream_ports, streams, strict=True):
         ports[port] = ports.get(port, 0) + nbytes
-    split = (a_load, a_feed, bv, bm, feed_val, feed_meta, res_write - final_write, final_write,
-             0, res_read, 0, final)  # ``PORT_STREAMS`` order (nothing spills: no psum DRAM)
-    # every one-element array is a row of one read-only table: one numpy call, not twenty
-    table = np.array([a_load + bv + bm, final, *ports.values(), *split], dtype=np.int64)
-    table.flags.writeable = False
-    cells = tuple(table[:, None])
+    load, store = np.array([[a_load + bv + bm], [final]], dtype=np.int64)
     return NestTraffic(
-        load=cells[0],
-        store=cells[1],
+        load=load,
+        store=store,
         dram={"input": a_load, "weight": bv, "metadata": bm, "psum": 0, "output": final},
-        ports=dict(zip(ports, cells[2 : 2 + len(ports)], strict=True)),
+        ports=ports,
         sram=dict(zip(facts.sram_keys, streams, strict=True)),
         macs=np.array([g_m * g_n * g_k]),
         metadata_fed=feed_meta,
-        stream_bytes=cells[2 + len(ports) :],
+        stream_bytes=(a_load, a_feed, bv, bm, feed_val, feed_meta, res_write - final_write,
+                      final_write, 0, res_read, 0, final),  # ``PORT_STREAMS``: no psum DRAM
     )  # fmt: skip
 
 

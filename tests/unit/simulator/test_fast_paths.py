@@ -33,9 +33,10 @@ from sparsim.simulator.tiling import (
     Tiling,
     _array_traffic,
     _facts,
+    _one_tile,
     _one_tile_traffic,
-    _tables,
     first_min,
+    kept_ratio,
     nest_view,
 )
 from sparsim.workloads.layer import Phase
@@ -45,19 +46,20 @@ from sparsim.workloads.sparsity import NM, Group
 SPECS = ("sat", "dense_os_32x32", "dense_ws_128x128", "mobile_npu")
 
 
-def _same(a: NestTraffic, b: NestTraffic) -> None:
+def _same(one: NestTraffic, b: NestTraffic) -> None:
+    """``one`` (the one-tile path: ports and streams as Python ints) equals ``b`` (arrays)."""
     for name in ("load", "store", "macs"):
-        x, y = getattr(a, name), getattr(b, name)
+        x, y = getattr(one, name), getattr(b, name)
         assert x.dtype == y.dtype and np.array_equal(x, y), name
-    assert list(a.dram.items()) == list(b.dram.items())
-    assert list(a.sram.items()) == list(b.sram.items())
-    assert a.metadata_fed == b.metadata_fed and type(a.metadata_fed) is int
-    assert list(a.ports) == list(b.ports)
-    for port, cycles in a.ports.items():
-        assert cycles.dtype == b.ports[port].dtype and np.array_equal(cycles, b.ports[port])
-    assert len(a.stream_bytes) == len(b.stream_bytes)
-    for x, y in zip(a.stream_bytes, b.stream_bytes, strict=True):
-        assert x.dtype == y.dtype and x.shape == y.shape and np.array_equal(x, y)
+    assert list(one.dram.items()) == list(b.dram.items())
+    assert list(one.sram.items()) == list(b.sram.items())
+    assert one.metadata_fed == b.metadata_fed and type(one.metadata_fed) is int
+    assert list(one.ports) == list(b.ports)
+    for port, nbytes in one.ports.items():
+        assert type(nbytes) is int and b.ports[port].tolist() == [nbytes], port
+    assert len(one.stream_bytes) == len(b.stream_bytes)
+    for x, y in zip(one.stream_bytes, b.stream_bytes, strict=True):
+        assert type(x) is int and np.asarray(y).tolist() == [x]
 
 
 def _whole(view) -> Tiling:
@@ -81,10 +83,12 @@ def test_one_tile_traffic_equals_array_path(spec_name, model, pattern):
         view = nest_view(problem)
         tiling = _whole(view)
         mapping, _ = map_problem(problem, spec)
-        ax, a_tab, bv_tab, bm_tab, c_el, _ = _tables(view, tiling, mapping, spec)
-        assert a_tab.size == bv_tab.size == c_el.size == 1
+        facts, t = _facts(spec), tiling
+        one = _one_tile(view.geometry, t.m, t.n, t.k, t.images, facts.in_b, facts.w_b,
+                        mapping.exploit, kept_ratio(mapping))  # fmt: skip
+        assert one is not None
         for io in ((False, False), (True, False), (False, True), (True, True)):
-            fast = _one_tile_traffic(ax, a_tab, bv_tab, bm_tab, c_el, mapping, _facts(spec), *io)
+            fast = _one_tile_traffic(one, mapping, facts, *io)
             _same(fast, _array_traffic(view, tiling, mapping, spec, *io))
             checked += 1
     assert checked > 20
