@@ -68,13 +68,32 @@ class _Tensor:
     producer: str
 
 
+_KEPT = 8
+"""Workload residencies kept (``residency``); emptied at this size."""
+
+_kept: dict[tuple[int, int, float, float], tuple[Workload, dict[str, Residency]]] = {}
+
+
 def residency(workload: Workload, spec: AcceleratorSpec) -> dict[str, Residency]:
     """Matrix or standalone vector layer name → its ``Residency`` (module docstring); empty
-    when switched off."""
+    when switched off. It reads nothing of ``spec`` but the input buffer share and the
+    input and output element bytes: worked out once per (workload object, those three) and
+    shared (read-only) by every design that has them. The entry holds the workload, so its
+    id cannot be reused."""
     if not spec.inter_layer_residency:
         return {}
     cap = spec.buffer_share_bytes(Operand.INPUT)
     in_b, out_b = (spec.precision.bytes_of(o) for o in (Operand.INPUT, Operand.OUTPUT))
+    key = (id(workload), cap, in_b, out_b)
+    hit = _kept.get(key)
+    if hit is None or hit[0] is not workload:
+        if len(_kept) >= _KEPT:
+            _kept.clear()
+        hit = _kept[key] = (workload, _residency(workload, cap, in_b, out_b))
+    return hit[1]
+
+
+def _residency(workload: Workload, cap: int, in_b: float, out_b: float) -> dict[str, Residency]:
     live: _Tensor | None = None
     residual: _Tensor | None = None
     reads: dict[str, str] = {}  # consumer -> producer whose output it read from chip
