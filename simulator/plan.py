@@ -88,6 +88,7 @@ from sparsim.simulator.mapping import (
 from sparsim.simulator.memory import (
     Traffic,
     b_storage_rates,
+    increments,
     output_tile_fits,
     stream_traffic,
 )
@@ -240,9 +241,7 @@ def _share(total: int, weights: np.ndarray) -> np.ndarray:
         edges = np.zeros(len(weights), dtype=np.int64)
         edges[-1] = total
         return edges
-    edges = np.rint(cum / cum[-1] * total).astype(np.int64)
-    edges[1:] -= edges[:-1].copy()  # np.diff(edges, prepend=0), without its overhead
-    return edges
+    return increments(np.rint(cum / cum[-1] * total).astype(np.int64))
 
 
 def _port_cycles(
