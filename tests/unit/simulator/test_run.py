@@ -10,8 +10,11 @@ dense and ``(2 // 2) * 8 = 8`` in 2:8 mode; rows hold the GEMM ``n``, columns it
 
 from __future__ import annotations
 
+import gc
+import threading
+
 from sparsim.simulator.results import Pass
-from sparsim.simulator.run import simulate
+from sparsim.simulator.run import collector_paused, simulate
 from sparsim.workloads.layer import Phase
 from sparsim.workloads.sparsity import NM, Unstructured
 
@@ -83,3 +86,45 @@ def test_metadata_rows_pad_to_whole_bytes():
     (layer,) = simulate(gemm_workload(4, 8, 12, weight_sparsity=NM(n=1, m=4)), spec).layers
     assert _dram(layer) == {"dram.input": 4 * 12, "dram.weight": 8 * 3, "dram.metadata": 8 * 1,
                             "dram.output": 4 * 8}  # fmt: skip
+
+
+def test_simulate_restores_the_garbage_collector():
+    # run.collector_paused turns Python's cyclic collector off during an analytical run and
+    # must leave it as it found it: on after a run started with it on, off after one started
+    # with it off (a caller's choice), and on after nested and interleaved pauses end.
+    spec = make_spec(multipliers=2, nm=((2, 8),))
+    w = gemm_workload(8, 8, 16)
+    seen: list[bool] = []
+    was = gc.isenabled()
+    try:
+        gc.enable()
+        simulate(w, spec, mapper="fixed")
+        assert gc.isenabled()
+        gc.disable()
+        simulate(w, spec, mapper="fixed")
+        assert not gc.isenabled()
+        gc.enable()
+        with collector_paused():
+            seen.append(gc.isenabled())
+            with collector_paused():
+                seen.append(gc.isenabled())
+            seen.append(gc.isenabled())  # the outer pause still holds
+        assert seen == [False, False, False] and gc.isenabled()
+        started, release = threading.Event(), threading.Event()
+
+        def other() -> None:
+            with collector_paused():
+                started.set()
+                release.wait(10)
+
+        thread = threading.Thread(target=other)
+        thread.start()
+        started.wait(10)
+        with collector_paused():
+            pass
+        assert not gc.isenabled()  # the other thread's pause still holds
+        release.set()
+        thread.join(10)
+        assert gc.isenabled()
+    finally:
+        (gc.enable if was else gc.disable)()
