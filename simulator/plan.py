@@ -689,16 +689,25 @@ def _plan_with_dense(
     on_chip: bool,
     io_on_chip: tuple[bool, bool] = (False, False),
     options: MapperOptions = FIXED,
+    dense_problem: Problem | None = None,
 ) -> PlannedProblem:
+    """``problem``'s plan with its dense baseline's (``dense_problem``: ``_dense_of(problem)``
+    when already made)."""
     planned = _plan_one(problem, spec, fw, on_chip, io_on_chip, options)
-    dense_problem, dense = _dense_of(problem), None
+    dense_problem, dense = dense_problem or _dense_of(problem), None
     if dense_problem is not problem:
         if _same_as_dense(planned, dense_problem, spec):
             twin = _as_problem(planned, dense_problem, None, "")
         else:
             twin = _plan_one(dense_problem, spec, fw, io_on_chip=io_on_chip, options=options)
-        dense = _with_energy(twin, spec, None)
+        dense = _with_energy(twin, spec, None, detail=False)
     return _with_energy(planned, spec, dense)
+
+
+def _nameless(problem: Problem) -> tuple[Problem, Problem]:
+    """``problem`` without its names (plans are shared by shape), and its ``_dense_of``."""
+    nameless = replace(problem, layer="", fused_with="")
+    return nameless, _dense_of(nameless)
 
 
 def _dense_of(problem: Problem) -> Problem:
@@ -719,10 +728,11 @@ def _same_as_dense(planned: PlannedProblem, dense: Problem, spec: AcceleratorSpe
 
 
 def _with_energy(
-    planned: PlannedProblem, spec: AcceleratorSpec, dense: PlannedProblem | None
-) -> PlannedProblem:
-    """``planned`` with its energy, its dense baseline and its mapping detail (built
-    directly: ``replace`` is slow)."""
+    planned: PlannedProblem, spec: AcceleratorSpec, dense: PlannedProblem | None,
+    detail: bool = True,
+) -> PlannedProblem:  # fmt: skip
+    """``planned`` with its energy, its dense baseline and (unless ``detail`` is off: a dense
+    baseline's is never reported) its mapping detail (built directly: ``replace`` is slow)."""
     energy = energy_pj(planned.counts, spec)
     return PlannedProblem(
         problem=planned.problem,
@@ -743,7 +753,7 @@ def _with_energy(
         cores=planned.cores,
         kernel=planned.kernel,
         energy_total_pj=sum(v for _, v in energy),
-        detail=_mapping_detail(planned),
+        detail=_mapping_detail(planned) if detail else (),
     )
 
 
@@ -791,7 +801,7 @@ def _shape_key(problem: Problem) -> _ShapeKey | None:
 def _shared_plan(
     problem: Problem,
     shape: _ShapeKey | None,
-    nameless: Problem | None,
+    nameless: tuple[Problem, Problem] | None,
     spec: AcceleratorSpec,
     fw: Exploit | None,
     on_chip: bool,
@@ -800,7 +810,8 @@ def _shared_plan(
     options: MapperOptions = FIXED,
 ) -> PlannedProblem:
     """The plan of ``problem`` (of ``_shape_key`` ``shape``; ``nameless``: ``problem``
-    without its names, or ``None`` to make it): made once per shape, fusion state and forward
+    without its names and its ``_dense_of``, or ``None`` to make them): made once per shape,
+    fusion state and forward
     exploit in ``plans`` (``spec``'s cache for its mapper options and precision), then shared
     by same-shape layers and later calls (plans are immutable; only ``problem`` differs)."""
     if shape is None:
@@ -811,8 +822,9 @@ def _shared_plan(
         if len(plans) >= PLAN_CACHE_SIZE:
             plans.clear()
         if nameless is None:
-            nameless = replace(problem, layer="", fused_with="")
-        hit = plans[key] = _plan_with_dense(nameless, spec, fw, on_chip, io_on_chip, options)
+            nameless = _nameless(problem)
+        hit = plans[key] = _plan_with_dense(nameless[0], spec, fw, on_chip, io_on_chip, options,
+                                            nameless[1])  # fmt: skip
     return hit
 
 
@@ -877,7 +889,8 @@ def _fused_on_chip(made: PlannedProblem, spec: AcceleratorSpec) -> bool:
 @dataclass(frozen=True, slots=True)
 class _Lowered:
     """A workload's problems (``lower``) with what ``plan`` reads of each on every call,
-    worked out once: its layer, ``_shape_key``, whether it is a layer's own forward work
+    worked out once: its layer, ``_shape_key``, the shape's problem without names and its
+    dense twin (``_nameless``), whether it is a layer's own forward work
     (``_forward_layer_pass``), whether it runs at the spec's own precision (``simulator.
     precision.uses_spec_precision``), and the problems ``check_size`` must see (the first of
     each shape: its verdict depends on nothing else)."""
@@ -885,7 +898,7 @@ class _Lowered:
     problems: tuple[Problem, ...]
     layers: tuple[Layer, ...]
     shapes: tuple[_ShapeKey | None, ...]
-    nameless: tuple[Problem | None, ...]
+    nameless: tuple[tuple[Problem, Problem] | None, ...]
     forward: tuple[bool, ...]
     plain: tuple[bool, ...]
     distinct: tuple[Problem, ...]
@@ -905,10 +918,10 @@ def _lowering(workload: Workload) -> _Lowered:
             distinct.append(problem)
             if shape is not None:
                 seen.add(shape)
-    firsts: dict[_ShapeKey, Problem] = {}  # one nameless problem per shape
+    firsts: dict[_ShapeKey, tuple[Problem, Problem]] = {}  # one nameless problem per shape
     for problem, shape in zip(problems, shapes, strict=True):
         if shape is not None and shape not in firsts:
-            firsts[shape] = replace(problem, layer="", fused_with="")
+            firsts[shape] = _nameless(problem)
     nameless = tuple(None if shape is None else firsts[shape] for shape in shapes)
     return _Lowered(problems=problems, layers=layers, shapes=shapes, nameless=nameless,
                     forward=tuple(_forward_layer_pass(p) for p in problems),
