@@ -1123,7 +1123,10 @@ def fitting_candidates(fits: np.ndarray, shape: tuple[int, ...],
     """The flat indices of the fitting candidates of a grid of ``shape`` (``fits``
     broadcasts to it), ascending, then each of ``values`` (broadcasting too) at those
     candidates only: what a pick over the fitting ones needs, flat."""
-    at = np.flatnonzero(np.broadcast_to(fits, shape))
+    grid = np.broadcast_to(fits, shape)
+    if grid.all():  # every candidate fits (most layers): nothing to gather
+        return np.arange(grid.size), *(np.broadcast_to(v, shape).ravel() for v in values)
+    at = np.flatnonzero(grid)
     return at, *(np.broadcast_to(v, shape).ravel()[at] for v in values)
 
 
