@@ -1068,7 +1068,8 @@ def candidate_dram(
     g: CandidateGrids, spec: AcceleratorSpec, input_on_chip: bool, output_on_chip: bool
 ) -> tuple[np.ndarray | float, np.ndarray, np.ndarray]:
     """(A's fills, B's fills, all DRAM bytes) of every candidate, every loop order at once
-    (axis 0 of ``order_factors``): A and B fetched once when their whole operand fits its
+    (axis 0 of ``order_factors``; grids that broadcast to the candidates' shape, a float where
+    nothing moves): A and B fetched once when their whole operand fits its
     buffer share, else once per trip of the loop they do not depend on; C's partial sums
     spilled and reloaded when C does not fit and k takes several tiles; the final outputs
     stored unless they stay on chip (module docstring, Reuse). A resident input moves
@@ -1077,11 +1078,23 @@ def candidate_dram(
     a_res = g.a_sum <= _fit(spec, Operand.INPUT)
     b_res = g.b_sum <= _fit(spec, Operand.WEIGHT)
     c_res = g.c_acc <= _fit(spec, Operand.OUTPUT)
-    a = 0.0 if input_on_chip else g.a_sum * np.where(a_res, 1, f["n"])
-    b = g.b_sum * np.where(b_res, 1, f["m"])
-    spill = np.where(c_res | g.k_once, 0, g.k_spills)
+    a = 0.0 if input_on_chip else _fetched(g.a_sum, a_res, f["n"])
+    b = _fetched(g.b_sum, b_res, f["m"])
     final = 0.0 if output_on_chip else g.final
-    return a, b, a + b + final + spill * g.c_acc_bytes
+    total = a + b + final
+    if not c_res.all():  # C's partial sums spill where it does not fit and k takes tiles
+        total = total + np.where(c_res | g.k_once, 0, g.k_spills) * g.c_acc_bytes
+    return a, b, total
+
+
+def _fetched(whole: np.ndarray, resident: np.ndarray, trips: np.ndarray) -> np.ndarray:
+    """An operand's DRAM bytes per candidate: its ``whole`` bytes once where it stays
+    resident, else once per trip of the loop it does not depend on. The grids it returns
+    broadcast to the candidates' (orders, m, n, k); when the operand is resident in every
+    candidate (most layers) that is ``whole`` itself, with no per-order work."""
+    if resident.all():
+        return whole
+    return whole * np.where(resident, 1, trips)
 
 
 def tiling_options(
