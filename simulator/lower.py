@@ -32,7 +32,7 @@ overlapping costs). Softmax, pooling and the optimizer always run standalone.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import TypedDict
 
 import numpy as np
@@ -71,8 +71,28 @@ FUSABLE_KINDS = frozenset({VectorKind.ACTIVATION, VectorKind.ELEMENTWISE, Vector
 """Vector kinds applied to a matrix op's outputs as they drain (module docstring)."""
 
 
+class _HashedOnce:
+    """A frozen slots dataclass's own hash (that of its compared fields, as the dataclass
+    would make it), worked out on first use and kept in its ``_hash`` field (``compare``,
+    ``repr`` and ``init`` off); a pickled copy drops it (string hashes differ between
+    processes). The plan and mapping caches hash problems and conv shapes for every lookup."""
+
+    __slots__ = ()
+    _hash: int
+
+    def __hash__(self) -> int:
+        if not self._hash:
+            object.__setattr__(self, "_hash", hash(tuple(
+                getattr(self, f.name) for f in fields(self) if f.compare)))  # type: ignore[arg-type]
+        return self._hash
+
+    def __getstate__(self) -> list[object]:
+        return [0 if f.name == "_hash" else getattr(self, f.name)
+                for f in fields(self)]  # type: ignore[arg-type]  # fmt: skip
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
-class ConvShape:
+class ConvShape(_HashedOnce):
     """A convolution's feature-map geometry, per group (``count`` groups): what the memory
     model (``simulator.tiling``) needs to move feature maps with halos instead of im2col
     matrices. ``in_channels``/``out_channels`` are per group; sizes are the forward pass's
@@ -89,6 +109,10 @@ class ConvShape:
     stride: tuple[int, int]
     padding: tuple[int, int]
     dilation: tuple[int, int]
+    _hash: int = field(default=0, init=False, repr=False, compare=False)
+
+    __hash__ = _HashedOnce.__hash__
+    __getstate__ = _HashedOnce.__getstate__
 
     @property
     def taps(self) -> int:
@@ -112,7 +136,7 @@ class ConvShape:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Problem:
+class Problem(_HashedOnce):
     """One (layer, pass). Matrix passes: ``count`` GEMMs ``(m x k) @ (k x n)``; ``b_pattern``
     is B's sparsity relative to this GEMM, ``a_density`` the fraction of nonzero A elements.
     ``VECTOR`` passes: ``vector_flops`` FLOPs over ``vector_elements`` elements, moving
@@ -144,6 +168,10 @@ class Problem:
     backward: bool = False
     fused_with: str = ""
     conv: ConvShape | None = None
+    _hash: int = field(default=0, init=False, repr=False, compare=False)
+
+    __hash__ = _HashedOnce.__hash__
+    __getstate__ = _HashedOnce.__getstate__
 
     @property
     def is_matrix(self) -> bool:
