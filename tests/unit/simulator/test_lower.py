@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+import pickle
+
 import numpy as np
 from sparsim.simulator.lower import (
     BACKWARD_VECTOR_FACTOR,
@@ -132,3 +135,22 @@ def test_transpose_pattern_moves_the_mask():
     )
     assert transpose_pattern(Group(size=4, density=0.5)) == Unstructured(density=0.5)
     assert transpose_pattern(Dense()) == Dense()
+
+
+def test_kept_hash_is_the_dataclass_hash_and_is_not_pickled():
+    # lower._HashedOnce keeps a Problem's and a ConvShape's hash after the first use: it must
+    # be the hash of the compared fields (what the dataclass made: sets iterate as before),
+    # equal problems hash alike, and a pickled copy (another process's string hashes) must
+    # work its own out again.
+    conv = Conv2d(in_channels=8, out_channels=16, kernel=(3, 3), height=10, width=10,
+                  padding=(1, 1), batch=2)  # fmt: skip
+    w = Workload(name="w", layers=(Layer(name="c", op=conv),))
+    problem = next(p for p in lower(w) if p.conv is not None)
+    for obj in (problem, problem.conv):
+        compared = tuple(getattr(obj, f.name) for f in dataclasses.fields(obj) if f.compare)
+        assert hash(obj) == hash(compared) and obj._hash == hash(compared)
+        copy = pickle.loads(pickle.dumps(obj))
+        assert copy == obj and copy._hash == 0 and hash(copy) == hash(obj)
+    renamed = dataclasses.replace(problem, layer="other")
+    assert renamed != problem and renamed._hash == 0
+    assert hash(dataclasses.replace(renamed, layer="c")) == hash(problem)
