@@ -113,10 +113,10 @@ def _one_tile_timing(s: TileSchedule, compute: int) -> Timing:
     """``analytical_timing`` of one tile: both closed forms reduce to ``xfer(L) + busy +
     xfer(S)`` (no next load or previous store shares the channel); ``bound_of`` on scalars."""
     bw, lat = s.dram_bytes_per_cycle, s.dram_latency_cycles
-    load, store = int(s.load_bytes[0]), int(s.store_bytes[0])
+    load, store = int(s.load_bytes.item(0)), int(s.store_bytes.item(0))
     busy, best, bound = compute, float(compute), "compute"
     for port, port_cycles in s.port_cycles:
-        cycles = int(port_cycles[0])
+        cycles = int(port_cycles.item(0))
         busy = max(busy, cycles)
         if cycles > best:
             best, bound = float(cycles), port
@@ -128,11 +128,12 @@ def _one_tile_timing(s: TileSchedule, compute: int) -> Timing:
 
 def analytical_timing(schedule: TileSchedule) -> Timing:
     """Closed-form time of one problem's schedule (module docstring)."""
-    compute = int(schedule.compute_cycles.sum())
-    if schedule.tiles == 0:
+    tiles = schedule.tiles
+    if tiles == 0:
         return Timing(cycles=0, compute_cycles=0, stall_cycles=0, bound="compute")
-    if schedule.tiles == 1:  # most layers: Python scalars, numpy's overhead dominates
-        return _one_tile_timing(schedule, compute)
+    if tiles == 1:  # most layers: Python scalars, numpy's overhead dominates
+        return _one_tile_timing(schedule, int(schedule.compute_cycles.item(0)))
+    compute = int(schedule.compute_cycles.sum())
     run = _double_buffered if schedule.double_buffered else _single_buffered
     cycles = run(schedule)
     bound = bound_of(schedule)
