@@ -174,8 +174,27 @@ class NestView:
         return _cached_axis(self.geometry, name, size, images)
 
 
+VIEWS_KEPT = 4096
+"""Problems whose ``NestView`` is kept (``nest_view``); emptied at this size."""
+
+_views: dict[int, tuple[Problem, NestView]] = {}
+
+
 def nest_view(problem: Problem) -> NestView:
-    """The nest axes of ``problem`` (module docstring table)."""
+    """The nest axes of ``problem`` (module docstring table), once per problem object (a plan
+    asks for them several times; the entry holds the problem, so its id cannot be reused; a
+    problem with a real mask is not kept)."""
+    if problem.b_pattern.mask is not None:
+        return _nest_view(problem)
+    hit = _views.get(id(problem))
+    if hit is None or hit[0] is not problem:
+        if len(_views) >= VIEWS_KEPT:
+            _views.clear()
+        hit = _views[id(problem)] = (problem, _nest_view(problem))
+    return hit[1]
+
+
+def _nest_view(problem: Problem) -> NestView:
     c, p = problem.conv, problem
     if c is None:
         return NestView(problem=p, m_extent=p.m, n_extent=p.n, k_extent=p.k, images=1, m_unit="",
