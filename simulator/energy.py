@@ -90,6 +90,7 @@ class _SpecEnergy:
     read_keys: tuple[str, ...]
     write_keys: tuple[str, ...]
     mac_prices: dict[tuple[str, str], float]
+    operand_bytes: tuple[float, float, float]  # (input, weight, accumulator) per element
 
 
 _SPEC_CACHE_SIZE = 64
@@ -111,6 +112,8 @@ def _of(spec: AcceleratorSpec) -> _SpecEnergy:
             read_keys=tuple(f"sram.{n}.read" for n in names),
             write_keys=tuple(f"sram.{n}.write" for n in names),
             mac_prices={},  # (weight, input) -> pJ, filled as formats are met
+            operand_bytes=(_bytes(spec, Operand.INPUT), _bytes(spec, Operand.WEIGHT),
+                           precision_bits(spec.precision.accumulator) / 8),
         ))  # fmt: skip
     return hit[1]
 
@@ -162,8 +165,7 @@ def forwarding_bytes(
     The ``stationary`` elements (``os``: results drained; ``ws``: weights loaded; ``is``:
     inputs loaded) each travel on average ``(rows + 1) / 2`` hops along the array's rows.
     """
-    a_b, w_b = _bytes(spec, Operand.INPUT), _bytes(spec, Operand.WEIGHT)
-    acc_b = precision_bits(spec.precision.accumulator) / 8
+    a_b, w_b, acc_b = _of(spec).operand_bytes
     moving = {"os": a_b * activation_repeat + w_b, "ws": a_b * activation_repeat + acc_b,
               "is": w_b + acc_b}[dataflow]  # fmt: skip
     held = {"os": acc_b, "ws": w_b, "is": a_b}[dataflow]

@@ -50,6 +50,7 @@ matter (compute, buffers, DRAM, precision, sparsity, vector unit, energy table: 
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, replace
 
@@ -176,8 +177,13 @@ def _ws_spec(spec: AcceleratorSpec) -> AcceleratorSpec:
 
 def _native(problem: Problem, spec: AcceleratorSpec) -> _Oriented:
     mp, cycles = map_problem(problem, spec)
-    return Orientation(name=mp.dataflow, rows=mp.row_dim, cols=mp.col_dim,
-                       time=mp.stream_dim), mp, cycles  # fmt: skip
+    return _native_orientation(mp.dataflow, mp.row_dim, mp.col_dim, mp.stream_dim), mp, cycles
+
+
+@functools.lru_cache(maxsize=64)
+def _native_orientation(name: str, rows: str, cols: str, time: str) -> Orientation:
+    """The native ``Orientation`` of a dataflow's dims, one object each (frozen: shared)."""
+    return Orientation(name=name, rows=rows, cols=cols, time=time)
 
 
 def _matrix_vector(problem: Problem, spec: AcceleratorSpec) -> _Oriented:
