@@ -46,6 +46,7 @@ __all__ = [
     "DEQUANT_OP",
     "FUSABLE_KINDS",
     "ConvShape",
+    "HashedOnce",
     "Problem",
     "fusion_producers",
     "lower",
@@ -71,11 +72,12 @@ FUSABLE_KINDS = frozenset({VectorKind.ACTIVATION, VectorKind.ELEMENTWISE, Vector
 """Vector kinds applied to a matrix op's outputs as they drain (module docstring)."""
 
 
-class _HashedOnce:
+class HashedOnce:
     """A frozen slots dataclass's own hash (that of its compared fields, as the dataclass
     would make it), worked out on first use and kept in its ``_hash`` field (``compare``,
     ``repr`` and ``init`` off); a pickled copy drops it (string hashes differ between
-    processes). The plan and mapping caches hash problems and conv shapes for every lookup."""
+    processes). The plan, mapping and tiling caches hash problems, conv shapes and exploits
+    for every lookup."""
 
     __slots__ = ()
     _hash: int
@@ -92,7 +94,7 @@ class _HashedOnce:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class ConvShape(_HashedOnce):
+class ConvShape(HashedOnce):
     """A convolution's feature-map geometry, per group (``count`` groups): what the memory
     model (``simulator.tiling``) needs to move feature maps with halos instead of im2col
     matrices. ``in_channels``/``out_channels`` are per group; sizes are the forward pass's
@@ -111,8 +113,8 @@ class ConvShape(_HashedOnce):
     dilation: tuple[int, int]
     _hash: int = field(default=0, init=False, repr=False, compare=False)
 
-    __hash__ = _HashedOnce.__hash__
-    __getstate__ = _HashedOnce.__getstate__
+    __hash__ = HashedOnce.__hash__
+    __getstate__ = HashedOnce.__getstate__
 
     @property
     def taps(self) -> int:
@@ -136,7 +138,7 @@ class ConvShape(_HashedOnce):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Problem(_HashedOnce):
+class Problem(HashedOnce):
     """One (layer, pass). Matrix passes: ``count`` GEMMs ``(m x k) @ (k x n)``; ``b_pattern``
     is B's sparsity relative to this GEMM, ``a_density`` the fraction of nonzero A elements.
     ``VECTOR`` passes: ``vector_flops`` FLOPs over ``vector_elements`` elements, moving
@@ -170,8 +172,8 @@ class Problem(_HashedOnce):
     conv: ConvShape | None = None
     _hash: int = field(default=0, init=False, repr=False, compare=False)
 
-    __hash__ = _HashedOnce.__hash__
-    __getstate__ = _HashedOnce.__getstate__
+    __hash__ = HashedOnce.__hash__
+    __getstate__ = HashedOnce.__getstate__
 
     @property
     def is_matrix(self) -> bool:

@@ -42,13 +42,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Generic, NamedTuple, TypeVar
 
 import numpy as np
 from sparsim.accel.spec import AcceleratorSpec, ActivationMode
 from sparsim.simulator import tile
-from sparsim.simulator.lower import Problem, mask_density
+from sparsim.simulator.lower import HashedOnce, Problem, mask_density
 from sparsim.simulator.results import Pass
 from sparsim.workloads.sparsity import NM, Block, Dense, Group, SparsityError, SparsityPattern
 
@@ -71,7 +71,7 @@ LOOP_ORDERS = ("n_major", "m_major")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Exploit:
+class Exploit(HashedOnce):
     """What the datapath skips for one problem.
 
     ``nm``: N:M mode or ``None``. ``group_size``: workload group size used for K skipping (0:
@@ -94,6 +94,10 @@ class Exploit:
     decode_cycles_per_nonzero: float = 0.0
     metadata_bits_per_nonzero: int = 0
     notes: tuple[str, ...] = ()
+    _hash: int = field(default=0, init=False, repr=False, compare=False)
+
+    __hash__ = HashedOnce.__hash__
+    __getstate__ = HashedOnce.__getstate__
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

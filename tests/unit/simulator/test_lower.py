@@ -12,6 +12,7 @@ from sparsim.simulator.lower import (
     lower,
     transpose_pattern,
 )
+from sparsim.simulator.mapping import Exploit
 from sparsim.simulator.results import Pass
 from sparsim.workloads.layer import Layer, Phase, Workload
 from sparsim.workloads.ops import Conv2d, Linear, MatMul, Vector, VectorKind
@@ -138,7 +139,7 @@ def test_transpose_pattern_moves_the_mask():
 
 
 def test_kept_hash_is_the_dataclass_hash_and_is_not_pickled():
-    # lower._HashedOnce keeps a Problem's and a ConvShape's hash after the first use: it must
+    # lower.HashedOnce keeps a Problem's, ConvShape's and Exploit's hash after first use: it must
     # be the hash of the compared fields (what the dataclass made: sets iterate as before),
     # equal problems hash alike, and a pickled copy (another process's string hashes) must
     # work its own out again.
@@ -146,7 +147,7 @@ def test_kept_hash_is_the_dataclass_hash_and_is_not_pickled():
                   padding=(1, 1), batch=2)  # fmt: skip
     w = Workload(name="w", layers=(Layer(name="c", op=conv),))
     problem = next(p for p in lower(w) if p.conv is not None)
-    for obj in (problem, problem.conv):
+    for obj in (problem, problem.conv, Exploit(nm=(2, 4), weight_keep=0.5, notes=("n",))):
         compared = tuple(getattr(obj, f.name) for f in dataclasses.fields(obj) if f.compare)
         assert hash(obj) == hash(compared) and obj._hash == hash(compared)
         copy = pickle.loads(pickle.dumps(obj))
