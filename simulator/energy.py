@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 from sparsim.accel.energy import mac_pj, sram_size_factor
 from sparsim.accel.spec import GLOBAL_BUFFER, AcceleratorSpec, BufferSpec, Operand, precision_bits
+from sparsim.simulator.objects import PerObject
 
 __all__ = [
     "PREGEN_OPS_PER_ELEMENT",
@@ -94,28 +95,22 @@ class _SpecEnergy:
 
 
 _SPEC_CACHE_SIZE = 64
-_spec_energy: dict[int, tuple[AcceleratorSpec, _SpecEnergy]] = {}
+def _spec_energy(spec: AcceleratorSpec) -> _SpecEnergy:
+    names = tuple(name for name, _ in _all_buffers(spec))
+    keys = tuple(f"sram.{n}.{way}" for n in names for way in ("read", "write"))
+    static = static_power_pj_per_ns(spec) * 1000 / spec.compute.freq_mhz
+    return _SpecEnergy(
+        names, keys, sram_prices(spec), static,
+        read_keys=tuple(f"sram.{n}.read" for n in names),
+        write_keys=tuple(f"sram.{n}.write" for n in names),
+        mac_prices={},  # (weight, input) -> pJ, filled as formats are met
+        operand_bytes=(_bytes(spec, Operand.INPUT), _bytes(spec, Operand.WEIGHT),
+                       precision_bits(spec.precision.accumulator) / 8),
+    )  # fmt: skip
 
 
-def _of(spec: AcceleratorSpec) -> _SpecEnergy:
-    """``spec``'s ``_SpecEnergy``, keyed by identity (the entry holds the spec, so its id
-    cannot be reused while cached); emptied at ``_SPEC_CACHE_SIZE`` specs."""
-    hit = _spec_energy.get(id(spec))
-    if hit is None or hit[0] is not spec:
-        if len(_spec_energy) >= _SPEC_CACHE_SIZE:
-            _spec_energy.clear()
-        names = tuple(name for name, _ in _all_buffers(spec))
-        keys = tuple(f"sram.{n}.{way}" for n in names for way in ("read", "write"))
-        static = static_power_pj_per_ns(spec) * 1000 / spec.compute.freq_mhz
-        hit = _spec_energy[id(spec)] = (spec, _SpecEnergy(
-            names, keys, sram_prices(spec), static,
-            read_keys=tuple(f"sram.{n}.read" for n in names),
-            write_keys=tuple(f"sram.{n}.write" for n in names),
-            mac_prices={},  # (weight, input) -> pJ, filled as formats are met
-            operand_bytes=(_bytes(spec, Operand.INPUT), _bytes(spec, Operand.WEIGHT),
-                           precision_bits(spec.precision.accumulator) / 8),
-        ))  # fmt: skip
-    return hit[1]
+_of: PerObject[AcceleratorSpec, _SpecEnergy] = PerObject(_spec_energy, _SPEC_CACHE_SIZE)
+"""``spec``'s ``_SpecEnergy``, once per spec object (``simulator.objects``)."""
 
 
 def _stream_buffer(levels: MappingABC[str, int], names: tuple[str, ...]) -> str:

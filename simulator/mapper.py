@@ -66,6 +66,7 @@ from sparsim.simulator.mapping import (
     layout_key,
     map_problem,
 )
+from sparsim.simulator.objects import PerObject
 from sparsim.simulator.tiling import (
     ORDERS,
     AxisTable,
@@ -159,20 +160,14 @@ class Candidate:
 _Oriented = tuple[Orientation, Mapping, np.ndarray]
 """An orientation, the ``Mapping`` its traffic follows, its compute cycles per tile."""
 
-_variants: dict[int, tuple[AcceleratorSpec, AcceleratorSpec]] = {}
+_ws_variants: PerObject[AcceleratorSpec, AcceleratorSpec] = PerObject(
+    lambda spec: replace(spec, compute=replace(spec.compute, dataflow=Dataflow.WS)), 8
+)
 
 
 def _ws_spec(spec: AcceleratorSpec) -> AcceleratorSpec:
     """``spec`` running ``ws`` (one object per spec, so ``map_problem``'s cache holds)."""
-    if spec.compute.dataflow == Dataflow.WS:
-        return spec
-    hit = _variants.get(id(spec))
-    if hit is None or hit[0] is not spec:
-        if len(_variants) >= 8:
-            _variants.clear()
-        ws = replace(spec, compute=replace(spec.compute, dataflow=Dataflow.WS))
-        hit = _variants[id(spec)] = (spec, ws)
-    return hit[1]
+    return spec if spec.compute.dataflow == Dataflow.WS else _ws_variants(spec)
 
 
 def _native(problem: Problem, spec: AcceleratorSpec) -> _Oriented:

@@ -49,6 +49,7 @@ import numpy as np
 from sparsim.accel.spec import AcceleratorSpec, ActivationMode
 from sparsim.simulator import tile
 from sparsim.simulator.lower import HashedOnce, Problem, mask_density
+from sparsim.simulator.objects import PerObject
 from sparsim.simulator.results import Pass
 from sparsim.workloads.sparsity import NM, Block, Dense, Group, SparsityError, SparsityPattern
 
@@ -422,18 +423,16 @@ class SpecStores(Generic[_V]):
     def __init__(self, key: Callable[[AcceleratorSpec], tuple], limit: int) -> None:
         self._key, self._limit = key, limit
         self._by_key: dict[tuple, dict[tuple, _V]] = {}
-        self._by_object: dict[int, tuple[AcceleratorSpec, dict[tuple, _V]]] = {}
+        self._by_object: PerObject[AcceleratorSpec, dict[tuple, _V]] = PerObject(self._store, 8)
 
     def of(self, spec: AcceleratorSpec) -> dict[tuple, _V]:
-        hit = self._by_object.get(id(spec))
-        if hit is None or hit[0] is not spec:
-            if len(self._by_object) >= 8:
-                self._by_object.clear()
-            key = self._key(spec)
-            if key not in self._by_key and len(self._by_key) >= self._limit:
-                self._by_key.clear()
-            hit = self._by_object[id(spec)] = (spec, self._by_key.setdefault(key, {}))
-        return hit[1]
+        return self._by_object(spec)
+
+    def _store(self, spec: AcceleratorSpec) -> dict[tuple, _V]:
+        key = self._key(spec)
+        if key not in self._by_key and len(self._by_key) >= self._limit:
+            self._by_key.clear()
+        return self._by_key.setdefault(key, {})
 
 
 def _map_key(spec: AcceleratorSpec) -> tuple:

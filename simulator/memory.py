@@ -41,6 +41,7 @@ from sparsim.simulator.mapping import (
     map_problem,
     split_sizes,
 )
+from sparsim.simulator.objects import PerObject
 
 __all__ = [
     "STREAM_CHUNKS",
@@ -84,19 +85,16 @@ class Traffic:
 _SPEC_CONSTANTS_SIZE = 64
 """Specs whose constants (``_constants``) are kept; emptied at this size."""
 
-_spec_constants: dict[int, tuple[AcceleratorSpec, dict[Operand, tuple[float, int]]]] = {}
+_spec_constants: PerObject[AcceleratorSpec, dict[Operand, tuple[float, int]]] = PerObject(
+    lambda spec: {}, _SPEC_CONSTANTS_SIZE
+)
 
 
 def _constants(spec: AcceleratorSpec, operand: Operand) -> tuple[float, int]:
     """(bytes per element, buffer bytes it may fill at once) of ``operand``, once per spec
-    object (keyed by identity, the entry holding the spec so its id cannot be reused): the
-    ``AcceleratorSpec`` lookups are slow and these are read for every problem."""
-    hit = _spec_constants.get(id(spec))
-    if hit is None or hit[0] is not spec:
-        if len(_spec_constants) >= _SPEC_CONSTANTS_SIZE:
-            _spec_constants.clear()
-        hit = _spec_constants[id(spec)] = (spec, {})
-    table = hit[1]
+    object (``simulator.objects``): the ``AcceleratorSpec`` lookups are slow and these are
+    read for every problem."""
+    table = _spec_constants(spec)
     if operand not in table:
         table[operand] = (spec.precision.bytes_of(operand), _fit_bytes(spec, operand))
     return table[operand]
@@ -435,21 +433,18 @@ def stream_chunk_elements(elements: int, in_bytes: float, spec: AcceleratorSpec)
     return min(cap, max(1, bdp, -(-elements // STREAM_CHUNKS)))
 
 
-_stream_facts_of: dict[int, tuple[AcceleratorSpec, tuple[int, float]]] = {}
-
-
-def _stream_facts(spec: AcceleratorSpec) -> tuple[int, float]:
+def _stream_facts_of(spec: AcceleratorSpec) -> tuple[int, float]:
     """(half the input buffer share, the DRAM's bytes in flight: latency x bytes per cycle)
-    of ``spec``, once per spec object (the entry holds the spec, so its id cannot be reused)."""
-    hit = _stream_facts_of.get(id(spec))
-    if hit is None or hit[0] is not spec:
-        if len(_stream_facts_of) >= _SPEC_CONSTANTS_SIZE:
-            _stream_facts_of.clear()
-        dram = spec.dram
-        facts = (spec.buffer_share_bytes(Operand.INPUT) // 2,
-                 dram.latency_cycles * dram.bytes_per_cycle(spec.compute.freq_mhz))  # fmt: skip
-        hit = _stream_facts_of[id(spec)] = (spec, facts)
-    return hit[1]
+    of ``spec``."""
+    dram = spec.dram
+    return (spec.buffer_share_bytes(Operand.INPUT) // 2,
+            dram.latency_cycles * dram.bytes_per_cycle(spec.compute.freq_mhz))  # fmt: skip
+
+
+_stream_facts: PerObject[AcceleratorSpec, tuple[int, float]] = PerObject(
+    _stream_facts_of, _SPEC_CONSTANTS_SIZE
+)
+"""``_stream_facts_of``, once per spec object (``simulator.objects``)."""
 
 
 def _chunk_bytes(sizes: np.ndarray, bytes_each: float) -> np.ndarray:

@@ -53,6 +53,7 @@ from sparsim.accel.spec import GLOBAL_BUFFER, AcceleratorSpec
 from sparsim.simulator import tile
 from sparsim.simulator.energy import ActionCounts
 from sparsim.simulator.lower import Problem
+from sparsim.simulator.objects import PerObject
 from sparsim.simulator.results import Pass
 from sparsim.simulator.schedule import TileSchedule
 
@@ -128,45 +129,44 @@ class Split:
         return f"{self.axis} over {self.active}/{self.cores} cores, share {share}{tail}"
 
 
-_views: dict[tuple[int, int, str], tuple[AcceleratorSpec, AcceleratorSpec]] = {}
+def _core_view(spec: AcceleratorSpec, active: int) -> AcceleratorSpec:
+    dram = replace(spec.dram, bandwidth_gb_per_s=spec.dram.bandwidth_gb_per_s / active)
+    return replace(spec, compute=replace(spec.compute, cores=1), dram=dram, global_buffer=None)
 
 
-def _cached(spec: AcceleratorSpec, active: int, kind: str, make) -> AcceleratorSpec:
-    """One view object per (spec, active cores, kind), so the planner's caches keyed by spec
-    identity keep hitting."""
-    key = (id(spec), active, kind)
-    hit = _views.get(key)
-    if hit is None or hit[0] is not spec:
-        if len(_views) >= 256:
-            _views.clear()
-        hit = _views[key] = (spec, make())
-    return hit[1]
+def _vector_view(spec: AcceleratorSpec, cores: int) -> AcceleratorSpec:
+    rate = spec.sparsity.pregen_elements_per_cycle * cores
+    return replace(spec, compute=replace(spec.compute, cores=1), global_buffer=None,
+                   vector=replace(spec.vector, lanes=spec.vector.lanes * cores),
+                   sparsity=replace(spec.sparsity, pregen_elements_per_cycle=rate))  # fmt: skip
+
+
+def _global_view(spec: AcceleratorSpec, _: int) -> AcceleratorSpec:
+    gb = spec.global_buffer
+    assert gb is not None  # global_view checks
+    return replace(spec, compute=replace(spec.compute, cores=1), global_buffer=None,
+                   buffers=(("shared", gb),))  # fmt: skip
+
+
+_VIEWS = {"core": _core_view, "vector": _vector_view, "global": _global_view}
+
+_views: PerObject[AcceleratorSpec, AcceleratorSpec] = PerObject(
+    lambda spec, active, kind: _VIEWS[kind](spec, active), 256
+)
+"""One view object per (spec, active cores, kind) (``simulator.objects``), so the planner's
+caches keyed by spec identity keep hitting."""
 
 
 def core_spec(spec: AcceleratorSpec, active: int) -> AcceleratorSpec:
     """What one of ``active`` cores sees: one array, its buffers, ``1 / active`` of the DRAM
     bandwidth, no global buffer (``through_global`` adds it back)."""
-
-    def make() -> AcceleratorSpec:
-        dram = replace(spec.dram, bandwidth_gb_per_s=spec.dram.bandwidth_gb_per_s / active)
-        return replace(spec, compute=replace(spec.compute, cores=1), dram=dram,
-                       global_buffer=None)  # fmt: skip
-
-    return _cached(spec, active, "core", make)
+    return _views(spec, active, "core")
 
 
 def vector_spec(spec: AcceleratorSpec) -> AcceleratorSpec:
     """Element-wise work on all cores at once: their vector lanes and pre-generation units
     side by side, the whole DRAM bandwidth."""
-    c = spec.compute.cores
-
-    def make() -> AcceleratorSpec:
-        rate = spec.sparsity.pregen_elements_per_cycle * c
-        return replace(spec, compute=replace(spec.compute, cores=1), global_buffer=None,
-                       vector=replace(spec.vector, lanes=spec.vector.lanes * c),
-                       sparsity=replace(spec.sparsity, pregen_elements_per_cycle=rate))  # fmt: skip
-
-    return _cached(spec, c, "vector", make)
+    return _views(spec, spec.compute.cores, "vector")
 
 
 def global_view(spec: AcceleratorSpec) -> AcceleratorSpec:
@@ -174,13 +174,7 @@ def global_view(spec: AcceleratorSpec) -> AcceleratorSpec:
     the whole problem at the global-buffer level gives the DRAM bytes behind it."""
     if spec.global_buffer is None:
         raise ValueError(f"{spec.name}: no global_buffer")
-    gb = spec.global_buffer
-
-    def make() -> AcceleratorSpec:
-        return replace(spec, compute=replace(spec.compute, cores=1), global_buffer=None,
-                       buffers=(("shared", gb),))  # fmt: skip
-
-    return _cached(spec, 1, "global", make)
+    return _views(spec, 1, "global")
 
 
 # --- splits ----------------------------------------------------------------------------------

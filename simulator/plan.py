@@ -102,6 +102,7 @@ from sparsim.simulator.multicore import (
     through_global,
     vector_spec,
 )
+from sparsim.simulator.objects import PerObject
 from sparsim.simulator.perf import Timing, analytical_timing
 from sparsim.simulator.precision import (
     dequant_needed,
@@ -929,19 +930,9 @@ def _lowering(workload: Workload) -> _Lowered:
                     distinct=tuple(distinct))  # fmt: skip
 
 
-_lowerings: dict[int, tuple[Workload, _Lowered]] = {}
-
-
-def _lowered(workload: Workload) -> _Lowered:
-    """``_lowering(workload)``, once per workload object (frozen; problems are immutable): a
-    design-space sweep simulates one workload on every design. The entry holds the workload,
-    so its id cannot be reused."""
-    hit = _lowerings.get(id(workload))
-    if hit is None or hit[0] is not workload:
-        if len(_lowerings) >= PLAN_CACHE_SPECS:
-            _lowerings.clear()
-        hit = _lowerings[id(workload)] = (workload, _lowering(workload))
-    return hit[1]
+_lowered: PerObject[Workload, _Lowered] = PerObject(_lowering, PLAN_CACHE_SPECS)
+"""``_lowering(workload)``, once per workload object (frozen; problems are immutable;
+``simulator.objects``): a design-space sweep simulates one workload on every design."""
 
 
 def _fusion_note(problem: Problem, on_chip: bool) -> str:

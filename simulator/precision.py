@@ -37,6 +37,7 @@ from sparsim.accel.spec import AcceleratorSpec, PrecisionSpec, precision_bits
 from sparsim.simulator.lower import DEQUANT_OP, Problem
 from sparsim.simulator.mapping import Exploit
 from sparsim.simulator.memory import b_storage_rates
+from sparsim.simulator.objects import PerObject
 from sparsim.simulator.results import Pass
 from sparsim.workloads.layer import DTYPE_FIELDS, Layer
 from sparsim.workloads.ops import MatMul
@@ -123,18 +124,12 @@ def dequant_problem(problem: Problem, exploit: Exploit) -> Problem:
 _SPECS_KEPT = 64
 """Derived specs kept (``spec_for``); emptied at this size."""
 
-_derived: dict[tuple[int, PrecisionSpec], tuple[AcceleratorSpec, AcceleratorSpec]] = {}
+_derived: PerObject[AcceleratorSpec, AcceleratorSpec] = PerObject(
+    lambda spec, precision: replace(spec, precision=precision), _SPECS_KEPT
+)
 
 
 def spec_for(spec: AcceleratorSpec, precision: PrecisionSpec) -> AcceleratorSpec:
-    """``spec`` with ``precision``, one object per (spec object, precision) (the entry holds
-    ``spec``, so its id cannot be reused); ``spec`` itself for its own precision."""
-    if precision is spec.precision:
-        return spec
-    key = (id(spec), precision)
-    hit = _derived.get(key)
-    if hit is None or hit[0] is not spec:
-        if len(_derived) >= _SPECS_KEPT:
-            _derived.clear()
-        hit = _derived[key] = (spec, replace(spec, precision=precision))
-    return hit[1]
+    """``spec`` with ``precision``, one object per (spec object, precision)
+    (``simulator.objects``); ``spec`` itself for its own precision."""
+    return spec if precision is spec.precision else _derived(spec, precision)

@@ -31,6 +31,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sparsim.accel.spec import AcceleratorSpec, Operand
+from sparsim.simulator.objects import PerObject
 from sparsim.workloads.layer import Layer, Phase, Workload
 from sparsim.workloads.ops import Conv2d, Vector, VectorKind
 
@@ -68,29 +69,16 @@ class _Tensor:
     producer: str
 
 
-_KEPT = 8
-"""Workload residencies kept (``residency``); emptied at this size."""
-
-_kept: dict[tuple[int, int, float, float], tuple[Workload, dict[str, Residency]]] = {}
-
-
 def residency(workload: Workload, spec: AcceleratorSpec) -> dict[str, Residency]:
     """Matrix or standalone vector layer name → its ``Residency`` (module docstring); empty
     when switched off. It reads nothing of ``spec`` but the input buffer share and the
     input and output element bytes: worked out once per (workload object, those three) and
-    shared (read-only) by every design that has them. The entry holds the workload, so its
-    id cannot be reused."""
+    shared (read-only) by every design that has them (``simulator.objects``)."""
     if not spec.inter_layer_residency:
         return {}
     cap = spec.buffer_share_bytes(Operand.INPUT)
     in_b, out_b = (spec.precision.bytes_of(o) for o in (Operand.INPUT, Operand.OUTPUT))
-    key = (id(workload), cap, in_b, out_b)
-    hit = _kept.get(key)
-    if hit is None or hit[0] is not workload:
-        if len(_kept) >= _KEPT:
-            _kept.clear()
-        hit = _kept[key] = (workload, _residency(workload, cap, in_b, out_b))
-    return hit[1]
+    return _kept(workload, cap, in_b, out_b)
 
 
 def _residency(workload: Workload, cap: int, in_b: float, out_b: float) -> dict[str, Residency]:
@@ -127,3 +115,11 @@ def _residency(workload: Workload, cap: int, in_b: float, out_b: float) -> dict[
         keep = set(reads.values())
         out = {name: Residency(r.input_on_chip, name in keep) for name, r in out.items()}
     return out
+
+
+_KEPT = 8
+"""Workload residencies kept (``residency``); emptied at this size."""
+
+_kept: PerObject[Workload, dict[str, Residency]] = PerObject(_residency, _KEPT)
+"""``_residency``, once per (workload object, input buffer share, input and output element
+bytes) (``simulator.objects``)."""

@@ -13,6 +13,7 @@ from pathlib import Path
 from sparsim.accel.spec import AcceleratorSpec
 from sparsim.simulator.events import simulate_events
 from sparsim.simulator.mapper import MapperOptions
+from sparsim.simulator.objects import PerObject
 from sparsim.simulator.perf import Timing, analytical_timing
 from sparsim.simulator.plan import (
     PLAN_CACHE_SIZE,
@@ -31,19 +32,10 @@ __all__ = ["ENGINES", "PlannedProblem", "layer_result", "overlap_fused", "plan",
 
 ENGINES = ("analytical", "event")
 
-_timings: dict[int, tuple[TileSchedule, Timing]] = {}
-"""Analytical timings by schedule identity; each entry holds its schedule, so the id cannot be
-reused while the entry lives. Emptied with the same bound as the plan cache."""
-
-
-def _analytical_timing(schedule: TileSchedule) -> Timing:
-    """``analytical_timing``, once per schedule object (shared plans share schedules)."""
-    hit = _timings.get(id(schedule))
-    if hit is None or hit[0] is not schedule:
-        if len(_timings) >= PLAN_CACHE_SIZE:
-            _timings.clear()
-        hit = _timings[id(schedule)] = (schedule, analytical_timing(schedule))
-    return hit[1]
+_analytical_timing: PerObject[TileSchedule, Timing] = PerObject(analytical_timing,
+                                                                 PLAN_CACHE_SIZE)
+"""``analytical_timing``, once per schedule object (shared plans share schedules;
+``simulator.objects``), with the same bound as the plan cache."""
 
 
 def _analytical(workload: Workload, spec: AcceleratorSpec, mapper: MapperOptions) -> RunResult:

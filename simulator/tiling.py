@@ -76,6 +76,7 @@ from sparsim.accel.spec import AcceleratorSpec, Operand, precision_bits
 from sparsim.simulator.lower import ConvShape, Problem
 from sparsim.simulator.mapping import Exploit, Mapping
 from sparsim.simulator.memory import b_chunk_bytes
+from sparsim.simulator.objects import PerObject
 from sparsim.simulator.results import Pass
 
 __all__ = [
@@ -177,24 +178,18 @@ class NestView:
 VIEWS_KEPT = 4096
 """Problems whose ``NestView`` is kept (``nest_view``); emptied at this size."""
 
-_views: dict[int, tuple[Problem, NestView]] = {}
-
 
 def nest_view(problem: Problem) -> NestView:
     """The nest axes of ``problem`` (module docstring table), once per problem object (a plan
-    asks for them several times; the entry holds the problem, so its id cannot be reused; a
-    problem with a real mask is not kept)."""
+    asks for them several times; ``simulator.objects``; a problem with a real mask is not
+    kept)."""
     if problem.b_pattern.mask is not None:
         return _nest_view(problem)
-    hit = _views.get(id(problem))
-    if hit is None or hit[0] is not problem:
-        if len(_views) >= VIEWS_KEPT:
-            _views.clear()
-        hit = _views[id(problem)] = (problem, _nest_view(problem))
-    return hit[1]
+    return _views(problem)
 
 
 def _nest_view(problem: Problem) -> NestView:
+    """``nest_view``, made afresh."""
     c, p = problem.conv, problem
     if c is None:
         return NestView(problem=p, m_extent=p.m, n_extent=p.n, k_extent=p.k, images=1, m_unit="",
@@ -209,6 +204,9 @@ def _nest_view(problem: Problem) -> NestView:
     return NestView(problem=p, m_extent=m, n_extent=n, k_extent=k,
                     images=c.batch if rows else 1, m_unit="rows" if rows else "",
                     geometry=_geometry(p))  # fmt: skip
+
+
+_views: PerObject[Problem, NestView] = PerObject(_nest_view, VIEWS_KEPT)
 
 
 def _bands(extent: int, size: int) -> np.ndarray:
@@ -428,31 +426,25 @@ class _Facts:
     sram_levels: tuple[tuple[str, str], ...]
 
 
-_facts_of: dict[int, tuple[AcceleratorSpec, _Facts]] = {}
+def _facts_of(spec: AcceleratorSpec) -> _Facts:
+    """``_Facts`` of ``spec``, made afresh."""
+    operands = (Operand.INPUT, Operand.WEIGHT, Operand.OUTPUT)
+    names = _buffer_names(spec)
+    return _Facts(fit={o: _fit_bytes(spec, o) for o in operands},
+                  in_b=spec.precision.bytes_of(Operand.INPUT),
+                  w_b=spec.precision.bytes_of(Operand.WEIGHT),
+                  out_b=spec.precision.bytes_of(Operand.OUTPUT),
+                  acc_b=_acc_bytes(spec), names=names, port_widths=_port_widths(spec),
+                  double_buffered=all(b.double_buffered for _, b in spec.buffers),
+                  sram_keys=tuple(f"{names[o]}.{s}.{w}" for o, s, w in SRAM_KEYS),
+                  stream_ports=tuple(f"{names[o]} buffer {w} port" for o, _, w in SRAM_KEYS),
+                  sram_levels=tuple((w, f"sram.{names[o]}.{w}")
+                                    for o, _, w in SRAM_KEYS))  # fmt: skip
 
 
-def _facts(spec: AcceleratorSpec) -> _Facts:
-    """``_Facts`` of ``spec``, kept per spec object (the entry holds the spec, so its id
-    cannot be reused; a few specs at a time: a design-space sweep visits many once each)."""
-    hit = _facts_of.get(id(spec))
-    if hit is None or hit[0] is not spec:
-        if len(_facts_of) >= 8:
-            _facts_of.clear()
-        operands = (Operand.INPUT, Operand.WEIGHT, Operand.OUTPUT)
-        names = _buffer_names(spec)
-        facts = _Facts(fit={o: _fit_bytes(spec, o) for o in operands},
-                       in_b=spec.precision.bytes_of(Operand.INPUT),
-                       w_b=spec.precision.bytes_of(Operand.WEIGHT),
-                       out_b=spec.precision.bytes_of(Operand.OUTPUT),
-                       acc_b=_acc_bytes(spec), names=names, port_widths=_port_widths(spec),
-                       double_buffered=all(b.double_buffered for _, b in spec.buffers),
-                       sram_keys=tuple(f"{names[o]}.{s}.{w}" for o, s, w in SRAM_KEYS),
-                       stream_ports=tuple(f"{names[o]} buffer {w} port"
-                                          for o, _, w in SRAM_KEYS),
-                       sram_levels=tuple((w, f"sram.{names[o]}.{w}")
-                                         for o, _, w in SRAM_KEYS))  # fmt: skip
-        hit = _facts_of[id(spec)] = (spec, facts)
-    return hit[1]
+_facts: PerObject[AcceleratorSpec, _Facts] = PerObject(_facts_of, 8)
+"""``_Facts`` of ``spec``, once per spec object (``simulator.objects``; a few specs at a
+time: a design-space sweep visits many once each)."""
 
 
 def fit_bytes(spec: AcceleratorSpec, operand: Operand) -> int:
