@@ -298,6 +298,11 @@ class PrecisionSpec:
             nbytes += self.weight_scale_bits / 8
         return nbytes
 
+    @property
+    def accumulator_bytes(self) -> float:
+        """Bytes of one partial sum as the output buffer holds it."""
+        return element_bytes(precision_bits(self.accumulator))
+
     def supports_weight(self, dtype: str) -> bool:
         """Whether the datapath consumes ``dtype`` weights without dequantizing them."""
         return dtype == self.weight or dtype in self.native_weights

@@ -23,7 +23,7 @@ from collections.abc import Mapping as MappingABC
 from dataclasses import dataclass
 
 from sparsim.accel.energy import mac_pj, sram_size_factor
-from sparsim.accel.spec import GLOBAL_BUFFER, AcceleratorSpec, BufferSpec, Operand, precision_bits
+from sparsim.accel.spec import GLOBAL_BUFFER, AcceleratorSpec, BufferSpec, Operand
 from sparsim.simulator.objects import PerObject
 
 __all__ = [
@@ -105,7 +105,7 @@ def _spec_energy(spec: AcceleratorSpec) -> _SpecEnergy:
         write_keys=tuple(f"sram.{n}.write" for n in names),
         mac_prices={},  # (weight, input) -> pJ, filled as formats are met
         operand_bytes=(_bytes(spec, Operand.INPUT), _bytes(spec, Operand.WEIGHT),
-                       precision_bits(spec.precision.accumulator) / 8),
+                       spec.precision.accumulator_bytes),
     )  # fmt: skip
 
 

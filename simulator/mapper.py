@@ -55,7 +55,7 @@ import math
 from dataclasses import dataclass, replace
 
 import numpy as np
-from sparsim.accel.spec import AcceleratorSpec, Dataflow, Operand, precision_bits
+from sparsim.accel.spec import AcceleratorSpec, Dataflow, Operand
 from sparsim.simulator import tile
 from sparsim.simulator.energy import sram_prices, static_energy_pj
 from sparsim.simulator.lower import Problem
@@ -347,7 +347,7 @@ def _moves(
     ``_at_floor`` tries first (-1: none)."""
     pr = spec.precision
     in_b, out_b, w_b = (pr.bytes_of(o) for o in (Operand.INPUT, Operand.OUTPUT, Operand.WEIGHT))
-    acc_b = precision_bits(pr.accumulator) / 8
+    acc_b = pr.accumulator_bytes
     g = _static_grids(axes, mp, in_b, out_b, w_b, acc_b)
     fits = ((g.a_max <= _fit(spec, Operand.INPUT)) & (g.b_max <= _fit(spec, Operand.WEIGHT))
             & (g.c_max_held <= _fit(spec, Operand.OUTPUT)))  # fmt: skip

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from sparsim.accel.bitlayout import index_bits, metadata_bytes_per_row
-from sparsim.accel.spec import AcceleratorSpec, Operand, precision_bits
+from sparsim.accel.spec import AcceleratorSpec, Operand
 from sparsim.simulator import tile
 from sparsim.simulator.lower import Problem
 from sparsim.simulator.mapping import (
@@ -110,10 +110,6 @@ def _fit_bytes(spec: AcceleratorSpec, operand: Operand) -> int:
 
 def _bytes(spec: AcceleratorSpec, operand: Operand) -> float:
     return _constants(spec, operand)[0]
-
-
-def _acc_bytes(spec: AcceleratorSpec) -> float:
-    return precision_bits(spec.precision.accumulator) / 8
 
 
 def b_storage_rates(exploit: Exploit, value_bytes: float) -> tuple[float, float]:
@@ -293,7 +289,7 @@ def _stationary_parts(p: Problem, mp: Mapping, spec: AcceleratorSpec) -> _Parts:
     stream n): the two differ only in which operand stays and which one streams. Folds cut the
     processed K positions; B is stored for the kept ones (the same unless activations skip)."""
     a_b, c_b, w_b = (_bytes(spec, o) for o in (Operand.INPUT, Operand.OUTPUT, Operand.WEIGHT))
-    acc_b, ex = _acc_bytes(spec), mp.exploit
+    acc_b, ex = spec.precision.accumulator_bytes, mp.exploit
     fold_k = mp.rows * mp.k_per_step
     k_eff = mp.k_eff_per_tile
     j, f = _fold_index(tile.ceil_div(k_eff, fold_k))

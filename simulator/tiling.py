@@ -72,7 +72,7 @@ from dataclasses import dataclass
 from typing import NamedTuple, Protocol, TypeVar
 
 import numpy as np
-from sparsim.accel.spec import AcceleratorSpec, Operand, precision_bits
+from sparsim.accel.spec import AcceleratorSpec, Operand
 from sparsim.simulator.lower import ConvShape, Problem
 from sparsim.simulator.mapping import Exploit, Mapping
 from sparsim.simulator.memory import b_chunk_bytes
@@ -398,10 +398,6 @@ def all_double_buffered(spec: AcceleratorSpec) -> bool:
     return _facts(spec).double_buffered
 
 
-def _acc_bytes(spec: AcceleratorSpec) -> float:
-    return precision_bits(spec.precision.accumulator) / 8
-
-
 def _fit_bytes(spec: AcceleratorSpec, operand: Operand) -> int:
     share = spec.buffer_share_bytes(operand)
     return share // 2 if spec.buffer_for(operand).double_buffered else share
@@ -434,7 +430,8 @@ def _facts_of(spec: AcceleratorSpec) -> _Facts:
                   in_b=spec.precision.bytes_of(Operand.INPUT),
                   w_b=spec.precision.bytes_of(Operand.WEIGHT),
                   out_b=spec.precision.bytes_of(Operand.OUTPUT),
-                  acc_b=_acc_bytes(spec), names=names, port_widths=_port_widths(spec),
+                  acc_b=spec.precision.accumulator_bytes, names=names,
+                  port_widths=_port_widths(spec),
                   double_buffered=all(b.double_buffered for _, b in spec.buffers),
                   sram_keys=tuple(f"{names[o]}.{s}.{w}" for o, s, w in SRAM_KEYS),
                   stream_ports=tuple(f"{names[o]} buffer {w} port" for o, _, w in SRAM_KEYS),
@@ -944,7 +941,7 @@ def _chooser_grids(
 ) -> _Chooser:  # fmt: skip
     """``_Chooser`` of one mapping on ``axes``, once per tables and what it reads."""
     in_b, out_b = (spec.precision.bytes_of(o) for o in (Operand.INPUT, Operand.OUTPUT))
-    acc_b, w_b = _acc_bytes(spec), spec.precision.bytes_of(Operand.WEIGHT)
+    acc_b, w_b = spec.precision.accumulator_bytes, spec.precision.bytes_of(Operand.WEIGHT)
     ratio, p = kept_ratio(mp), view.problem
     key = (mp.dataflow, mp.rows, mp.cols, mp.k_per_step, mp.exploit, ratio, in_b, out_b, w_b,
            acc_b, fold, p.m, p.n, p.k)  # fmt: skip
