@@ -253,12 +253,9 @@ def _port_cycles(
     if not ports:
         return ()
     widths = port_widths(spec)
-    if isinstance(next(iter(ports.values())), int):  # one tile (``tiling._one_tile_traffic``)
-        cycles = np.array([[tile.ceil_div(int(b), widths[p])] for p, b in ports.items()],
-                          dtype=np.int64)  # fmt: skip
-    else:
-        nbytes = np.array(list(ports.values()), dtype=np.int64)  # (ports, tiles)
-        cycles = tile.ceil_div(nbytes, np.array([widths[p] for p in ports])[:, None])
+    # (ports, tiles): a one-tile nest gives ints (``tiling._one_tile_traffic``), else arrays
+    nbytes = np.array(list(ports.values()), dtype=np.int64).reshape(len(ports), -1)
+    cycles = tile.ceil_div(nbytes, np.array([widths[p] for p in ports])[:, None])
     if count > 1:
         cycles = np.tile(cycles, (1, count))
     return tuple(zip(ports, cycles, strict=True))

@@ -27,8 +27,8 @@ from sparsim.simulator.results import RunResult
 from sparsim.simulator.schedule import TileSchedule
 from sparsim.workloads.layer import Workload
 
-__all__ = ["ENGINES", "PlannedProblem", "layer_result", "overlap_fused", "plan", "run_result",
-           "simulate"]  # fmt: skip
+__all__ = ["ENGINES", "PlannedProblem", "collector_paused", "layer_result", "overlap_fused", "plan",
+           "run_result", "simulate"]  # fmt: skip
 
 ENGINES = ("analytical", "event")
 
