@@ -38,8 +38,12 @@ pass over ``n``; B: its stored bytes per pass over ``m``) and the DRAM fills; th
               + static pJ per cycle * latency
     edp     = energy * latency
 
+On an orientation folding ``k`` (``ws``, ``is``, ``matrix-vector``) ``C`` depends on the
+candidate's ``k`` tile: each tile that is not a whole number of folds adds a partial fold
+(``tiled_compute``).
+
 The objective (``latency`` by default, ``energy``, ``edp``) picks the best estimate (ties: the
-fewest DRAM bytes, the fewest tiles, the first orientation, the first order in
+fewest folds, the fewest DRAM bytes, the fewest tiles, the first orientation, the first order in
 ``tiling.ORDERS``). **The choice is exact**: ``simulator.plan`` times the fixed mapping (the
 spec's dataflow with ``tiling.choose_tiling``) and the best estimate with the full per-tile
 model and keeps the better by the objective, so a search is never worse than ``fixed``.
@@ -52,6 +56,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -63,6 +68,7 @@ from sparsim.simulator.mapping import (
     LAYOUT_CACHE_SPECS,
     Mapping,
     SpecStores,
+    fold_cycles,
     layout_key,
     map_problem,
 )
@@ -102,6 +108,7 @@ __all__ = [
     "mapping_detail",
     "orientations",
     "search",
+    "tiled_compute",
 ]
 
 OBJECTIVES = ("latency", "energy", "edp")
@@ -219,6 +226,59 @@ def orientations(problem: Problem, spec: AcceleratorSpec) -> list[_Oriented]:
     return out
 
 
+_FOLDING = ("ws", "is", "matrix-vector")
+"""Orientations whose array rows fold ``k`` (``mapping.fold_cycles``)."""
+
+
+def _folds_k(orient: Orientation) -> bool:
+    """Whether ``orient``'s compute depends on how the buffer tiling cuts ``k`` (not groups
+    side by side: their K is a kernel's taps)."""
+    return orient.name in _FOLDING and orient.groups == 1
+
+
+def _later_fold_cycles(orient: Orientation, mp: Mapping, cycles: np.ndarray, problem: Problem,
+                       spec: AcceleratorSpec) -> int:  # fmt: skip
+    """What one more fold after the first costs in ``orient``: its last fold's cycles, or with
+    one fold the array's closed form for a second (``tile.tile_costs``; ``matrix-vector``:
+    its stream, ``m``)."""
+    if cycles.size >= 2:
+        return int(cycles[-1])
+    if orient.name == "matrix-vector":
+        return mp.m_eff
+    stream = mp.m_eff if mp.dataflow == "ws" else problem.n
+    pair = np.full(2, stream, dtype=np.int64)
+    return int(tile.tile_costs(mp.dataflow, mp.rows, mp.cols, pair,
+                               fold_overlap=spec.compute.fold_overlap)[1])  # fmt: skip
+
+
+def tiled_compute(orient: Orientation, mp: Mapping, cycles: np.ndarray, problem: Problem,
+                  spec: AcceleratorSpec, g_k: np.ndarray) -> int:  # fmt: skip
+    """Compute cycles of an orientation whose buffer tiling cuts ``k`` into tiles of ``g_k``
+    GEMM positions: ``cycles`` plus a partial fold per k tile that is not a whole number of
+    folds (``mapping.fold_cycles``); ``cycles`` alone when the orientation does not fold
+    ``k`` or ``k`` is one tile."""
+    if not _folds_k(orient) or len(g_k) < 2:
+        return int(cycles.sum())
+    later = _later_fold_cycles(orient, mp, cycles, problem, spec)
+    return fold_cycles(mp, problem.k, g_k, cycles, later)
+
+
+def _k_compute(orient: Orientation, mp: Mapping, cycles: np.ndarray, problem: Problem,
+               spec: AcceleratorSpec) -> Callable[[AxisTable], np.ndarray] | None:  # fmt: skip
+    """Per ``k`` candidate of a table, ``tiled_compute`` per group (what the chooser and the
+    search weigh against their per-group memory bounds); ``None`` when it is ``cycles`` for
+    every candidate."""
+    if not _folds_k(orient):
+        return None
+    count = problem.count
+
+    def per_k(ck: AxisTable) -> np.ndarray:
+        return np.array([tiled_compute(orient, mp, cycles, problem, spec, g) / count
+                         for g in ck.g])  # fmt: skip
+
+    return per_k
+
+
 def fixed_candidate(
     problem: Problem, spec: AcceleratorSpec, residency: tuple[bool, bool] = (False, False)
 ) -> Candidate:
@@ -228,8 +288,9 @@ def fixed_candidate(
     store, key = _options.of(spec), (shape, residency)
     options = store.get(key) if shape is not None else None
     if options is None:
+        per_k = _k_compute(orient, mp, cycles, problem, spec)
         options = tiling_options(nest_view(problem), mp, spec, input_on_chip=residency[0],
-                                 output_on_chip=residency[1])  # fmt: skip
+                                 output_on_chip=residency[1], k_compute=per_k)  # fmt: skip
         if shape is not None:
             if len(store) >= CACHE_SIZE:
                 store.clear()
@@ -331,8 +392,12 @@ class _Moves:
     a_feed: np.ndarray
     b_feed: np.ndarray
     tiles: np.ndarray
-    compute: int
+    compute: int | np.ndarray
     floor: int
+
+    def compute_at(self, pick: int) -> float:
+        """The compute cycles of fitting candidate ``pick``."""
+        return float(self.compute if isinstance(self.compute, int) else self.compute[pick])
 
 
 def _moves(
@@ -342,9 +407,11 @@ def _moves(
     residency: tuple[bool, bool],
     axes: tuple[AxisTable, AxisTable, AxisTable],
     compute: int,
+    k_compute: Callable[[AxisTable], np.ndarray] | None = None,
 ) -> _Moves:
-    """``_Moves`` of one orientation taking ``compute`` cycles; ``floor``: the candidate
-    ``_at_floor`` tries first (-1: none)."""
+    """``_Moves`` of one orientation taking ``compute`` cycles (``k_compute``: per group and
+    ``k`` candidate when the tiling of ``k`` changes them, ``_k_compute``); ``floor``: the
+    candidate ``_at_floor`` tries first (-1: none)."""
     pr = spec.precision
     in_b, out_b, w_b = (pr.bytes_of(o) for o in (Operand.INPUT, Operand.OUTPUT, Operand.WEIGHT))
     acc_b = pr.accumulator_bytes
@@ -356,23 +423,31 @@ def _moves(
     shape = g.tiles.shape
     at, dram, port, fills, a_feed, b_feed, tiles = fitting_candidates(
         fits, shape, dram, port, a + b, g.a_feed, g.b_feed, g.tiles)
-    keeps_up = np.flatnonzero(view.problem.count * port <= compute)
+    count = view.problem.count
+    reach = count * port <= compute
+    per_k = None
+    if k_compute is not None and at.size:  # the floor: the fewest folds, ports keeping up
+        per_k = fitting_candidates(fits, shape, k_compute(axes[2]) * count)[1]
+        reach = (count * port <= per_k) & (per_k <= per_k.min())
+    keeps_up = np.flatnonzero(reach)
     floor = int(keeps_up[first_min(dram[keeps_up], tiles[keeps_up])]) if keeps_up.size else -1
     return _Moves(shape=shape, at=at, dram=dram, port=port, fills=fills, a_feed=a_feed,
-                  b_feed=b_feed, tiles=tiles, compute=compute,
+                  b_feed=b_feed, tiles=tiles, compute=compute if per_k is None else per_k,
                   floor=floor)  # fmt: skip
 
 
 def _at_floor(view: NestView, spec: AcceleratorSpec, objective: str, mv: _Moves) -> int | None:
     """The latency objective's pick without pricing every candidate, when one reaches the
-    floor: no candidate is faster than ``compute``, those reaching it are the ones whose
-    ports keep up (``floor`` is the first of them by DRAM bytes, tiles, index) and whose DRAM
-    time ``count * dram / bw`` keeps up too (a prefix of that order, DRAM time growing with
-    bytes), so ``floor`` is the pick if its own DRAM keeps up; ``None`` otherwise."""
+    floor: no candidate is faster than the least ``compute`` (the fewest folds), those
+    reaching it are the ones taking it whose ports keep up (``floor`` is the first of them by
+    DRAM bytes, tiles, index) and whose DRAM time ``count * dram / bw`` keeps up too (a
+    prefix of that order, DRAM time growing with bytes), so ``floor`` is the pick if its own
+    DRAM keeps up; ``None`` otherwise."""
     if objective != "latency" or mv.floor < 0:
         return None
     bw = spec.dram.bytes_per_cycle(spec.compute.freq_mhz)
-    return mv.floor if view.problem.count * mv.dram[mv.floor] / bw <= mv.compute else None
+    keeps_up = view.problem.count * mv.dram[mv.floor] / bw <= mv.compute_at(mv.floor)
+    return mv.floor if keeps_up else None
 
 
 def _names(spec: AcceleratorSpec) -> dict[Operand, str]:
@@ -483,7 +558,10 @@ def _best_tiling(view: NestView, cost: np.ndarray, mv: _Moves,
     module docstring); ``None`` if nothing fits."""
     if not mv.at.size:
         return None
-    pick = first_min(cost, mv.dram, mv.tiles)
+    if isinstance(mv.compute, int):
+        pick = first_min(cost, mv.dram, mv.tiles)
+    else:  # the fewest folds first on the objective's ties (``_k_compute``)
+        pick = first_min(cost, mv.compute, mv.dram, mv.tiles)
     return _tiling_at(view, mv, pick, axes), float(cost[pick])
 
 
@@ -514,14 +592,15 @@ def search(
         mkey = (shape, orient, residency)
         mv = moving.get(mkey) if shape is not None else None
         if mv is None:
-            mv = _moves(view, mp, spec, residency, axes, int(cycles.sum()))
+            mv = _moves(view, mp, spec, residency, axes, int(cycles.sum()),
+                        _k_compute(orient, mp, cycles, problem, spec))  # fmt: skip
             if shape is not None:
                 if len(moving) >= CACHE_SIZE:
                     moving.clear()
                 moving[mkey] = mv
         floor = _at_floor(view, spec, objective, mv)
         if floor is not None:
-            best = _tiling_at(view, mv, floor, axes), float(mv.compute)
+            best = _tiling_at(view, mv, floor, axes), mv.compute_at(floor)
         else:
             best = _best_tiling(view, _costs(view, spec, objective, mv), mv, axes)
         if best is not None:

@@ -43,7 +43,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Generic, NamedTuple, TypeVar
+from typing import Generic, NamedTuple, TypeVar, overload
 
 import numpy as np
 from sparsim.accel.spec import AcceleratorSpec, ActivationMode
@@ -59,10 +59,13 @@ __all__ = [
     "Mapping",
     "choose_exploit",
     "default_order",
+    "fold_cycles",
     "instance_masks",
+    "k_tile_folds",
     "lane_work",
     "map_problem",
     "os_tile_order",
+    "processed_share",
     "split_sizes",
 ]
 
@@ -132,6 +135,52 @@ class Mapping:
     issued_macs: int
     exploit: Exploit
     loop_order: str = "n_major"
+
+
+def processed_share(mp: Mapping, k: int) -> float:
+    """The share of ``k``'s dense positions the array processes (the mean of
+    ``k_eff_per_tile`` over ``k``): 1 dense and under N:M (whose skipping is in
+    ``k_per_step``), below 1 under group, unstructured or activation skipping, above 1 with
+    decode slots per nonzero. 1 on ``os``, whose folds do not depend on it."""
+    if mp.dataflow == "os" or k <= 0:
+        return 1.0
+    return float(mp.k_eff_per_tile.mean()) / k
+
+
+@overload
+def k_tile_folds(g_k: float, share: float, mp: Mapping) -> int: ...
+@overload
+def k_tile_folds(g_k: np.ndarray, share: float, mp: Mapping) -> np.ndarray: ...
+def k_tile_folds(g_k: float | np.ndarray, share: float, mp: Mapping) -> int | np.ndarray:
+    """Array folds of one buffer ``k`` tile of ``g_k`` dense GEMM positions on a ``ws``/``is``
+    array (``os`` PEs accumulate in place: one pass): the positions it processes (``share``
+    of them: ``processed_share``) over the dense positions one fold reduces (``rows x
+    k_per_step``), rounded up. The one count of folds per k tile: the output buffer's
+    partial sums (``simulator.tiling``) and the compute of a plan whose buffer tiling cuts
+    ``k`` (``fold_cycles``) both follow it."""
+    per_fold = mp.rows * mp.k_per_step
+    if isinstance(g_k, (int, float)):
+        return math.ceil(g_k * share / per_fold - 1e-9)
+    return np.ceil(g_k * share / per_fold - 1e-9).astype(np.int64)
+
+
+def fold_cycles(mp: Mapping, k: int, g_k: np.ndarray, cycles: np.ndarray,
+                later_fold_cycles: int) -> int:  # fmt: skip
+    """Compute cycles of a ``ws``/``is`` mapping whose buffer tiling cuts ``k`` into tiles of
+    ``g_k`` dense positions: ``cycles`` (the mapping's, folding all of ``k`` at once) plus one
+    ``later_fold_cycles`` for every fold the cut adds. Each column tile folds each k tile on
+    its own (a fold does not straddle two buffer tiles), so a k tile that is not a whole
+    number of folds costs a partial fold: ``sum_j sum_f ceil(g_f x k_eff_j / k / (rows x
+    k_per_step))`` folds per group against ``sum_j ceil(k_eff_j / (rows x k_per_step))``
+    (``k_tile_folds``). ``os`` and one k tile: ``cycles`` alone."""
+    total = int(cycles.sum())
+    if mp.dataflow == "os" or len(g_k) < 2 or k <= 0:
+        return total
+    per_fold = mp.rows * mp.k_per_step
+    k_eff = mp.k_eff_per_tile.astype(np.float64)
+    whole = np.ceil(k_eff / per_fold - 1e-9).sum()
+    cut = np.ceil(np.multiply.outer(k_eff / k, g_k) / per_fold - 1e-9).sum()
+    return total + int(cut - whole) * mp.count * later_fold_cycles
 
 
 def _nm_of(pattern: SparsityPattern) -> tuple[int, int] | None:

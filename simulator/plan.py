@@ -76,6 +76,7 @@ from sparsim.simulator.mapper import (
     fixed_candidate,
     mapping_detail,
     search,
+    tiled_compute,
 )
 from sparsim.simulator.mapping import (
     LAYOUT_CACHE_SPECS,
@@ -117,6 +118,7 @@ from sparsim.simulator.schedule import PortStream, TileSchedule
 from sparsim.simulator.simd import KernelCost, plan_simd
 from sparsim.simulator.tiling import (
     NestTraffic,
+    NestView,
     Tiling,
     all_double_buffered,
     nest_traffic,
@@ -470,7 +472,7 @@ def _candidate_plan(
     """Array mapping (``simulator.mapping``), buffer tiling (``simulator.tiling``), per-tile
     DRAM and port traffic of one mapper candidate; ``io_on_chip``: (input already on chip,
     output stays on chip)."""
-    mapping, cycles, tiling = cand.mapping, cand.cycles, cand.tiling
+    mapping, tiling = cand.mapping, cand.tiling
     view = nest_view(problem)
     nt = nest_traffic(view, tiling, mapping, spec, input_on_chip=io_on_chip[0],
                       output_on_chip=io_on_chip[1])  # fmt: skip
@@ -488,7 +490,7 @@ def _candidate_plan(
         **_metadata_counts(ex, nt.metadata_fed * count, issued),
     )
     schedule = TileSchedule(
-        compute_cycles=_share(int(cycles.sum()), macs),
+        compute_cycles=_share(_compute_cycles(problem, view, cand, spec), macs),
         load_bytes=np.tile(nt.load, count) if count > 1 else nt.load,
         store_bytes=np.tile(nt.store, count) if count > 1 else nt.store,
         dram_bytes_per_cycle=spec.dram.bytes_per_cycle(spec.compute.freq_mhz),
@@ -515,6 +517,14 @@ def _candidate_plan(
         orientation=cand.orientation,
         stream_bytes=nt.stream_bytes,
     )
+
+
+def _compute_cycles(
+    problem: Problem, view: NestView, cand: Candidate, spec: AcceleratorSpec
+) -> int:
+    """``cand``'s compute cycles under its buffer tiling (``mapper.tiled_compute``)."""
+    g_k = view.axis("k", cand.tiling.k, cand.tiling.images).g
+    return tiled_compute(cand.orientation, cand.mapping, cand.cycles, problem, spec, g_k)
 
 
 def _plan_simd(

@@ -42,7 +42,9 @@ width while partial (``k`` tiled, or ``ws``/``is`` folding ``k`` over the array 
 output width. **Chooser** (``choose_tiling``): candidate tile sizes are each axis's extent
 halved repeatedly (rounded up) down to 1; among the combinations whose tiles fit, and the six
 loop orders, the one with the smallest memory-time bound ``max(DRAM bytes / DRAM bytes per
-cycle, feed)`` where ``feed`` is the largest of A's feed over the input read port, B's over
+cycle, feed)`` (on arrays folding ``k``, ``ws``/``is``/``matrix-vector``, also the tiling's
+compute cycles, which its ``k`` tiles change: see Compute per tile; the fewest folds then
+break its ties) where ``feed`` is the largest of A's feed over the input read port, B's over
 the weight read port (small tiles along the array's axes re-read operands) and the partial
 sums over the output write port (one pass per ``k`` tile, ``ws``/``is``: per array fold of
 ``k``; ``k`` candidates include whole numbers of folds), then the smallest
@@ -57,10 +59,14 @@ partial-sum reloads, and read to accumulate partial sums and to drain to DRAM. P
 re-reads A once per array row fold of ``n`` and B once per column fold of ``m``; ``ws`` keeps B
 stationary (read once) and re-reads A per column fold of ``n``; ``is`` keeps A stationary and
 re-reads B per column fold of ``m``. ``ws``/``is`` accumulate each row fold of ``k`` in the output
-buffer (read and written at accumulator width).
+buffer (read and written at accumulator width); a ``k`` tile takes the folds its processed
+positions need (``mapping.k_tile_folds``: weights kept, activations skipped).
 
 **Compute per tile.** The array's cycles for the problem (``simulator.mapping``) are shared
-among the tiles in proportion to their MACs (cumulative rounding: the sum is exact).
+among the tiles in proportion to their MACs (cumulative rounding: the sum is exact). On an
+array folding ``k`` each buffer ``k`` tile folds on its own (a fold does not straddle two
+tiles), so a ``k`` tile that is not a whole number of folds costs a partial fold
+(``mapper.tiled_compute``): compute and the partial sums count the same folds.
 """
 
 from __future__ import annotations
@@ -74,7 +80,7 @@ from typing import NamedTuple, Protocol, TypeVar
 import numpy as np
 from sparsim.accel.spec import AcceleratorSpec, Operand
 from sparsim.simulator.lower import ConvShape, Problem
-from sparsim.simulator.mapping import Exploit, Mapping
+from sparsim.simulator.mapping import Exploit, Mapping, k_tile_folds, processed_share
 from sparsim.simulator.memory import b_chunk_bytes
 from sparsim.simulator.objects import PerObject
 from sparsim.simulator.results import Pass
@@ -614,14 +620,16 @@ def nest_traffic(
     facts, t = _facts(spec), tiling
     one = _one_tile(view.geometry, t.m, t.n, t.k, t.images, facts.in_b, facts.w_b, mp.exploit,
                     kept_ratio(mp))  # fmt: skip
+    share = processed_share(mp, view.problem.k)
     if one is not None:  # one tile: scalars
-        return _one_tile_traffic(one, mp, facts, input_on_chip, output_on_chip)
-    return _array_traffic(view, tiling, mp, spec, input_on_chip, output_on_chip)
+        return _one_tile_traffic(one, mp, facts, share, input_on_chip, output_on_chip)
+    return _array_traffic(view, tiling, mp, spec, share, input_on_chip, output_on_chip)
 
 
-def _array_traffic(view: NestView, tiling: Tiling, mp: Mapping, spec: AcceleratorSpec,
+def _array_traffic(view: NestView, tiling: Tiling, mp: Mapping, spec: AcceleratorSpec, share: float,
                    input_on_chip: bool, output_on_chip: bool) -> NestTraffic:  # fmt: skip
-    """``nest_traffic`` over the nest's iterations as numpy arrays (any number of tiles)."""
+    """``nest_traffic`` over the nest's iterations as numpy arrays (any number of tiles);
+    ``share``: ``mapping.processed_share``."""
     ax, a_tab, bv_tab, bm_tab, c_el, out_b = _tables(view, tiling, mp, spec)
     facts = _facts(spec)
     acc_b, in_b, fit = facts.acc_b, facts.in_b, facts.fit
@@ -649,7 +657,7 @@ def _array_traffic(view: NestView, tiling: Tiling, mp: Mapping, spec: Accelerato
     b_pass = 1 if flow == "ws" else _passes(mp, g_m, cols)
     feed_val, feed_meta = bv_tab[f, j] * b_pass, bm_tab[f, j] * b_pass
     a_feed = np.ceil(g_m * g_k * in_b * a_pass - 1e-9).astype(np.int64)
-    folds = 1 if flow == "os" else np.ceil(g_k / (rows * mp.k_per_step) - 1e-9).astype(np.int64)
+    folds = 1 if flow == "os" else k_tile_folds(g_k, share, mp)
     psum_elems = c_elems  # accumulators of this tile (C's footprint: dX/dW without im2col)
     acc_writes = psum_elems * acc_b * (folds - last) + psum_elems * out_b * last
     acc_reads = psum_elems * acc_b * (folds - 1 + ~first)
@@ -685,8 +693,8 @@ def _ceil(x: float) -> int:
     return math.ceil(x - 1e-9)
 
 
-def _one_tile_traffic(one: _OneTile, mp: Mapping, facts: _Facts, input_on_chip: bool,
-                      output_on_chip: bool) -> NestTraffic:  # fmt: skip
+def _one_tile_traffic(one: _OneTile, mp: Mapping, facts: _Facts, share: float,
+                      input_on_chip: bool, output_on_chip: bool) -> NestTraffic:  # fmt: skip
     """``nest_traffic`` of a one-tile nest on Python scalars: numpy's per-call overhead
     dominates one-element arrays, and most layers fit whole. The same operations in the same
     order on IEEE doubles and exact ints as the array path (tested equal): the tile is its
@@ -703,7 +711,7 @@ def _one_tile_traffic(one: _OneTile, mp: Mapping, facts: _Facts, input_on_chip: 
     b_pass = 1 if flow == "ws" else _ceil(g_m / cols)
     feed_val, feed_meta = bv * b_pass, bm * b_pass
     a_feed = _ceil(g_m * g_k * in_b * a_pass)
-    folds = 1 if flow == "os" else _ceil(g_k / (rows * mp.k_per_step))
+    folds = 1 if flow == "os" else k_tile_folds(g_k, share, mp)
     acc_writes = c_elems * acc_b * (folds - 1) + c_elems * out_b
     acc_reads = c_elems * acc_b * (folds - 1)
     res_write, res_read = _ceil(acc_writes), _ceil(acc_reads)
@@ -759,13 +767,13 @@ class AxisTable:
     g_sum: np.ndarray
     g: tuple[np.ndarray, ...]
 
-    def passes(self, side: int) -> np.ndarray:
+    def passes(self, side: float) -> np.ndarray:
         """``sum(ceil(g / side))`` per candidate: array passes over this axis (made once per
         table and side, read-only)."""
         return memo((self,), "passes", side, lambda: _frozen(np.array(
             [np.ceil(g / side - 1e-9).sum() for g in self.g])))  # fmt: skip
 
-    def larger(self, side: int) -> np.ndarray:
+    def larger(self, side: float) -> np.ndarray:
         """Per candidate: whether its largest tile spans more than ``side`` GEMM elements."""
         return memo((self,), "larger", side,
                      lambda: _frozen(np.array([g.max() > side for g in self.g])))
@@ -943,8 +951,9 @@ def _chooser_grids(
     in_b, out_b = (spec.precision.bytes_of(o) for o in (Operand.INPUT, Operand.OUTPUT))
     acc_b, w_b = spec.precision.accumulator_bytes, spec.precision.bytes_of(Operand.WEIGHT)
     ratio, p = kept_ratio(mp), view.problem
+    share = processed_share(mp, p.k)
     key = (mp.dataflow, mp.rows, mp.cols, mp.k_per_step, mp.exploit, ratio, in_b, out_b, w_b,
-           acc_b, fold, p.m, p.n, p.k)  # fmt: skip
+           acc_b, fold, p.m, p.n, p.k, share)  # fmt: skip
 
     def make() -> _Chooser:
         cm, cn, ck = axes
@@ -953,10 +962,12 @@ def _chooser_grids(
         c_max = cm.fc_max[:, None, None] * cn.fc_max[None, :, None]
         tm, tn, tk = cm.trips[:, None, None], cn.trips[None, :, None], ck.trips[None, None, :]
         # C is held at accumulator width while partial: k tiled, or ws/is folding k in the array
-        folds_k = ck.larger(mp.rows * mp.k_per_step)
+        # k_tile_folds in the units the tables take: more than one fold where a tile's dense
+        # positions exceed a fold's over the processed share
+        folds_k = ck.larger(mp.rows * mp.k_per_step / share)
         partial = (ck.trips > 1) | (folds_k & (mp.dataflow != "os"))
         c_width = np.where(partial, acc_b, out_b)[None, None, :]
-        passes = ck.trips if not fold else ck.passes(fold)
+        passes = ck.trips if not fold else ck.passes(fold / share)
         a_feed, b_feed = _feed_bytes(view, mp, in_b, w_b, cm, cn)
         factors = order_factors(cm, cn, ck)
         shape = (len(ORDERS), len(cm.trips), len(cn.trips), len(ck.trips))
@@ -1021,7 +1032,8 @@ def _whole_tile(
                                           view.k_extent, view.images, facts.in_b, facts.w_b,
                                           mp.exploit, kept_ratio(mp))  # fmt: skip
     a = 0.0 if input_on_chip else a_all
-    partial = mp.dataflow != "os" and k_max > mp.rows * mp.k_per_step
+    partial = mp.dataflow != "os" and k_tile_folds(k_max, processed_share(mp, view.problem.k),
+                                                   mp) > 1  # fmt: skip
     c = c_all * (facts.acc_b if partial else facts.out_b)
     fit = facts.fit
     fits = (a <= fit[Operand.INPUT] and b <= fit[Operand.WEIGHT]
@@ -1048,6 +1060,7 @@ class TilingOptions:
     feed: np.ndarray | None = None
     tiles: np.ndarray | None = None
     m_unit: bool = False
+    compute: np.ndarray | None = None
 
 
 class CandidateGrids(Protocol):
@@ -1112,8 +1125,11 @@ def tiling_options(
     *,
     input_on_chip: bool = False,
     output_on_chip: bool = False,
+    k_compute: Callable[[AxisTable], np.ndarray] | None = None,
 ) -> TilingOptions:
-    """``TilingOptions`` of one mapping (``choose_tiling``)."""
+    """``TilingOptions`` of one mapping (``choose_tiling``); ``k_compute``: per ``k``
+    candidate, the compute cycles per group when the tiling of ``k`` changes them
+    (``mapper.tiled_compute``)."""
     whole = _whole_tile(view, mp, spec, input_on_chip)
     if whole is not None:
         return TilingOptions(whole=whole)
@@ -1135,8 +1151,12 @@ def tiling_options(
     total = candidate_dram(g, spec, input_on_chip, output_on_chip)[2]
     shape = g.tiles.shape
     at, total, feed, tiles = fitting_candidates(fits, shape, total, feed, g.tiles)
+    compute: np.ndarray | None = None
+    if k_compute is not None:  # per k candidate, on the grid's last axis
+        compute = fitting_candidates(fits, shape, k_compute(ck))[1]
     return TilingOptions(whole=None, axes=(cm, cn, ck), shape=shape, at=at, total=total,
-                         feed=feed, tiles=tiles, m_unit=bool(view.m_unit))  # fmt: skip
+                         feed=feed, tiles=tiles, m_unit=bool(view.m_unit),
+                         compute=compute)  # fmt: skip
 
 
 def fitting_candidates(fits: np.ndarray, shape: tuple[int, ...],
@@ -1181,8 +1201,12 @@ def pick_tiling(options: TilingOptions, dram_bytes_per_cycle: float) -> Tiling:
                       images=int(max(cm.images[im], ck.images[kk])), fits=False)  # fmt: skip
     total, feed = options.total, options.feed
     cost = np.maximum(total / dram_bytes_per_cycle, feed)
-    pick = int(options.at[first_min(cost, total / dram_bytes_per_cycle + feed, total,
-                                    options.tiles)])  # fmt: skip
+    keys: tuple[np.ndarray, ...] = (cost, total / dram_bytes_per_cycle + feed, total,
+                                    options.tiles)  # fmt: skip
+    if options.compute is not None:  # the k tiles' partial folds: in the bound, then the
+        cost = np.maximum(cost, options.compute)  # fewest folds first on its ties
+        keys = (cost, options.compute, *keys[1:])
+    pick = int(options.at[first_min(*keys)])
     return tiling_at(options.axes, options.shape, pick, options.m_unit)
 
 

@@ -19,7 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sparsim.accel.loader import load_spec
 from sparsim.simulator.lower import lower
-from sparsim.simulator.mapping import map_problem
+from sparsim.simulator.mapping import map_problem, processed_share
 from sparsim.simulator.perf import (
     Timing,
     _double_buffered,
@@ -87,9 +87,10 @@ def test_one_tile_traffic_equals_array_path(spec_name, model, pattern):
         one = _one_tile(view.geometry, t.m, t.n, t.k, t.images, facts.in_b, facts.w_b,
                         mapping.exploit, kept_ratio(mapping))  # fmt: skip
         assert one is not None
+        share = processed_share(mapping, problem.k)
         for io in ((False, False), (True, False), (False, True), (True, True)):
-            fast = _one_tile_traffic(one, mapping, facts, *io)
-            _same(fast, _array_traffic(view, tiling, mapping, spec, *io))
+            fast = _one_tile_traffic(one, mapping, facts, share, *io)
+            _same(fast, _array_traffic(view, tiling, mapping, spec, share, *io))
             checked += 1
     assert checked > 20
 

@@ -8,6 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sparsim.accel.bitlayout import metadata_bytes_per_row
+from sparsim.simulator.lower import lower
+from sparsim.simulator.mapping import map_problem
 from sparsim.simulator.results import Pass
 from sparsim.simulator.run import simulate
 from sparsim.workloads.layer import Layer, Phase, Workload
@@ -86,13 +88,21 @@ def test_nm_speedup_by_hand(flow):
 @SETTINGS
 @given(m=dims, n=dims, k=dims, flow=flows, ratio=ratios, buffer=buffers, bw=bandwidths)
 def test_nm_compute_within_ideal_bound_for_any_buffer(m, n, k, flow, ratio, buffer, bw):
-    # Compute never beats N/M of dense compute. Total cycles may: a compressed weight that fits
-    # a buffer the dense one overflows is refetched less (a real, super-linear memory effect).
+    # The array's compute never beats N/M of dense compute. Total cycles may: a compressed
+    # weight that fits a buffer the dense one overflows is refetched less (a real, super-linear
+    # memory effect). So may the compute of a ws/is run under small buffers: there each buffer
+    # k tile folds on its own (simulator.tiling, Compute per tile), and the dense weight's
+    # smaller k tiles can cost more partial folds; the array itself (all of k folded at once,
+    # simulator.mapping) and any run whose k is one tile keep the bound.
     n_, m_ = ratio
     spec = _spec(flow, ratio, buffer, bw)
-    sparse = simulate(gemm_workload(m, n, k, weight_sparsity=NM(n=n_, m=m_)), spec).layers[0]
-    dense = simulate(gemm_workload(m, n, k), spec).layers[0]
-    assert sparse.compute_cycles * m_ >= dense.compute_cycles * n_
+    sparse_w = gemm_workload(m, n, k, weight_sparsity=NM(n=n_, m=m_))
+    dense_w = gemm_workload(m, n, k)
+    sparse, dense = simulate(sparse_w, spec).layers[0], simulate(dense_w, spec).layers[0]
+    array = [int(map_problem(lower(w)[0], spec)[1].sum()) for w in (sparse_w, dense_w)]
+    assert array[0] * m_ >= array[1] * n_
+    if flow == "os" or buffer == 1 << 20:
+        assert sparse.compute_cycles * m_ >= dense.compute_cycles * n_
     assert sparse.dense_cycles == dense.cycles
 
 
@@ -115,10 +125,12 @@ def test_cycles_monotone_in_each_dimension(m, n, k, flow, which, buffer, bw):
     grown[which] += 1
     small = _layer(m, n, k, flow, buffer=buffer, bw=bw)
     big = _layer(grown["m"], grown["n"], grown["k"], flow, buffer=buffer, bw=bw)
-    assert big.compute_cycles >= small.compute_cycles
     # with buffers that hold everything both run as one tile; with small ones the buffer
     # tiling is a discrete choice (simulator.tiling.choose_tiling) that one more row may
-    # regroup, shifting stall cycles either way
+    # regroup, shifting stall cycles either way, and on ws/is compute too (its k tiles' partial
+    # folds: a DRAM-bound layer may take more of them for fewer DRAM bytes)
+    if flow == "os" or buffer == 1 << 20:
+        assert big.compute_cycles >= small.compute_cycles
     if buffer == 1 << 20:
         assert big.cycles >= small.cycles
 

@@ -12,16 +12,19 @@ import numpy as np
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sparsim.accel.loader import spec_from_mapping
+from sparsim.accel.loader import load_spec, spec_from_mapping
 from sparsim.accel.spec import AcceleratorSpec
 from sparsim.simulator import tile
 from sparsim.simulator.lower import Problem, lower_layer
+from sparsim.simulator.mapper import fixed_candidate
 from sparsim.simulator.mapping import map_problem
-from sparsim.simulator.plan import plan
+from sparsim.simulator.plan import _candidate_plan, plan
+from sparsim.simulator.results import Pass
 from sparsim.simulator.run import simulate
 from sparsim.simulator.tiling import Tiling, choose_tiling, nest_traffic, nest_view
 from sparsim.workloads.layer import Layer, Phase, Workload
 from sparsim.workloads.ops import Conv2d, Gemm, Linear, Vector, VectorKind
+from sparsim.workloads.registry import get_workload
 from sparsim.workloads.sparsity import NM
 
 from tests.unit.simulator.conftest import make_spec
@@ -221,6 +224,62 @@ def test_narrow_activation_port_caps_the_nm_speedup():
     assert narrow.cycles >= 262_144
     assert narrow.speedup < 1.001
     assert "input buffer read port" in narrow.to_dict()["bound"]
+
+
+def _ws_candidate_plan(problem: Problem, spec: AcceleratorSpec, tiling: Tiling):
+    """The plan of ``problem`` under the spec's own orientation and an explicit ``tiling``."""
+    cand = replace(fixed_candidate(problem, spec), tiling=tiling)
+    return _candidate_plan(problem, spec, (False, False), cand)
+
+
+def _psums(planned) -> tuple[int, int]:
+    sram = dict(planned.sram_bytes)
+    return sram["output.psum.write"], sram["output.psum.read"]
+
+
+def test_ws_k_tile_that_splits_a_fold_costs_a_fold_in_compute_and_psums():
+    # ws 4x4 array, 1 multiplier per PE: a fold reduces 4 K positions. GEMM m=8, n=4, k=12:
+    # one column tile (n = 4 = cols), m = 8 rows stream through each fold.
+    # Closed forms (simulator.tile, overlapped folds): the first fold costs
+    # rows + stream + (rows - 1) + (cols - 1) = 4 + 8 + 3 + 3 = 18, each later one
+    # max(stream, rows) = 8. C is 8 x 4 = 32 int32 accumulators = 128 B per fold.
+    spec = make_spec(rows=4, cols=4, dataflow="ws")
+    problem = Problem(layer="", op="Gemm", pass_=Pass.FW, m=8, n=4, k=12)
+    whole = _ws_candidate_plan(problem, spec, Tiling(m=8, n=4, k=12))
+    # whole k: ceil(12 / 4) = 3 folds -> 18 + 8 + 8 = 34 cycles; psums: every fold but the
+    # last writes 128 B (2 x 128 = 256), every fold but the first reads them (256)
+    assert int(whole.schedule.compute_cycles.sum()) == 34
+    assert _psums(whole) == (256, 256)
+    # k tiles of 6 (two): each needs ceil(6 / 4) = 2 folds (a fold does not straddle two
+    # buffer tiles) -> 4 folds = 18 + 3 x 8 = 42 cycles; psum writes 3 x 128 = 384 (the
+    # 4th fold writes the final output), reads 3 x 128 = 384 (all but the very first)
+    split = _ws_candidate_plan(problem, spec, Tiling(m=8, n=4, k=6))
+    assert int(split.schedule.compute_cycles.sum()) == 42
+    assert _psums(split) == (384, 384)
+    assert dict(split.sram_bytes)["output.output.write"] == 32  # the finals, int8
+
+
+def test_ws_psums_follow_the_positions_the_array_processes():
+    # ws 4x4, activation skipping at density 0.5: of k = 16 the array processes
+    # ceil(16 x 0.5) = 8 positions per column tile -> ceil(8 / 4) = 2 folds, 18 + 8 = 26
+    # cycles (m = 8). Partial sums follow the same 2 folds: one 128-B write and one read
+    # (counting k's 16 dense positions would give 4 folds: 384 B each way).
+    spec = make_spec(rows=4, cols=4, dataflow="ws", activation="skipping")
+    problem = Problem(layer="", op="Gemm", pass_=Pass.FW, m=8, n=4, k=16, a_density=0.5)
+    planned = _ws_candidate_plan(problem, spec, Tiling(m=8, n=4, k=16))
+    assert int(planned.schedule.compute_cycles.sum()) == 26
+    assert _psums(planned) == (128, 128)
+
+
+def test_tpu_like_resnet50_convs_are_compute_bound():
+    # issue 9 must-show: on dense_ws_128x128 at batch 8 ResNet-50's convs run under the
+    # compute roof (Jouppi et al. 2017: CNNs are compute-bound on TPU v1). A 3x3 conv's
+    # k tile of 28 channels x 9 taps = 252 positions takes 2 folds of 128 rows: counted in
+    # compute as in the partial sums, the accumulator port no longer out-runs the array.
+    result = simulate(get_workload("resnet50", batch=8), load_spec("dense_ws_128x128"))
+    convs = [layer for layer in result.layers if layer.op.startswith("Conv")]
+    assert len(convs) == 53
+    assert sum(layer.bound == "compute" for layer in convs) == 53
 
 
 # ---------------------------------------------------------------- properties
