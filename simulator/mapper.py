@@ -30,10 +30,12 @@ by the reuse rule of ``simulator.tiling`` (an operand is fetched again on every 
 irrelevant axis unless the loops inside that axis have one trip or the whole operand fits its
 buffer; partial sums spill at accumulator width, 2 x (k trips - 1) times, unless ``k`` is
 innermost of C's loops or C fits), the array feed from the buffers (A: ``m x k`` elements per
-pass over ``n``; B: its stored bytes per pass over ``m``) and the DRAM fills; then::
+pass over ``n``; B: its stored bytes per pass over ``m``), the DRAM fills and the partial
+sums written to the output buffer (per ``k`` tile, or per array fold of ``k``, as in
+``simulator.tiling``'s chooser); then::
 
     latency = max(C, count * D / DRAM bytes per cycle,
-                  count * feed or fill bytes / that buffer's port bytes per cycle)
+                  count * feed, fill or partial-sum bytes / that port's bytes per cycle)
     energy  = count * (D * DRAM pJ/B + feed * read pJ/B + fills * write pJ/B)
               + static pJ per cycle * latency
     edp     = energy * latency
@@ -42,9 +44,16 @@ On an orientation folding ``k`` (``ws``, ``is``, ``matrix-vector``) ``C`` depend
 candidate's ``k`` tile: each tile that is not a whole number of folds adds a partial fold
 (``tiled_compute``).
 
-The objective (``latency`` by default, ``energy``, ``edp``) picks the best estimate (ties: the
-fewest folds, the fewest DRAM bytes, the fewest tiles, the first orientation, the first order in
-``tiling.ORDERS``). **The choice is exact**: ``simulator.plan`` times the fixed mapping (the
+The objective (``latency`` by default, ``energy``, ``edp``) picks the best estimate. Ties:
+the fewest folds, the fewest DRAM bytes, the fewest bytes between the buffers and the array;
+then **the exposed fill and drain**: the estimate is the overlapped steady state, but a tile's
+first fill and last drain are exposed (``simulator.perf``), so a whole operand as one tile
+loads before any compute starts and a bigger buffer would make a layer slower. Among the ties
+the fewest tiles whose first fill (A's and B's first tiles) and last drain (C's largest tile)
+carry at most ``EXPOSED_SHARE`` (1%) of the layer's DRAM bytes (so take at most that share
+of its DRAM time, whatever the DRAM); if none, the least exposed; then the first orientation
+and the first order in ``tiling.ORDERS``.
+**The choice is exact**: ``simulator.plan`` times the fixed mapping (the
 spec's dataflow with ``tiling.choose_tiling``) and the best estimate with the full per-tile
 model and keeps the better by the objective, so a search is never worse than ``fixed``.
 
@@ -71,6 +80,7 @@ from sparsim.simulator.mapping import (
     fold_cycles,
     layout_key,
     map_problem,
+    processed_share,
 )
 from sparsim.simulator.objects import PerObject
 from sparsim.simulator.tiling import (
@@ -91,6 +101,7 @@ from sparsim.simulator.tiling import (
     nest_view,
     order_factors,
     pick_tiling,
+    tied_min,
     tiling_at,
     tiling_options,
 )
@@ -391,9 +402,17 @@ class _Moves:
     fills: np.ndarray
     a_feed: np.ndarray
     b_feed: np.ndarray
+    moved: np.ndarray  # grid (broadcasting to ``shape``): ``at_grid``
     tiles: np.ndarray
+    exposed: np.ndarray  # grid (broadcasting to ``shape``): ``at_grid``
     compute: int | np.ndarray
+    reach: np.ndarray
     floor: int
+
+    def at_grid(self, grid: np.ndarray, picks: np.ndarray) -> np.ndarray:
+        """``grid`` (broadcasting to ``shape``) at fitting candidates ``picks``: read for the
+        few tied candidates only, not gathered for all."""
+        return np.broadcast_to(grid, self.shape)[np.unravel_index(self.at[picks], self.shape)]
 
     def compute_at(self, pick: int) -> float:
         """The compute cycles of fitting candidate ``pick``."""
@@ -410,17 +429,22 @@ def _moves(
     k_compute: Callable[[AxisTable], np.ndarray] | None = None,
 ) -> _Moves:
     """``_Moves`` of one orientation taking ``compute`` cycles (``k_compute``: per group and
-    ``k`` candidate when the tiling of ``k`` changes them, ``_k_compute``); ``floor``: the
-    candidate ``_at_floor`` tries first (-1: none)."""
+    ``k`` candidate when the tiling of ``k`` changes them, ``_k_compute``); ``exposed``: the
+    bytes of each candidate's first fill and last drain (``_least_exposed``); ``reach``: the
+    candidates taking the least compute whose ports keep up with it, ``floor`` the first of
+    them by DRAM bytes and tiles (-1: none; ``_at_floor``)."""
     pr = spec.precision
     in_b, out_b, w_b = (pr.bytes_of(o) for o in (Operand.INPUT, Operand.OUTPUT, Operand.WEIGHT))
     acc_b = pr.accumulator_bytes
-    g = _static_grids(axes, mp, in_b, out_b, w_b, acc_b)
+    g = _static_grids(axes, mp, in_b, out_b, w_b, acc_b, view.problem.k)
     fits = ((g.a_max <= _fit(spec, Operand.INPUT)) & (g.b_max <= _fit(spec, Operand.WEIGHT))
             & (g.c_max_held <= _fit(spec, Operand.OUTPUT)))  # fmt: skip
     a, b, dram = candidate_dram(g, spec, *residency)
     port = _port_cycles(spec, g.a_feed, g.b_feed, a, b, _names(spec))
+    port = np.maximum(port, g.psums / spec.buffer_for(Operand.OUTPUT).write_bytes_per_cycle)
     shape = g.tiles.shape
+    first_fill = g.b_max if residency[0] else g.a_max + g.b_max  # a resident A is on chip
+    last_drain = 0.0 if residency[1] else g.c_final_max
     at, dram, port, fills, a_feed, b_feed, tiles = fitting_candidates(
         fits, shape, dram, port, a + b, g.a_feed, g.b_feed, g.tiles)
     count = view.problem.count
@@ -432,7 +456,8 @@ def _moves(
     keeps_up = np.flatnonzero(reach)
     floor = int(keeps_up[first_min(dram[keeps_up], tiles[keeps_up])]) if keeps_up.size else -1
     return _Moves(shape=shape, at=at, dram=dram, port=port, fills=fills, a_feed=a_feed,
-                  b_feed=b_feed, tiles=tiles, compute=compute if per_k is None else per_k,
+                  b_feed=b_feed, moved=g.moved, tiles=tiles, exposed=first_fill + last_drain,
+                  compute=compute if per_k is None else per_k, reach=keeps_up,
                   floor=floor)  # fmt: skip
 
 
@@ -441,13 +466,40 @@ def _at_floor(view: NestView, spec: AcceleratorSpec, objective: str, mv: _Moves)
     floor: no candidate is faster than the least ``compute`` (the fewest folds), those
     reaching it are the ones taking it whose ports keep up (``floor`` is the first of them by
     DRAM bytes, tiles, index) and whose DRAM time ``count * dram / bw`` keeps up too (a
-    prefix of that order, DRAM time growing with bytes), so ``floor`` is the pick if its own
-    DRAM keeps up; ``None`` otherwise."""
+    prefix of that order, DRAM time growing with bytes), so when ``floor``'s own DRAM keeps up
+    the pick is ``_least_exposed`` of the candidates reaching it with its DRAM bytes; ``None``
+    otherwise."""
     if objective != "latency" or mv.floor < 0:
         return None
     bw = spec.dram.bytes_per_cycle(spec.compute.freq_mhz)
-    keeps_up = view.problem.count * mv.dram[mv.floor] / bw <= mv.compute_at(mv.floor)
-    return mv.floor if keeps_up else None
+    latency = mv.compute_at(mv.floor)
+    if view.problem.count * mv.dram[mv.floor] / bw > latency:
+        return None
+    tied = mv.reach[mv.dram[mv.reach] == mv.dram[mv.floor]]
+    return _least_exposed(tied, mv, view.problem.count)
+
+
+EXPOSED_SHARE = 0.01
+"""The share of a layer's DRAM bytes its first fill and last drain may carry before the
+search prefers more tiles among equal estimates (``_least_exposed``)."""
+
+
+def _least_exposed(tied: np.ndarray, mv: _Moves, count: int) -> int:
+    """Of ``tied`` candidates (the same estimate and DRAM bytes) with the fewest bytes between
+    the buffers and the array (feeds, partial sums), the fewest tiles whose first fill and
+    last drain, exposed around the overlapped tiles (``simulator.perf``), carry at most
+    ``EXPOSED_SHARE`` of the DRAM bytes of all ``count`` groups (so at most that share of the
+    DRAM time: the pick does not depend on the DRAM, and designs differing only in it share
+    their plans); if none, the least exposed. Bigger tiles feed the array less often, but a
+    whole operand as one tile is loaded before any compute starts: without this a bigger
+    buffer made the same layer slower."""
+    moved = mv.at_grid(mv.moved, tied)
+    tied = tied[moved == moved.min()]  # no more buffer traffic than the least
+    exposed = mv.at_grid(mv.exposed, tied)
+    short = tied[exposed <= EXPOSED_SHARE * count * mv.dram[tied]]
+    if short.size:
+        return int(short[first_min(mv.tiles[short])])
+    return int(tied[first_min(exposed, mv.tiles[tied])])
 
 
 def _names(spec: AcceleratorSpec) -> dict[Operand, str]:
@@ -480,7 +532,10 @@ class _Static:
     c_acc: np.ndarray  # C's tile bytes at accumulator width (residency test)
     c_max_held: np.ndarray  # C's largest tile as held (accumulator width while partial)
     c_acc_bytes: np.ndarray  # C's tile bytes at accumulator width, whole bytes (spills)
+    c_final_max: np.ndarray  # C's largest tile at output width (a last drain)
     final: np.ndarray
+    psums: np.ndarray  # partial sums written to the output buffer (per k pass or fold)
+    moved: np.ndarray  # bytes between the buffers and the array: feeds and partial sums
     a_feed: np.ndarray
     b_feed: np.ndarray
     factors: dict[str, np.ndarray]
@@ -490,10 +545,14 @@ class _Static:
 
 
 def _static_grids(axes: tuple[AxisTable, AxisTable, AxisTable], mp: Mapping, in_b: float,
-                  out_b: float, w_b: float, acc_b: float) -> _Static:  # fmt: skip
-    """``_Static`` of one orientation on ``axes``, once per tables and what it reads."""
+                  out_b: float, w_b: float, acc_b: float, k: int) -> _Static:  # fmt: skip
+    """``_Static`` of one orientation on ``axes`` (``k``: the problem's), once per tables and
+    what it reads."""
     flow, rows, cols = mp.dataflow, mp.rows, mp.cols
     ratio = kept_ratio(mp)
+    # passes of C's partial sums through the output buffer: one per k tile (os), one per
+    # array fold of k (ws/is: mapping.k_tile_folds), as in simulator.tiling's chooser
+    fold = 0.0 if flow == "os" else rows * mp.k_per_step / processed_share(mp, k)
 
     def make() -> _Static:
         cm, cn, ck = axes
@@ -510,21 +569,24 @@ def _static_grids(axes: tuple[AxisTable, AxisTable, AxisTable], mp: Mapping, in_
         b_pass = cm.trips.astype(np.float64) if flow == "ws" else cm.passes(cols)
         factors = order_factors(*axes)
         shape = (len(ORDERS), len(cm.trips), len(cn.trips), len(ck.trips))
+        a_feed = in_b * (cm.g_sum[:, None, None] * ck.g_sum[None, None, :]) * a_pass[None, :, None]
+        b_feed = b_sum * b_pass[:, None, None]
+        psums = c_sum * acc_b * (ck.passes(fold) if fold else ck.trips)[None, None, :]
         out = _Static(
             a_sum=np.ceil(cm.fa_sum[:, None, None] * ck.fa_sum[None, None, :] * in_b - 1e-9),
             a_max=cm.fa_max[:, None, None] * ck.fa_max[None, None, :] * in_b,
             b_sum=b_sum, b_max=b_max, c_acc=c_sum * acc_b, c_max_held=c_max * c_width,
             c_acc_bytes=np.ceil(c_sum * acc_b - 1e-9), final=np.ceil(c_sum * out_b - 1e-9),
-            a_feed=in_b * (cm.g_sum[:, None, None] * ck.g_sum[None, None, :])
-            * a_pass[None, :, None],
-            b_feed=b_sum * b_pass[:, None, None], factors=factors, k_once=factors["k"] == 1,
+            c_final_max=np.ceil(c_max * out_b - 1e-9),
+            psums=psums, moved=a_feed + b_feed + psums,
+            a_feed=a_feed, b_feed=b_feed, factors=factors, k_once=factors["k"] == 1,
             k_spills=2 * (trips["k"] - 1),
             tiles=np.broadcast_to(trips["m"] * trips["n"] * trips["k"], shape),
         )  # fmt: skip
         return frozen_grids(out)
 
-    return memo(axes, "grid", (flow, rows, cols, mp.exploit, ratio, in_b, out_b, w_b, acc_b),
-                make)  # fmt: skip
+    return memo(axes, "grid", (flow, rows, cols, mp.exploit, ratio, in_b, out_b, w_b, acc_b,
+                               fold), make)  # fmt: skip
 
 
 def _port_cycles(spec, a_feed, b_feed, a_fill, b_fill, names) -> np.ndarray:
@@ -556,12 +618,14 @@ def _best_tiling(view: NestView, cost: np.ndarray, mv: _Moves,
                  axes: tuple[AxisTable, AxisTable, AxisTable]):  # fmt: skip
     """The best fitting (order, m, n, k) by ``cost`` (``_costs``) and its estimate (ties:
     module docstring); ``None`` if nothing fits."""
+    count = view.problem.count
     if not mv.at.size:
         return None
     if isinstance(mv.compute, int):
-        pick = first_min(cost, mv.dram, mv.tiles)
+        tied = tied_min(cost, mv.dram)
     else:  # the fewest folds first on the objective's ties (``_k_compute``)
-        pick = first_min(cost, mv.compute, mv.dram, mv.tiles)
+        tied = tied_min(cost, mv.compute, mv.dram)
+    pick = _least_exposed(tied, mv, count)
     return _tiling_at(view, mv, pick, axes), float(cost[pick])
 
 

@@ -362,11 +362,12 @@ def _global_bytes(
 
 
 def ranked_splits(
-    problem: Problem, spec: AcceleratorSpec, objective: str = "latency"
+    problem: Problem, spec: AcceleratorSpec, objective: str = "latency", mode: str = "search"
 ) -> list[tuple[Split, float]]:
     """Every multi-core split of ``problem`` (``simulator.multicore``) timed exactly, best
-    first by ``objective`` (``sparsim run --explain`` on a multi-core spec)."""
-    options, io = MapperOptions(objective=objective), (False, False)
+    first by ``objective`` (``sparsim run --explain`` on a multi-core spec), each core's share
+    mapped by the mapper's ``mode``."""
+    options, io = MapperOptions(mode=mode, objective=objective), (False, False)
     unique = _global_bytes(problem, spec, io)
     scored = [(split, _score(_merge_cores(problem, spec, split, io, options, unique), spec,
                              objective)) for split in splits(problem, spec)]  # fmt: skip

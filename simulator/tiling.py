@@ -107,6 +107,7 @@ __all__ = [
     "port_streams",
     "port_widths",
     "sram_levels",
+    "tied_min",
 ]
 
 ORDERS = ("mnk", "nmk", "mkn", "kmn", "nkm", "knm")
@@ -1171,10 +1172,10 @@ def fitting_candidates(fits: np.ndarray, shape: tuple[int, ...],
     return at, *(np.broadcast_to(v, shape).ravel()[at] for v in values)
 
 
-def first_min(*keys: np.ndarray) -> int:
-    """The index of the smallest entry by ``keys`` (the first key first, the next breaking its
-    ties, ...; the lowest index last): ``np.lexsort(keys[::-1])[0]``, narrowed key by key so
-    that thousands of candidates tied on the first key (a compute-bound layer) cost little."""
+def tied_min(*keys: np.ndarray) -> np.ndarray:
+    """The indices (ascending) of the entries smallest by ``keys`` (the first key first, the
+    next breaking its ties, ...), narrowed key by key so that thousands of candidates tied on
+    the first key (a compute-bound layer) cost little."""
     first = keys[0]
     at = np.flatnonzero(first == first.min())
     for key in keys[1:]:
@@ -1182,7 +1183,13 @@ def first_min(*keys: np.ndarray) -> int:
             break
         values = key[at]
         at = at[values == values.min()]
-    return int(at[0])
+    return at
+
+
+def first_min(*keys: np.ndarray) -> int:
+    """The index of the smallest entry by ``keys`` (the lowest index last):
+    ``np.lexsort(keys[::-1])[0]`` (``tied_min``)."""
+    return int(tied_min(*keys)[0])
 
 
 def pick_tiling(options: TilingOptions, dram_bytes_per_cycle: float) -> Tiling:

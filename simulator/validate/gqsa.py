@@ -35,6 +35,12 @@ _MISS_W2 = (
     "two move nearly the same bytes (~1.05x); GQSA's 1.26x over W2 on a GPU comes from effects "
     "beyond DRAM bytes (kernel efficiency), which sparsim does not model"
 )
+_MISS_2OF4 = (
+    "decode costs its DRAM bytes here: the 2:4 FP16 step moves 8.52 GB (weights and KV cache) "
+    "against W4S50's 2.84 GB, 3.0x; sparsim comes close to that ratio (the rest: softmax and "
+    "norm time, exposed first fills), where GQSA's measured 2.35x stays below it on the GPU "
+    "(kernel efficiency, which sparsim does not model)"
+)
 
 
 def _gqsa_spec() -> AcceleratorSpec:
@@ -73,4 +79,4 @@ def _claim(baseline: str, published: float, expected_miss: str = "") -> Claim:
     )
 
 
-CLAIMS = (_claim("2:4", 2.35), _claim("W2", 1.26, _MISS_W2))
+CLAIMS = (_claim("2:4", 2.35, _MISS_2OF4), _claim("W2", 1.26, _MISS_W2))

@@ -30,6 +30,7 @@ import pytest
 from sparsim.accel.loader import load_spec
 from sparsim.accel.spec import AcceleratorSpec
 from sparsim.simulator import events as event_engine
+from sparsim.simulator.mapper import FIXED
 from sparsim.simulator.plan import plan, stream_schedule
 from sparsim.simulator.results import LayerResult, RunResult
 from sparsim.simulator.run import simulate
@@ -266,9 +267,10 @@ def _sparse_gemm() -> Workload:
 
 
 def test_weight_fill_contending_on_its_port_makes_the_event_engine_slower(tmp_path: Path):
-    """One tile (every operand fits). Worked by hand: A is 256 x 64 int8 = 16,384 B; W
-    (64 x 64, 2:8 along k) keeps 512 groups x 2 = 1,024 value bytes and 512 x 2 x 3 bits =
-    384 metadata bytes; the load is 17,792 B: ceil(17,792 / 512) = 35 channel cycles. On an
+    """One tile (every operand fits; the fixed mapping keeps it whole). Worked by hand: A is
+    256 x 64 int8 = 16,384 B; W (64 x 64, 2:8 along k) keeps 512 groups x 2 = 1,024 value
+    bytes and 512 x 2 x 3 bits = 384 metadata bytes; the load is 17,792 B: ceil(17,792 / 512)
+    = 35 channel cycles. On an
     8 B/cycle weight write port the values take ceil(1,024 / 8) = 128 cycles and the metadata
     ceil(1,408 / 8) - 128 = 48 after them (one port: in turn), 176 in all.
     Analytical: the port's 176 cycles count in the tile's busy time, where the compute C
@@ -276,15 +278,16 @@ def test_weight_fill_contending_on_its_port_makes_the_event_engine_slower(tmp_pa
     Event: the fill holds the channel and the port: done at max(35, 176) = 176, lands at 186,
     then C and the same store: 186 - 45 = 141 cycles more."""
     spec = _narrow_weight_fill(8)
-    (planned,) = plan(_sparse_gemm(), spec)
+    (planned,) = plan(_sparse_gemm(), spec, mapper=FIXED)  # the fixed mapping: one tile
     s = stream_schedule(planned, spec)
     assert s.tiles == 1 and int(s.load_bytes[0]) == 17_792
     fills = [(p.stream, int(p.cycles[0])) for p in s.stream_cycles
              if p.port == "weight buffer write port"]  # fmt: skip
     assert fills == [("weight fill", 128), ("metadata fill", 48)]
     assert int(s.compute_cycles[0]) >= 176
-    a = simulate(_sparse_gemm(), spec)
-    e = simulate(_sparse_gemm(), spec, engine="event", trace_path=tmp_path / "trace.json")
+    a = simulate(_sparse_gemm(), spec, mapper="fixed")
+    e = simulate(_sparse_gemm(), spec, engine="event", trace_path=tmp_path / "trace.json",
+                 mapper="fixed")  # fmt: skip
     assert e.cycles - a.cycles == 141
     events = json.loads((tmp_path / "trace.json").read_text(encoding="utf-8"))["traceEvents"]
     names = {ev["tid"]: ev["args"]["name"] for ev in events if ev["name"] == "thread_name"}

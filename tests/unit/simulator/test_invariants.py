@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sparsim.accel.bitlayout import metadata_bytes_per_row
 from sparsim.simulator.lower import lower
+from sparsim.simulator.mapper import EXPOSED_SHARE
 from sparsim.simulator.mapping import map_problem
 from sparsim.simulator.results import Pass
 from sparsim.simulator.run import simulate
@@ -48,9 +49,14 @@ def test_nm_speedup_within_ideal_bound(m, n, k, flow, ratio, bw):
     # weight and a memory-bound run is slower.) Back-to-back tiles (tile.py) floor each later
     # tile at ``rows`` cycles, for dense and sparse alike: ``max(ceil(s*n/m), R) * m/n >=
     # max(s, R)``, so the floor only moves the sparse run further from the ideal.
+    # The first fill and last drain are exposed around the overlapped tiles (perf.py), and the
+    # searched tilings of the two runs differ: the search keeps them within EXPOSED_SHARE of a
+    # layer's DRAM bytes where it can (mapper._least_exposed), so the bound holds to that
+    # share (400 random draws stayed within M/N; a first version of the rule, with the share
+    # of the estimate, exceeded it by up to 0.34%).
     n_, m_ = ratio
     layer = _layer(m, n, k, flow, NM(n=n_, m=m_), ratio=ratio, bw=bw)
-    assert layer.cycles * m_ >= layer.dense_cycles * n_
+    assert layer.cycles * m_ * (1 + EXPOSED_SHARE) >= layer.dense_cycles * n_
 
 
 @SETTINGS
@@ -125,14 +131,15 @@ def test_cycles_monotone_in_each_dimension(m, n, k, flow, which, buffer, bw):
     grown[which] += 1
     small = _layer(m, n, k, flow, buffer=buffer, bw=bw)
     big = _layer(grown["m"], grown["n"], grown["k"], flow, buffer=buffer, bw=bw)
-    # with buffers that hold everything both run as one tile; with small ones the buffer
-    # tiling is a discrete choice (simulator.tiling.choose_tiling) that one more row may
-    # regroup, shifting stall cycles either way, and on ws/is compute too (its k tiles' partial
-    # folds: a DRAM-bound layer may take more of them for fewer DRAM bytes)
+    # the buffer tiling is a discrete choice that one more row may regroup, shifting stall
+    # cycles either way: with small buffers by any amount, with buffers that hold everything
+    # only in the first fill and last drain the search leaves exposed (at most EXPOSED_SHARE
+    # of the layer where it can: mapper._least_exposed); on ws/is compute too (its k tiles'
+    # partial folds: a DRAM-bound layer may take more of them for fewer DRAM bytes)
     if flow == "os" or buffer == 1 << 20:
         assert big.compute_cycles >= small.compute_cycles
     if buffer == 1 << 20:
-        assert big.cycles >= small.cycles
+        assert big.cycles * (1 + EXPOSED_SHARE) >= small.cycles
 
 
 @SETTINGS

@@ -21,6 +21,7 @@ from sparsim.simulator.mapper import (
     _axes,
     _best_tiling,
     _costs,
+    _k_compute,
     _moves,
     _sizes,
     _tiling_at,
@@ -225,8 +226,9 @@ def test_cli_mapper_flag_reaches_the_simulator(tmp_path):
 def test_floor_pick_equals_pricing_every_candidate(name: str) -> None:
     """``mapper._at_floor`` (the latency pick read off the candidates whose ports and DRAM
     keep up with compute) against pricing every fitting candidate and taking the first by
-    (estimate, DRAM bytes, tiles), on every matrix problem of ResNet-18 training over a slow,
-    a moderate and a fast DRAM: some orientations reach the floor, others are priced."""
+    (estimate, DRAM bytes, least exposed), on every matrix problem of ResNet-18 training over
+    a slow, a moderate and a fast DRAM: some orientations reach the floor, others are
+    priced."""
     base = load_spec(name)
     workload = get_workload("resnet18").with_weight_sparsity(NM(n=2, m=8, transposable=True))
     problems = {replace(p, layer="", fused_with="")
@@ -237,8 +239,9 @@ def test_floor_pick_equals_pricing_every_candidate(name: str) -> None:
         for problem in problems:
             view = nest_view(problem)
             axes = _axes(view, problem)
-            for _, mp, cycles in orientations(problem, spec):
-                mv = _moves(view, mp, spec, (False, False), axes, int(cycles.sum()))
+            for orient, mp, cycles in orientations(problem, spec):
+                mv = _moves(view, mp, spec, (False, False), axes, int(cycles.sum()),
+                            _k_compute(orient, mp, cycles, problem, spec))  # fmt: skip
                 pick = _at_floor(view, spec, "latency", mv)
                 costs = _costs(view, spec, "latency", mv)
                 priced = _best_tiling(view, costs, mv, axes)
@@ -246,5 +249,5 @@ def test_floor_pick_equals_pricing_every_candidate(name: str) -> None:
                     priced_only += 1
                 else:
                     floors += 1
-                    assert priced == (_tiling_at(view, mv, pick, axes), float(mv.compute))
+                    assert priced == (_tiling_at(view, mv, pick, axes), mv.compute_at(pick))
     assert floors > 0 and priced_only > 0
