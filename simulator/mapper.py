@@ -284,8 +284,15 @@ def _k_compute(orient: Orientation, mp: Mapping, cycles: np.ndarray, problem: Pr
     count = problem.count
 
     def per_k(ck: AxisTable) -> np.ndarray:
-        return np.array([tiled_compute(orient, mp, cycles, problem, spec, g) / count
-                         for g in ck.g])  # fmt: skip
+        def make() -> np.ndarray:
+            out = np.array([tiled_compute(orient, mp, cycles, problem, spec, g) / count
+                            for g in ck.g])  # fmt: skip
+            out.flags.writeable = False
+            return out
+
+        # once per table and mapping (both shared across designs: a sweep meets them again)
+        key = (orient, problem.k, problem.n, count, spec.compute.fold_overlap)
+        return memo((ck, mp, cycles), "k_compute", key, make)
 
     return per_k
 
