@@ -101,6 +101,7 @@ from sparsim.simulator.tiling import (
     nest_view,
     order_factors,
     pick_tiling,
+    psum_passes,
     tied_min,
     tiling_at,
     tiling_options,
@@ -439,7 +440,7 @@ def _moves(
     ``k`` candidate when the tiling of ``k`` changes them, ``_k_compute``); ``exposed``: the
     bytes of each candidate's first fill and last drain (``_least_exposed``); ``reach``: the
     candidates taking the least compute whose ports keep up with it, ``floor`` the first of
-    them by DRAM bytes and tiles (-1: none; ``_at_floor``)."""
+    them by DRAM bytes (-1: none; ``_at_floor``)."""
     pr = spec.precision
     in_b, out_b, w_b = (pr.bytes_of(o) for o in (Operand.INPUT, Operand.OUTPUT, Operand.WEIGHT))
     acc_b = pr.accumulator_bytes
@@ -461,7 +462,7 @@ def _moves(
         per_k = fitting_candidates(fits, shape, k_compute(axes[2]) * count)[1]
         reach = (count * port <= per_k) & (per_k <= per_k.min())
     keeps_up = np.flatnonzero(reach)
-    floor = int(keeps_up[first_min(dram[keeps_up], tiles[keeps_up])]) if keeps_up.size else -1
+    floor = int(keeps_up[first_min(dram[keeps_up])]) if keeps_up.size else -1
     return _Moves(shape=shape, at=at, dram=dram, port=port, fills=fills, a_feed=a_feed,
                   b_feed=b_feed, moved=g.moved, tiles=tiles, exposed=first_fill + last_drain,
                   compute=compute if per_k is None else per_k, reach=keeps_up,
@@ -472,7 +473,7 @@ def _at_floor(view: NestView, spec: AcceleratorSpec, objective: str, mv: _Moves)
     """The latency objective's pick without pricing every candidate, when one reaches the
     floor: no candidate is faster than the least ``compute`` (the fewest folds), those
     reaching it are the ones taking it whose ports keep up (``floor`` is the first of them by
-    DRAM bytes, tiles, index) and whose DRAM time ``count * dram / bw`` keeps up too (a
+    DRAM bytes) and whose DRAM time ``count * dram / bw`` keeps up too (a
     prefix of that order, DRAM time growing with bytes), so when ``floor``'s own DRAM keeps up
     the pick is ``_least_exposed`` of the candidates reaching it with its DRAM bytes; ``None``
     otherwise."""
@@ -556,10 +557,7 @@ def _static_grids(axes: tuple[AxisTable, AxisTable, AxisTable], mp: Mapping, in_
     """``_Static`` of one orientation on ``axes`` (``k``: the problem's), once per tables and
     what it reads."""
     flow, rows, cols = mp.dataflow, mp.rows, mp.cols
-    ratio = kept_ratio(mp)
-    # passes of C's partial sums through the output buffer: one per k tile (os), one per
-    # array fold of k (ws/is: mapping.k_tile_folds), as in simulator.tiling's chooser
-    fold = 0.0 if flow == "os" else rows * mp.k_per_step / processed_share(mp, k)
+    ratio, share = kept_ratio(mp), processed_share(mp, k)
 
     def make() -> _Static:
         cm, cn, ck = axes
@@ -578,7 +576,7 @@ def _static_grids(axes: tuple[AxisTable, AxisTable, AxisTable], mp: Mapping, in_
         shape = (len(ORDERS), len(cm.trips), len(cn.trips), len(ck.trips))
         a_feed = in_b * (cm.g_sum[:, None, None] * ck.g_sum[None, None, :]) * a_pass[None, :, None]
         b_feed = b_sum * b_pass[:, None, None]
-        psums = c_sum * acc_b * (ck.passes(fold) if fold else ck.trips)[None, None, :]
+        psums = c_sum * acc_b * psum_passes(ck, mp, share)[None, None, :]
         out = _Static(
             a_sum=np.ceil(cm.fa_sum[:, None, None] * ck.fa_sum[None, None, :] * in_b - 1e-9),
             a_max=cm.fa_max[:, None, None] * ck.fa_max[None, None, :] * in_b,
@@ -592,8 +590,8 @@ def _static_grids(axes: tuple[AxisTable, AxisTable, AxisTable], mp: Mapping, in_
         )  # fmt: skip
         return frozen_grids(out)
 
-    return memo(axes, "grid", (flow, rows, cols, mp.exploit, ratio, in_b, out_b, w_b, acc_b,
-                               fold), make)  # fmt: skip
+    return memo(axes, "grid", (flow, rows, cols, mp.k_per_step, mp.exploit, ratio, in_b, out_b,
+                               w_b, acc_b, share), make)  # fmt: skip
 
 
 def _port_cycles(spec, a_feed, b_feed, a_fill, b_fill, names) -> np.ndarray:
@@ -625,14 +623,13 @@ def _best_tiling(view: NestView, cost: np.ndarray, mv: _Moves,
                  axes: tuple[AxisTable, AxisTable, AxisTable]):  # fmt: skip
     """The best fitting (order, m, n, k) by ``cost`` (``_costs``) and its estimate (ties:
     module docstring); ``None`` if nothing fits."""
-    count = view.problem.count
     if not mv.at.size:
         return None
     if isinstance(mv.compute, int):
         tied = tied_min(cost, mv.dram)
     else:  # the fewest folds first on the objective's ties (``_k_compute``)
         tied = tied_min(cost, mv.compute, mv.dram)
-    pick = _least_exposed(tied, mv, count)
+    pick = _least_exposed(tied, mv, view.problem.count)
     return _tiling_at(view, mv, pick, axes), float(cost[pick])
 
 

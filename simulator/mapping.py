@@ -176,10 +176,9 @@ def fold_cycles(mp: Mapping, k: int, g_k: np.ndarray, cycles: np.ndarray,
     total = int(cycles.sum())
     if mp.dataflow == "os" or len(g_k) < 2 or k <= 0:
         return total
-    per_fold = mp.rows * mp.k_per_step
     k_eff = mp.k_eff_per_tile.astype(np.float64)
-    whole = np.ceil(k_eff / per_fold - 1e-9).sum()
-    cut = np.ceil(np.multiply.outer(k_eff / k, g_k) / per_fold - 1e-9).sum()
+    whole = k_tile_folds(k_eff, 1.0, mp).sum()  # each column tile's k_eff at once
+    cut = k_tile_folds(np.multiply.outer(k_eff / k, g_k), 1.0, mp).sum()
     return total + int(cut - whole) * mp.count * later_fold_cycles
 
 

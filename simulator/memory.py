@@ -54,6 +54,7 @@ __all__ = [
     "output_tile_fits",
     "stream_chunk_elements",
     "stream_traffic",
+    "tile_fit_bytes",
 ]
 
 
@@ -85,23 +86,18 @@ class Traffic:
 _SPEC_CONSTANTS_SIZE = 64
 """Specs whose constants (``_constants``) are kept; emptied at this size."""
 
-_spec_constants: PerObject[AcceleratorSpec, dict[Operand, tuple[float, int]]] = PerObject(
-    lambda spec: {}, _SPEC_CONSTANTS_SIZE
+_constants: PerObject[AcceleratorSpec, tuple[float, int]] = PerObject(
+    lambda spec, operand: (spec.precision.bytes_of(operand), tile_fit_bytes(spec, operand)),
+    3 * _SPEC_CONSTANTS_SIZE,  # three operands per spec
 )
+"""(bytes per element, buffer bytes it may fill at once) of an operand, once per (spec
+object, operand) (``simulator.objects``): the ``AcceleratorSpec`` lookups are slow and these
+are read for every problem."""
 
 
-def _constants(spec: AcceleratorSpec, operand: Operand) -> tuple[float, int]:
-    """(bytes per element, buffer bytes it may fill at once) of ``operand``, once per spec
-    object (``simulator.objects``): the ``AcceleratorSpec`` lookups are slow and these are
-    read for every problem."""
-    table = _spec_constants(spec)
-    if operand not in table:
-        table[operand] = (spec.precision.bytes_of(operand), _fit_bytes(spec, operand))
-    return table[operand]
-
-
-def _fit_bytes(spec: AcceleratorSpec, operand: Operand) -> int:
-    """``operand``'s buffer share, halved when double-buffered."""
+def tile_fit_bytes(spec: AcceleratorSpec, operand: Operand) -> int:
+    """Bytes one tile of ``operand`` may hold: its buffer share, halved when
+    double-buffered."""
     share = spec.buffer_share_bytes(operand)
     if spec.buffer_for(operand).double_buffered:
         share //= 2

@@ -820,9 +820,9 @@ def _shared_plan(
 ) -> PlannedProblem:
     """The plan of ``problem`` (of ``_shape_key`` ``shape``; ``nameless``: ``problem``
     without its names and its ``_dense_of``, or ``None`` to make them): made once per shape,
-    fusion state and forward
-    exploit in ``plans`` (``spec``'s cache for its mapper options and precision), then shared
-    by same-shape layers and later calls (plans are immutable; only ``problem`` differs)."""
+    fusion state and forward exploit in ``plans`` (``spec``'s cache for its mapper options
+    and precision), then shared by same-shape layers and later calls (plans are immutable;
+    only ``problem`` differs)."""
     if shape is None:
         return _plan_with_dense(problem, spec, fw, on_chip, io_on_chip, options)
     key = (shape, on_chip, fw, io_on_chip)
@@ -920,16 +920,13 @@ def _lowering(workload: Workload) -> _Lowered:
     interned: dict[_ShapeKey, _ShapeKey] = {}  # one key object per shape: compared by identity
     shapes = tuple(None if (k := _shape_key(p)) is None else interned.setdefault(k, k)
                    for p in problems)  # fmt: skip
-    seen: set[_ShapeKey] = set()
     distinct = []
-    for problem, shape in zip(problems, shapes, strict=True):
-        if shape is None or shape not in seen:
-            distinct.append(problem)
-            if shape is not None:
-                seen.add(shape)
     firsts: dict[_ShapeKey, tuple[Problem, Problem]] = {}  # one nameless problem per shape
     for problem, shape in zip(problems, shapes, strict=True):
-        if shape is not None and shape not in firsts:
+        if shape is None:
+            distinct.append(problem)
+        elif shape not in firsts:
+            distinct.append(problem)
             firsts[shape] = _nameless(problem)
     nameless = tuple(None if shape is None else firsts[shape] for shape in shapes)
     return _Lowered(problems=problems, layers=layers, shapes=shapes, nameless=nameless,

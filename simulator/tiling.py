@@ -81,7 +81,7 @@ import numpy as np
 from sparsim.accel.spec import AcceleratorSpec, Operand
 from sparsim.simulator.lower import ConvShape, Problem
 from sparsim.simulator.mapping import Exploit, Mapping, k_tile_folds, processed_share
-from sparsim.simulator.memory import b_chunk_bytes
+from sparsim.simulator.memory import b_chunk_bytes, tile_fit_bytes
 from sparsim.simulator.objects import PerObject
 from sparsim.simulator.results import Pass
 
@@ -106,6 +106,7 @@ __all__ = [
     "order_factors",
     "port_streams",
     "port_widths",
+    "psum_passes",
     "sram_levels",
     "tied_min",
 ]
@@ -405,16 +406,11 @@ def all_double_buffered(spec: AcceleratorSpec) -> bool:
     return _facts(spec).double_buffered
 
 
-def _fit_bytes(spec: AcceleratorSpec, operand: Operand) -> int:
-    share = spec.buffer_share_bytes(operand)
-    return share // 2 if spec.buffer_for(operand).double_buffered else share
-
-
 @dataclass(frozen=True, slots=True)
 class _Facts:
     """What the traffic model reads from one spec, looked up once per spec (``_facts``):
-    the fit per operand (``_fit_bytes``), bytes per input/weight/output/accumulator element
-    and the buffer holding each operand (``_buffer_names``)."""
+    the fit per operand (``memory.tile_fit_bytes``), bytes per input/weight/output/accumulator
+    element and the buffer holding each operand (``_buffer_names``)."""
 
     fit: dict[Operand, int]
     in_b: float
@@ -433,7 +429,7 @@ def _facts_of(spec: AcceleratorSpec) -> _Facts:
     """``_Facts`` of ``spec``, made afresh."""
     operands = (Operand.INPUT, Operand.WEIGHT, Operand.OUTPUT)
     names = _buffer_names(spec)
-    return _Facts(fit={o: _fit_bytes(spec, o) for o in operands},
+    return _Facts(fit={o: tile_fit_bytes(spec, o) for o in operands},
                   in_b=spec.precision.bytes_of(Operand.INPUT),
                   w_b=spec.precision.bytes_of(Operand.WEIGHT),
                   out_b=spec.precision.bytes_of(Operand.OUTPUT),
@@ -944,9 +940,19 @@ class _Chooser:
     tiles: np.ndarray
 
 
+def psum_passes(ck: AxisTable, mp: Mapping, share: float) -> np.ndarray:
+    """Per ``k`` candidate of ``ck``: the passes of C's partial sums through the output
+    buffer, one per ``k`` tile (``os``) or one per array fold of each ``k`` tile (``ws``/``is``:
+    ``mapping.k_tile_folds`` in the tables' dense units; ``share``:
+    ``mapping.processed_share``). The chooser and the mapper's search both count them here."""
+    if mp.dataflow == "os":
+        return ck.trips
+    return ck.passes(mp.rows * mp.k_per_step / share)
+
+
 def _chooser_grids(
     view: NestView, mp: Mapping, spec: AcceleratorSpec,
-    axes: tuple[AxisTable, AxisTable, AxisTable], fold: int,
+    axes: tuple[AxisTable, AxisTable, AxisTable],
 ) -> _Chooser:  # fmt: skip
     """``_Chooser`` of one mapping on ``axes``, once per tables and what it reads."""
     in_b, out_b = (spec.precision.bytes_of(o) for o in (Operand.INPUT, Operand.OUTPUT))
@@ -954,7 +960,7 @@ def _chooser_grids(
     ratio, p = kept_ratio(mp), view.problem
     share = processed_share(mp, p.k)
     key = (mp.dataflow, mp.rows, mp.cols, mp.k_per_step, mp.exploit, ratio, in_b, out_b, w_b,
-           acc_b, fold, p.m, p.n, p.k, share)  # fmt: skip
+           acc_b, p.m, p.n, p.k, share)  # fmt: skip
 
     def make() -> _Chooser:
         cm, cn, ck = axes
@@ -968,7 +974,7 @@ def _chooser_grids(
         folds_k = ck.larger(mp.rows * mp.k_per_step / share)
         partial = (ck.trips > 1) | (folds_k & (mp.dataflow != "os"))
         c_width = np.where(partial, acc_b, out_b)[None, None, :]
-        passes = ck.trips if not fold else ck.passes(fold / share)
+        passes = psum_passes(ck, mp, share)
         a_feed, b_feed = _feed_bytes(view, mp, in_b, w_b, cm, cn)
         factors = order_factors(cm, cn, ck)
         shape = (len(ORDERS), len(cm.trips), len(cn.trips), len(ck.trips))
@@ -1137,7 +1143,7 @@ def tiling_options(
     fold = mp.rows * mp.k_per_step if mp.dataflow != "os" else 0
     k_fold = fold if not (view.problem.conv and view.problem.pass_ == Pass.BW_WEIGHT) else 0
     cm, cn, ck = _axis_cands(view, "m"), _axis_cands(view, "n"), _axis_cands(view, "k", k_fold)
-    g = _chooser_grids(view, mp, spec, (cm, cn, ck), fold)
+    g = _chooser_grids(view, mp, spec, (cm, cn, ck))
     a_max = np.zeros_like(g.a_max) if input_on_chip else g.a_max  # a resident A needs no tile
     fits = (
         (a_max <= _fit(spec, Operand.INPUT))
