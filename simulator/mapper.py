@@ -115,6 +115,7 @@ __all__ = [
     "Candidate",
     "MapperOptions",
     "Orientation",
+    "candidate_compute",
     "fixed_candidate",
     "loop_nest",
     "mapping_detail",
@@ -273,6 +274,17 @@ def tiled_compute(orient: Orientation, mp: Mapping, cycles: np.ndarray, problem:
         return int(cycles.sum())
     later = _later_fold_cycles(orient, mp, cycles, problem, spec)
     return fold_cycles(mp, problem.k, g_k, cycles, later)
+
+
+def candidate_compute(cand: Candidate, problem: Problem, view: NestView,
+                      spec: AcceleratorSpec) -> int:  # fmt: skip
+    """``cand``'s compute cycles under its own buffer tiling (``tiled_compute``); its
+    mapping's cycles, with no lookup of the tiling's ``k`` tiles, when it does not fold
+    ``k``."""
+    if not _folds_k(cand.orientation):
+        return int(cand.cycles.sum())
+    g_k = view.axis("k", cand.tiling.k, cand.tiling.images).g
+    return tiled_compute(cand.orientation, cand.mapping, cand.cycles, problem, spec, g_k)
 
 
 def _k_compute(orient: Orientation, mp: Mapping, cycles: np.ndarray, problem: Problem,

@@ -73,10 +73,10 @@ from sparsim.simulator.mapper import (
     Candidate,
     MapperOptions,
     Orientation,
+    candidate_compute,
     fixed_candidate,
     mapping_detail,
     search,
-    tiled_compute,
 )
 from sparsim.simulator.mapping import (
     LAYOUT_CACHE_SPECS,
@@ -118,7 +118,6 @@ from sparsim.simulator.schedule import PortStream, TileSchedule
 from sparsim.simulator.simd import KernelCost, plan_simd
 from sparsim.simulator.tiling import (
     NestTraffic,
-    NestView,
     Tiling,
     all_double_buffered,
     nest_traffic,
@@ -491,7 +490,7 @@ def _candidate_plan(
         **_metadata_counts(ex, nt.metadata_fed * count, issued),
     )
     schedule = TileSchedule(
-        compute_cycles=_share(_compute_cycles(problem, view, cand, spec), macs),
+        compute_cycles=_share(candidate_compute(cand, problem, view, spec), macs),
         load_bytes=np.tile(nt.load, count) if count > 1 else nt.load,
         store_bytes=np.tile(nt.store, count) if count > 1 else nt.store,
         dram_bytes_per_cycle=spec.dram.bytes_per_cycle(spec.compute.freq_mhz),
@@ -518,14 +517,6 @@ def _candidate_plan(
         orientation=cand.orientation,
         stream_bytes=nt.stream_bytes,
     )
-
-
-def _compute_cycles(
-    problem: Problem, view: NestView, cand: Candidate, spec: AcceleratorSpec
-) -> int:
-    """``cand``'s compute cycles under its buffer tiling (``mapper.tiled_compute``)."""
-    g_k = view.axis("k", cand.tiling.k, cand.tiling.images).g
-    return tiled_compute(cand.orientation, cand.mapping, cand.cycles, problem, spec, g_k)
 
 
 def _plan_simd(
