@@ -7,11 +7,27 @@ decides which tensor plays which role and along which axis the sparse one is spa
 pass                  GEMM (m, n, k)         A (m x k)       B (k x n)       sparse operand
 ====================  =====================  ==============  ==============  ===================
 ``FW``   Y = X·W      (m, n, k)              X               W               W along k
-``BW_DATA`` dX=dY·Wᵀ  (m, k, n)              dY              Wᵀ              Wᵀ along n only if
-                                                                             the mask is
+``BW_DATA`` dX=dY·Wᵀ  (m, k, n); a conv:     dY (a conv:     Wᵀ              Wᵀ along n only if
+                      below                  its taps)                       the mask is
                                                                              transposable
 ``BW_WEIGHT`` dW=XᵀdY (k, n, m)              Xᵀ              dY              none (dense)
 ====================  =====================  ==============  ==============  ===================
+
+A convolution's ``BW_DATA`` is the transposed convolution (gather form): each dX pixel reduces
+over every output channel of every tap that reaches it, so its GEMM is ``(m, in_channels,
+out_channels x taps)`` (per group), the taps on the reduction as in ``FW`` (where ``k`` is
+``in_channels x taps``); MACs equal ``FW``'s. (The col2im form, ``(m, in_channels x taps,
+out_channels)``, would reduce over the output channels only and scatter-add ``taps`` partial
+results into every dX element: on an output-stationary array its short reductions are bound
+by draining the array, so a 3x3 conv's sparse speedup was lost.) For a stride ``s`` conv ``m``
+stays the output pixels: the ``s x s`` sub-pixel phases of dX each reduce over their own
+taps, the same MACs (``simulator.tiling`` fetches the real dX and dY feature maps).
+
+**No gradient for data.** A workload whose ``input_gradient`` is off (image models: its input
+is data) drops in training the work only the input's gradient needs: the first weighted
+layer's ``BW_DATA`` and the backward vector work of any layer before it (autograd runs no
+backward for a tensor needing no gradient); a backward vector op fused with that first layer
+then overlaps its ``BW_WEIGHT`` pass instead (``simulator.plan``).
 
 ``b_pattern`` is always expressed relative to the pass's own GEMM: its ``axis == "k"`` means
 "along this pass's reduction". A non-transposable N:M mask seen transposed is no longer N:M
@@ -255,9 +271,10 @@ def _matrix_problems(layer: Layer, matrix_op: MatrixOp, phase: Phase) -> list[Pr
     )
     if phase == Phase.INFERENCE:
         return [fw]
-    bw_data = Problem(
-        pass_=Pass.BW_DATA, m=dims.m, n=dims.k, k=dims.n, b_pattern=transpose_pattern(w), **common
-    )
+    conv = common["conv"]
+    taps = conv.taps if conv is not None else 1
+    bw_data = Problem(pass_=Pass.BW_DATA, m=dims.m, n=dims.k // taps, k=dims.n * taps,
+                      b_pattern=transpose_pattern(w), **common)  # fmt: skip
     bw_weight = Problem(
         pass_=Pass.BW_WEIGHT,
         m=dims.k,
@@ -374,15 +391,36 @@ def _folded(layer: Layer, phase: Phase) -> bool:
 
 def lower(workload: Workload) -> list[Problem]:
     """All problems of a workload in its phase (inference: FW only, folded BatchNorm dropped;
-    training: 3 passes)."""
+    training: 3 passes, without the input's gradient when ``workload.input_gradient`` is off:
+    ``_needs_no_gradient``)."""
     fused = fusion_producers(workload)
     phase = workload.phase
-    return [
+    problems = [
         p
         for ly in workload.layers
         if not _folded(ly, phase)
         for p in lower_layer(ly, phase, fused.get(ly.name, ""))
     ]
+    if phase == Phase.TRAINING and not workload.input_gradient:
+        skipped = _needs_no_gradient(workload)
+        problems = [p for p in problems if (p.layer, p.pass_, p.backward) not in skipped]
+    return problems
+
+
+def _needs_no_gradient(workload: Workload) -> set[tuple[str, Pass, bool]]:
+    """(layer, pass, backward) of the work no weight's gradient needs when the input needs
+    none: the first weighted layer's ``BW_DATA`` and the backward vector work before it."""
+    out: set[tuple[str, Pass, bool]] = set()
+    for layer in workload.layers:
+        if isinstance(layer.op, Vector):
+            out.add((layer.name, Pass.VECTOR, True))
+        elif layer.op.has_weight:
+            out.add((layer.name, Pass.BW_DATA, False))
+            break
+        else:  # a weightless matrix op (attention products): nothing to skip past it
+            out.add((layer.name, Pass.BW_DATA, False))
+            out.add((layer.name, Pass.BW_WEIGHT, False))
+    return out
 
 
 def mask_density(pattern: SparsityPattern) -> float:

@@ -13,7 +13,8 @@ C)`` of it and the last one what is left, so ``active = ceil(extent / share)`` c
 
 * ``m``: a GEMM's rows (tokens, output pixels of a lowered op; not a conv's, see below);
 * ``n``: output columns (output channels; a conv's ``out_channels`` in its forward and
-  weight-gradient passes, its ``in_channels`` in the backward-data pass);
+  weight-gradient passes, its ``in_channels`` in the backward-data pass, where ``n`` is
+  ``in_channels``: ``simulator.lower``);
 * ``groups``: a grouped problem's ``count`` (attention heads, depthwise channels);
 * ``images``: a conv's batch (forward and backward-data passes);
 * ``m,n``: a 2-D grid of output blocks (GEMMs, not convs): ``m`` over ``R`` rows of cores
@@ -193,7 +194,7 @@ def _extent(problem: Problem, axis: str) -> int:
         if c is None:
             return problem.n
         if problem.pass_ == Pass.BW_DATA:
-            return c.in_channels if problem.n == c.in_channels * c.taps else 0
+            return c.in_channels if problem.n == c.in_channels else 0
         return c.out_channels if problem.n == c.out_channels else 0
     return 0
 
@@ -210,7 +211,7 @@ def _part(problem: Problem, axis: str, size: int) -> Problem:
     if axis == "images":
         return replace(problem, m=problem.m // c.batch * size, conv=replace(c, batch=size))
     if problem.pass_ == Pass.BW_DATA:
-        return replace(problem, n=size * c.taps, conv=replace(c, in_channels=size))
+        return replace(problem, n=size, conv=replace(c, in_channels=size))
     return replace(problem, n=size, conv=replace(c, out_channels=size))
 
 

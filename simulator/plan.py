@@ -20,7 +20,8 @@ per (layer, pass), in execution order, with:
 * ``dense``: the same ``PlannedProblem`` for the problem run dense on the same spec
   (``dense.dense is None``), or ``None`` when the problem is already dense (its own baseline),
 * ``producer``: for a fused vector op (``simulator.lower`` fusion), the index in this list of
-  the matrix pass it is fused with (its layer's ``FW``, or ``BW_DATA`` for backward work).
+  the matrix pass it is fused with (its layer's ``FW``, or ``BW_DATA`` for backward work,
+  ``BW_WEIGHT`` when the layer has no ``BW_DATA``: ``_producer``).
 
 Precision: each problem is planned on ``simulator.precision.spec_for(spec, ...)``, the spec with
 that (layer, pass)'s operand dtypes (the spec itself when the layer names none); a layer whose
@@ -970,7 +971,7 @@ def plan(
         index[problem.layer, problem.pass_] = len(out)
         producer, on_chip, note = None, False, ""
         if problem.fused_with:
-            producer = index[problem.fused_with, Pass.BW_DATA if problem.backward else Pass.FW]
+            producer = _producer(index, problem)
             made = out[producer]
             on_chip = dequant or _fused_on_chip(made, spec)
             note = _fusion_note(problem, on_chip)
@@ -989,6 +990,15 @@ def plan(
             fw[problem.layer] = planned.kernel.exploit
         out.append(_as_problem(planned, problem, producer, note))
     return out
+
+
+def _producer(index: dict[tuple[str, Pass], int], problem: Problem) -> int:
+    """The plan a fused vector problem overlaps: its producer's ``FW`` pass, or for backward
+    work its ``BW_DATA`` pass, else (no input gradient: ``lower.lower``) its ``BW_WEIGHT``."""
+    if not problem.backward:
+        return index[problem.fused_with, Pass.FW]
+    hit = index.get((problem.fused_with, Pass.BW_DATA))
+    return hit if hit is not None else index[problem.fused_with, Pass.BW_WEIGHT]
 
 
 def overlap_fused(plans: list[PlannedProblem], timings: list[Timing]) -> list[Timing]:

@@ -319,7 +319,7 @@ def _axis(problem: Problem, name: str, size: int, images: int) -> _Axis:
                        "k": c.in_channels if fw else c.out_channels}[name], size)  # fmt: skip
     ch = channels.astype(np.float64)
     # GEMM extent: a channel tile carries all taps where the GEMM axis is channels x taps
-    tapped = (fw and name == "k") or (bwd and name == "n") or (not fw and not bwd and name == "m")
+    tapped = ((fw or bwd) and name == "k") or (not fw and not bwd and name == "m")
     g = ch * taps if tapped else ch
     fc = g if name == "m" else ch  # BW_WEIGHT C = dW rows (channels x taps)
     return _Axis(g=g, fa=ch, fc=fc)

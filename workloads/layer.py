@@ -67,13 +67,18 @@ class Layer:
 class Workload:
     """Layers in execution order. ``extra_weight_elements`` counts parameters no matrix layer
     reads as its weight (embedding tables, position embeddings, norm scales and shifts), so
-    ``weight_elements`` matches a model's published parameter count."""
+    ``weight_elements`` matches a model's published parameter count. ``input_gradient``:
+    whether training computes the gradient of the workload's input (``True``: the workload may
+    be a slice of a bigger network, or trainable embeddings feed it; ``False``: its input is
+    data, such as images, so the first weighted layer's backward-data pass and the backward of
+    any layer before it are not run, as autograd skips tensors needing no gradient)."""
 
     name: str
     layers: tuple[Layer, ...]
     phase: Phase = Phase.INFERENCE
     batch: int = 1
     extra_weight_elements: int = 0
+    input_gradient: bool = True
 
     def __post_init__(self) -> None:
         if not self.layers:

@@ -180,7 +180,7 @@ def _check_unique_names(layers: list[Section | None]) -> None:
         first.setdefault(name, i)
 
 
-_TOP_KEYS = ("name", "phase", "batch", "layers")
+_TOP_KEYS = ("name", "phase", "batch", "input_gradient", "layers")
 
 MAX_LAYERS = 10_000
 """Most layers a workload file may list (assumed: 15x the 675 problems of llama2_7b training)."""
@@ -203,13 +203,14 @@ def workload_from_mapping(data: Any, source: str) -> Workload:
     name = root.text("name")
     phase = root.choice("phase", _PHASES, Phase.INFERENCE.value)
     batch = root.integer("batch", 1, lo=1)
+    input_gradient = root.boolean("input_gradient", True)
     sections = _layer_sections(root)
     _check_unique_names(sections)
     layers = [_read_layer(sec, batch) for sec in sections]
     problems.raise_if_any()
     return Workload(
         name=name, layers=tuple(layer for layer in layers if layer is not None),
-        phase=Phase(phase), batch=batch,
+        phase=Phase(phase), batch=batch, input_gradient=bool(input_gradient),
     )  # fmt: skip
 
 

@@ -43,12 +43,15 @@ class Builder:
         self.add(name, Vector(kind=kind, elements=elements, flops_per_element=flops_per_element,
                               read_elements=read, written_elements=written))  # fmt: skip
 
-    def workload(self, name: str) -> Workload:
+    def workload(self, name: str, *, input_gradient: bool = True) -> Workload:
+        """The model; ``input_gradient=False`` for a model reading data (images: its first
+        layer's input needs no gradient in training, ``Workload``)."""
         return Workload(
             name=name,
             layers=tuple(self.layers),
             batch=self.batch,
             extra_weight_elements=self.extra_weight_elements,
+            input_gradient=input_gradient,
         )
 
     # --- convolutional pieces: shapes are per image, vector elements span the batch ---

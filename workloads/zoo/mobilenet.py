@@ -42,7 +42,7 @@ def mobilenet_v1(batch: int = 1, image_size: int = 224) -> Workload:
         x = _conv_bn_act(b, f"blocks.{i}.dw", x, x.channels, 3, stride, groups=x.channels)
         x = _conv_bn_act(b, f"blocks.{i}.pw", x, out, 1)
     _classifier(b, x)
-    return b.workload("mobilenet_v1")
+    return b.workload("mobilenet_v1", input_gradient=False)
 
 
 def _inverted_residual(b: Builder, name: str, x: Feature, t: int, out: int, stride: int) -> Feature:
@@ -67,4 +67,4 @@ def mobilenet_v2(batch: int = 1, image_size: int = 224) -> Workload:
             index += 1
     x = _conv_bn_act(b, "head", x, 1280, 1)
     _classifier(b, x)
-    return b.workload("mobilenet_v2")
+    return b.workload("mobilenet_v2", input_gradient=False)

@@ -64,7 +64,7 @@ def _resnet(
             x = block(b, f"layer{stage}.{i}", x, planes, 2 if stage > 1 and i == 0 else 1)
     x = b.global_avgpool("avgpool", x)
     b.linear("fc", b.batch, x.channels, 1000, bias=True)
-    return b.workload(name)
+    return b.workload(name, input_gradient=False)
 
 
 def resnet18(batch: int = 1, image_size: int = 224) -> Workload:

@@ -35,4 +35,4 @@ def vgg16(batch: int = 1, image_size: int = 224) -> Workload:
     b.linear("fc7", b.batch, 4096, 4096, bias=True)
     b.activation("relu7", b.batch * 4096)
     b.linear("fc8", b.batch, 4096, 1000, bias=True)
-    return b.workload("vgg16")
+    return b.workload("vgg16", input_gradient=False)

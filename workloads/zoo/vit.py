@@ -29,4 +29,4 @@ def vit_b16(batch: int = 1, image_size: int = 224) -> Workload:
     blocks(b, VIT_B16, "blocks", tokens, tokens)
     norm(b, VIT_B16, "norm", batch * tokens)
     b.linear("head", batch, dim, 1000, bias=True)
-    return b.workload("vit_b16")
+    return b.workload("vit_b16", input_gradient=False)

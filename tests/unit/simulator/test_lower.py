@@ -16,6 +16,7 @@ from sparsim.simulator.mapping import Exploit
 from sparsim.simulator.results import Pass
 from sparsim.workloads.layer import Layer, Phase, Workload
 from sparsim.workloads.ops import Conv2d, Linear, MatMul, Vector, VectorKind
+from sparsim.workloads.registry import get_workload
 from sparsim.workloads.sparsity import NM, Block, Dense, Group, Unstructured
 
 
@@ -87,6 +88,65 @@ def test_conv_groups_become_count():
     dw = Conv2d(batch=1, in_channels=8, out_channels=8, height=6, width=6, groups=8)
     (p,) = lower(_workload(Layer(name="dw", op=dw)))
     assert (p.m, p.n, p.k, p.count) == (16, 1, 9, 8)  # 4x4 outputs, 1 channel, 3x3 taps
+
+
+def test_conv_backward_data_is_the_transposed_convolution():
+    # 3x3 conv, 64 -> 64 channels on 56x56, stride 1, padding 1 (ResNet layer1): FW is
+    # (m, n, k) = (3136 pixels, 64 out channels, 64 x 9 = 576); dX pixel reduces over the
+    # 64 output channels of each of the 9 taps reaching it: (3136, 64 in channels, 576), not
+    # the col2im (3136, 576, 64). MACs 3136 * 64 * 576 = 115,605,504 in both passes.
+    conv = Conv2d(batch=1, in_channels=64, out_channels=64, height=56, width=56, padding=(1, 1))
+    w = _workload(Layer(name="c", op=conv, weight_sparsity=NM(n=2, m=8, transposable=True)),
+                  phase=Phase.TRAINING)  # fmt: skip
+    fw, bw_data, bw_weight = lower(w)[:3]
+    assert (fw.m, fw.n, fw.k) == (3136, 64, 576)
+    assert (bw_data.pass_, bw_data.m, bw_data.n, bw_data.k) == (Pass.BW_DATA, 3136, 64, 576)
+    assert bw_data.m * bw_data.n * bw_data.k == 115_605_504
+    assert bw_data.b_pattern == NM(n=2, m=8, axis="k", transposable=True)
+    assert (bw_weight.m, bw_weight.n, bw_weight.k) == (576, 64, 3136)
+
+
+def test_stride_two_backward_data_keeps_the_forward_macs():
+    # 3x3 stride 2, 16 -> 32 channels on 8x8 (4x4 outputs): dX's 2x2 sub-pixel phases share
+    # the 9 taps, so the GEMM keeps the 16 output pixels: (16, 16, 32 x 9 = 288).
+    conv = Conv2d(batch=1, in_channels=16, out_channels=32, height=8, width=8, stride=(2, 2),
+                  padding=(1, 1))  # fmt: skip
+    fw, bw_data = lower(_workload(Layer(name="c", op=conv), phase=Phase.TRAINING))[:2]
+    assert (fw.m, fw.n, fw.k) == (16, 32, 144)
+    assert (bw_data.m, bw_data.n, bw_data.k) == (16, 16, 288)
+
+
+def _passes(w: Workload) -> list[tuple[str, Pass, bool]]:
+    return [(p.layer, p.pass_, p.backward) for p in lower(w)]
+
+
+def test_no_input_gradient_drops_the_first_weighted_layers_backward_data():
+    # an input normalization, then conv -> relu, then fc: with input_gradient off the input
+    # needs no gradient, so the norm's backward and the conv's BW_DATA go; the relu's backward
+    # (on the way to the conv's weights) and everything of fc stay.
+    conv = Conv2d(batch=1, in_channels=3, out_channels=4, height=4, width=4, padding=(1, 1))
+    layers = (_vector("norm", VectorKind.NORM), Layer(name="conv", op=conv),
+              _vector("relu", VectorKind.ACTIVATION), Layer(name="fc", op=FC))  # fmt: skip
+    full = Workload(name="w", layers=layers, phase=Phase.TRAINING)
+    data = dataclasses.replace(full, input_gradient=False)
+    gone = set(_passes(full)) - set(_passes(data))
+    assert gone == {("norm", Pass.VECTOR, True), ("conv", Pass.BW_DATA, False)}
+    assert ("fc", Pass.BW_DATA, False) in _passes(data)
+    assert ("relu", Pass.VECTOR, True) in _passes(data)
+    inference = dataclasses.replace(data, phase=Phase.INFERENCE)
+    assert _passes(inference) == _passes(dataclasses.replace(full, phase=Phase.INFERENCE))
+
+
+def test_image_models_need_no_input_gradient_and_transformers_do():
+    # a CNN's first conv reads the image; BERT's first layers read trainable embeddings
+    resnet = lower(get_workload("resnet18").with_phase(Phase.TRAINING))
+    assert ("stem.conv1", Pass.BW_DATA) not in {(p.layer, p.pass_) for p in resnet}
+    assert ("layer1.0.conv1", Pass.BW_DATA) in {(p.layer, p.pass_) for p in resnet}
+    bert = get_workload("bert_base").with_phase(Phase.TRAINING)
+    assert bert.input_gradient
+    first = next(ly.name for ly in bert.layers
+                 if ly.op.has_weight and not isinstance(ly.op, Vector))  # fmt: skip
+    assert (first, Pass.BW_DATA) in {(p.layer, p.pass_) for p in lower(bert)}
 
 
 def test_vector_work_is_kept_and_backward_costs_twice():

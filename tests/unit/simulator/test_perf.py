@@ -195,3 +195,18 @@ def test_training_backward_vector_fuses_with_backward_data():
         ("relu", "vector", False): ("g", "fw", False),
         ("relu", "vector", True): ("g", "bw_data", False),
     }
+
+
+def test_without_an_input_gradient_backward_vector_fuses_with_the_weight_gradient():
+    # the same chain reading data (input_gradient off): g has no BW_DATA (simulator.lower), so
+    # the backward bn and relu overlap g's BW_WEIGHT, which reads the same dY
+    spec = make_spec()
+    chain = replace(_chain(fused=True, m=64, n=64, k=16, phase=Phase.TRAINING),
+                    input_gradient=False)  # fmt: skip
+    plans = plan(chain, spec)
+    passes = [(p.problem.layer, p.problem.pass_.value, p.problem.backward) for p in plans]
+    assert ("g", "bw_data", False) not in passes
+    producers = {passes[i]: passes[p.producer] for i, p in enumerate(plans)
+                 if p.producer is not None}  # fmt: skip
+    assert producers[("bn", "vector", True)] == ("g", "bw_weight", False)
+    assert producers[("relu", "vector", True)] == ("g", "bw_weight", False)

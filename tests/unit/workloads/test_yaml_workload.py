@@ -76,6 +76,14 @@ def test_minimal_file_defaults(tmp_path: Path) -> None:
     conv = w.layers[0].op
     assert (conv.batch, conv.kernel, conv.stride, conv.padding) == (4, (3, 3), (1, 1), (0, 0))
     assert isinstance(w.layers[0].weight_sparsity, Dense)
+    assert w.input_gradient  # a file may be a slice of a network: every gradient by default
+
+
+def test_input_gradient_is_read_and_checked(tmp_path: Path) -> None:
+    text = f"name: w\ninput_gradient: false\nlayers:\n{_GOOD_LAYER}"
+    assert not load_workload_yaml(_write(tmp_path, text)).input_gradient
+    errors = _errors(tmp_path, f"name: w\ninput_gradient: no_thanks\nlayers:\n{_GOOD_LAYER}")
+    assert errors == ["input_gradient: must be true or false, not 'no_thanks' (a string)"]
 
 
 def test_vector_tensor_elements_default_to_the_work(tmp_path: Path) -> None:
@@ -102,8 +110,8 @@ def test_vector_tensor_elements_default_to_the_work(tmp_path: Path) -> None:
         (
             "name: w\nlayer:\n" + _GOOD_LAYER,
             [
-                "layer: unknown key; did you mean 'layers'? allowed keys are batch, layers, name, "
-                "phase",
+                "layer: unknown key; did you mean 'layers'? allowed keys are batch, "
+                "input_gradient, layers, name, phase",
                 "layers: required key is missing",
             ],
         ),
@@ -151,7 +159,8 @@ def test_vector_tensor_elements_default_to_the_work(tmp_path: Path) -> None:
         ),
         (
             "- name: w\n",
-            ["<root>: must be a mapping with keys name, phase, batch, layers, not a list"],
+            ["<root>: must be a mapping with keys name, phase, batch, input_gradient, layers, "
+             "not a list"],
         ),
         (_layers("  - fc1\n"), ["layers[0]: must be a mapping, not 'fc1' (a string)"]),
         (
