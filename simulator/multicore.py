@@ -11,21 +11,29 @@ split under the objective (its exact cost, as for one array).
 C)`` of it and the last one what is left, so ``active = ceil(extent / share)`` cores work and
 ``C - active`` idle:
 
-* ``m``: a GEMM's rows (tokens, output pixels of a lowered op; not a conv's, see below);
+* ``m``: a GEMM's rows (tokens, output pixels of a lowered op); a conv's ``in_channels`` in
+  its weight-gradient pass (``m`` is ``in_channels x taps``), not its pixels (``rows``);
 * ``n``: output columns (output channels; a conv's ``out_channels`` in its forward and
   weight-gradient passes, its ``in_channels`` in the backward-data pass, where ``n`` is
   ``in_channels``: ``simulator.lower``);
 * ``groups``: a grouped problem's ``count`` (attention heads, depthwise channels);
 * ``images``: a conv's batch (forward and backward-data passes);
-* ``m,n``: a 2-D grid of output blocks (GEMMs, not convs): ``m`` over ``R`` rows of cores
-  and ``n`` over ``C // R`` (``R`` a divisor of ``C`` or a power of two), each axis split as
-  above, so a core fetches an ``m`` band of A and an ``n`` band of B (GPU thread-block tiles);
+* ``rows``: a conv's rows (forward: bands of output rows, each core fetching the input rows
+  its band's taps touch, so the halo rows between two bands cross DRAM for both cores;
+  backward-data: bands of dX rows, each core fetching the dY rows that reach its band). A
+  band's sub-problem is the conv of one middle band (``_row_band``): no padding rows across
+  the band, so an edge band is costed with a middle band's halo (at most ``kernel - 1``
+  extra rows per core, an overestimate);
+* ``m,n``: a 2-D grid of output blocks (GEMMs, a conv's weight gradient): ``m`` over ``R``
+  rows of cores and ``n`` over ``C // R`` (``R`` a divisor of ``C`` or a power of two), each
+  axis split as above, so a core fetches an ``m`` band of A and an ``n`` band of B (GPU
+  thread-block tiles);
 * ``none``: one core runs it all with the whole DRAM bandwidth (so ``C`` cores are never
   slower under ``latency`` than one).
 
-Not modelled: splitting a conv's output rows (halos shared between cores) or the reduction
-``k`` (a cross-core sum of partial results); a weight with a real mask splits over ``m`` or
-``images`` only (its mask stays whole).
+Not modelled: splitting the reduction ``k`` (a cross-core sum of partial results), and so a
+conv's weight-gradient pass over its pixels; a weight with a real mask splits over ``m``,
+``images`` or ``rows`` only (its mask stays whole).
 
 **Bandwidth.** Without a global buffer every active core gets ``1 / active`` of the DRAM
 bandwidth and fetches its own operands: an operand every core needs (A when splitting over
@@ -53,7 +61,7 @@ import numpy as np
 from sparsim.accel.spec import GLOBAL_BUFFER, AcceleratorSpec
 from sparsim.simulator import tile
 from sparsim.simulator.energy import ActionCounts
-from sparsim.simulator.lower import Problem
+from sparsim.simulator.lower import ConvShape, Problem
 from sparsim.simulator.objects import PerObject
 from sparsim.simulator.results import Pass
 from sparsim.simulator.schedule import TileSchedule
@@ -71,7 +79,7 @@ __all__ = [
     "vector_spec",
 ]
 
-SPLIT_AXES = ("m", "n", "groups", "images", "none")
+SPLIT_AXES = ("m", "n", "groups", "images", "rows", "none")
 """The single axes work is split along (module docstring), in tie-breaking order; the 2-D
 ``m,n`` grids come before ``none``."""
 
@@ -185,11 +193,17 @@ def _extent(problem: Problem, axis: str) -> int:
     """The size of ``axis`` in ``problem``, 0 when it cannot be split (module docstring)."""
     c, masked = problem.conv, problem.b_pattern.mask is not None
     if axis == "m":
-        return problem.m if c is None else 0
+        if c is None:
+            return problem.m
+        return c.in_channels if problem.pass_ == Pass.BW_WEIGHT else 0
     if axis == "groups":
         return 0 if masked else problem.count
     if axis == "images":
         return c.batch if c is not None and problem.pass_ != Pass.BW_WEIGHT else 0
+    if axis == "rows":
+        if c is None or problem.pass_ == Pass.BW_WEIGHT:
+            return 0
+        return c.out_height if problem.pass_ == Pass.FW else c.height
     if axis == "n" and not masked:
         if c is None:
             return problem.n
@@ -203,16 +217,37 @@ def _part(problem: Problem, axis: str, size: int) -> Problem:
     """``problem`` restricted to ``size`` of ``axis`` (one core's share)."""
     c = problem.conv
     if axis == "m":
-        return replace(problem, m=size)
+        if c is None:
+            return replace(problem, m=size)
+        return replace(problem, m=size * c.taps, conv=replace(c, in_channels=size))
     if axis == "groups":
         return replace(problem, count=size)
     if c is None:
         return replace(problem, n=size)
     if axis == "images":
         return replace(problem, m=problem.m // c.batch * size, conv=replace(c, batch=size))
+    if axis == "rows":
+        return _row_band(problem, c, size)
     if problem.pass_ == Pass.BW_DATA:
         return replace(problem, n=size, conv=replace(c, in_channels=size))
     return replace(problem, n=size, conv=replace(c, out_channels=size))
+
+
+def _row_band(problem: Problem, c: ConvShape, rows: int) -> Problem:
+    """A middle band of ``rows`` rows of ``problem``'s conv as a conv of its own (module
+    docstring, ``rows``). Forward: ``rows`` output rows read ``(rows - 1) x stride + (kernel
+    - 1) x dilation + 1`` input rows, none of them padding. Backward-data: ``rows`` dX rows,
+    reached by ``floor((rows - 1 + (kernel - 1) x dilation) / stride) + 1`` dY rows (the
+    transposed conv, padded by ``(kernel - 1) x dilation`` so every reaching dY row is
+    counted: ``simulator.tiling``); its GEMM ``m`` (dY pixels, ``simulator.lower``) is the
+    band's share of the problem's, rounded up."""
+    kh, sh, dh, pw = c.kernel[0], c.stride[0], c.dilation[0], c.padding[1]
+    reach = (kh - 1) * dh
+    if problem.pass_ == Pass.FW:
+        band = replace(c, out_height=rows, height=(rows - 1) * sh + reach + 1, padding=(0, pw))
+        return replace(problem, m=c.batch * rows * c.out_width, conv=band)
+    band = replace(c, height=rows, out_height=(rows - 1 + reach) // sh + 1, padding=(reach, pw))
+    return replace(problem, m=tile.ceil_div(problem.m * rows, c.height), conv=band)
 
 
 def _bands(extent: int, cores: int) -> tuple[int, int, int]:
@@ -253,12 +288,13 @@ def _grid(problem: Problem, spec: AcceleratorSpec, rows: int) -> Split | None:
     cols = spec.compute.cores // rows
     if min(_extent(problem, "m"), _extent(problem, "n")) < 2 or cols < 2:
         return None
-    (sm, am, rm), (sn, an, rn) = _bands(problem.m, rows), _bands(problem.n, cols)
+    (sm, am, rm), (sn, an, rn) = (_bands(_extent(problem, "m"), rows),
+                                  _bands(_extent(problem, "n"), cols))  # fmt: skip
     if am < 2 or an < 2:
         return None
 
     def block(m: int, n: int) -> Problem:
-        return replace(problem, m=m, n=n)
+        return _part(_part(problem, "m", m), "n", n)
 
     parts = _parts([(block(sm, sn), (am - 1) * (an - 1)), (block(sm, rn), am - 1),
                     (block(rm, sn), an - 1), (block(rm, rn), 1)])  # fmt: skip

@@ -176,3 +176,52 @@ def test_cores_never_slower_than_one(m, n, k, cores, dataflow, dram, buffer, tra
     one, many = simulate(work, spec), simulate(work, _cores(spec, cores))
     for a, b in zip(one.layers, many.layers, strict=True):
         assert b.cycles <= a.cycles, (a.layer, a.pass_name)
+
+
+def test_conv_rows_split_fetches_each_band_with_its_halo():
+    """A 3x3 conv, 1 -> 1 channel on 16x16 int8, stride 1, padding 1 (16x16 outputs), on 4
+    cores of a 4x4 os array with big buffers and a fast DRAM; batch 1 and one output channel
+    leave only the rows to split. Worked by hand:
+    forward: 4 output rows per core read (4 - 1) + 2 + 1 = 6 input rows of 16 columns: 96 B
+    each, 384 B in all (one core alone: 256; the halo rows cross DRAM for both neighbours);
+    each writes 4 x 16 = 64 B (256) and fetches the 9-byte weight (36). Its GEMM is m = 64,
+    n = 1, k = 9: 16 column folds of 9 steps on the array, (9 + 3 + 3 + 4) + 15 x 9 = 154
+    cycles (simulator.tile) plus one load and one store cycle = 156.
+    backward-data (the transposed conv): 4 dX rows per core are reached by (4 - 1 + 2) + 1 =
+    6 dY rows: 96 B each, 384 in all; 4 x 16 = 64 B of dX each; the same 156 cycles."""
+    spec = _cores(make_spec(), 4)
+    conv = Conv2d(batch=1, in_channels=1, out_channels=1, height=16, width=16, padding=(1, 1))
+    work = Workload(name="c", layers=(Layer(name="c", op=conv),), phase=Phase.TRAINING)
+    fw, bw_data = lower(work)[:2]
+    rows = {p.pass_.value: next(s for s in splits(p, spec) if s.axis == "rows")
+            for p in (fw, bw_data)}  # fmt: skip
+    (band, times), = rows["fw"].parts
+    assert times == 4 and (band.m, band.n, band.k) == (64, 1, 9)
+    assert (band.conv.out_height, band.conv.height, band.conv.padding) == (4, 6, (0, 1))
+    (band, times), = rows["bw_data"].parts
+    assert times == 4 and (band.m, band.n, band.k) == (64, 1, 9)
+    assert (band.conv.height, band.conv.out_height, band.conv.padding) == (4, 6, (2, 1))
+    result = {r.pass_.value: r for r in simulate(work, spec).layers}
+    for name in ("fw", "bw_data"):
+        layer = result[name]
+        assert dict(layer.mapping_detail)["split"]["axis"] == "rows"
+        dram = dict(layer.bytes_by_level)
+        assert (dram["dram.input"], dram["dram.output"], dram["dram.weight"]) == (384, 256, 36)
+        assert layer.cycles == 156
+
+
+def test_conv_weight_gradient_splits_over_input_channels():
+    """The weight gradient of a 3x3 conv, 8 -> 2 channels: its GEMM m is 8 x 9 = 72 (input
+    channels x taps), n = 2, k = the pixels. On 4 cores the m split gives each core 2 input
+    channels (m = 18), a grid 2 x 2 gives 4 input channels x 1 output channel."""
+    spec = _cores(make_spec(), 4)
+    conv = Conv2d(batch=1, in_channels=8, out_channels=2, height=8, width=8, padding=(1, 1))
+    work = Workload(name="c", layers=(Layer(name="c", op=conv),), phase=Phase.TRAINING)
+    bw_weight = lower(work)[2]
+    by_axis = {s.axis: s for s in splits(bw_weight, spec)}
+    (part, times), = by_axis["m"].parts
+    assert times == 4 and (part.m, part.n, part.conv.in_channels) == (18, 2, 2)
+    (part, times), = by_axis["m,n"].parts
+    assert times == 4 and (part.m, part.n) == (36, 1)
+    assert (part.conv.in_channels, part.conv.out_channels) == (4, 1)
+    assert "rows" not in by_axis  # a split of the pixels would need a cross-core sum
