@@ -17,6 +17,9 @@ order:
   ``ImportedModel.layout_ops``. Any other op is listed, with its count, in ONE
   ``UnsupportedOpsWarning`` and in ``ImportedModel.unsupported``: never silently dropped.
 
+In training the model's input gets no gradient when the first weighted op reads a graph
+input itself (an image; ``Workload.input_gradient``), and keeps it otherwise.
+
 The file is untrusted (``workloads.weightfile``): size, tensor count and dimensions are bounded
 before any tensor is built, external-data paths must stay inside the model's folder, and a
 truncated or corrupt file raises one ``ModelFileError`` line naming it.
@@ -393,6 +396,20 @@ def _walk(g: _Graph, model: onnx.ModelProto) -> tuple[Counter, Counter]:
     return layout, unsupported
 
 
+_WEIGHTED_OPS = ("Conv", "Gemm", "MatMul")
+
+
+def _input_needs_gradient(model: onnx.ModelProto, constants: set[str]) -> bool:
+    """``Workload.input_gradient``: off when the first weighted op (one with a constant
+    operand) reads a graph input itself (an image: data, needing no gradient in training);
+    on when anything comes between (an embedding ``Gather`` is trainable), to be safe."""
+    inputs = {v.name for v in model.graph.input} - constants
+    for node in model.graph.node:
+        if node.op_type in _WEIGHTED_OPS and any(name in constants for name in node.input):
+            return not any(name in inputs for name in node.input)
+    return True
+
+
 def _listed(counts: Counter) -> tuple[str, ...]:
     return tuple(f"{op} x{n}" for op, n in sorted(counts.items()))
 
@@ -417,7 +434,8 @@ def load_onnx(
         )  # fmt: skip
     if not g.layers:
         raise ModelFileError(path, "holds no op sparsim can cost")
-    workload = Workload(name=path.stem, layers=tuple(g.layers), batch=batch, phase=Phase.INFERENCE)
+    workload = Workload(name=path.stem, layers=tuple(g.layers), batch=batch, phase=Phase.INFERENCE,
+                        input_gradient=_input_needs_gradient(model, set(consts)))  # fmt: skip
     return ImportedModel(
         workload=workload, weights=g.weights, layout_ops=_listed(layout),
         unsupported=_listed(unsupported),

@@ -61,6 +61,22 @@ def test_batchnorm_folded_into_the_stem(cnn):
     assert "stem_bn" not in {p.layer for p in lower(cnn.workload)}
 
 
+def test_only_a_graph_input_read_by_the_first_weighted_op_skips_the_input_gradient(cnn, tmp_path):
+    # the stem conv reads the graph's image input: data, so training skips the stem's BW_DATA
+    assert not cnn.workload.input_gradient
+    # x -> Relu -> MatMul(w): the first weighted op reads a computed tensor: gradients kept
+    helper, tensor = onnx.helper, onnx.TensorProto
+    w = onnx.numpy_helper.from_array(np.ones((4, 3), dtype=np.float32), "w")
+    graph = helper.make_graph(
+        [helper.make_node("Relu", ["x"], ["h"]), helper.make_node("MatMul", ["h", "w"], ["y"])],
+        "pre", [helper.make_tensor_value_info("x", tensor.FLOAT, [2, 4])],
+        [helper.make_tensor_value_info("y", tensor.FLOAT, [2, 3])], initializer=[w],
+    )  # fmt: skip
+    path = tmp_path / "pre.onnx"
+    onnx.save(helper.make_model(graph), path)
+    assert load_onnx(path).workload.input_gradient
+
+
 def test_batch_is_a_parameter(cnn_path):
     assert load_onnx(cnn_path, batch=4).workload.macs == 2 * load_onnx(cnn_path).workload.macs * 2
 
