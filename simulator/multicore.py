@@ -27,7 +27,7 @@ C)`` of it and the last one what is left, so ``active = ceil(extent / share)`` c
 * ``m,n``: a 2-D grid of output blocks (GEMMs, a conv's weight gradient): ``m`` over ``R``
   rows of cores and ``n`` over ``C // R`` (``R`` a divisor of ``C`` or a power of two), each
   axis split as above, so a core fetches an ``m`` band of A and an ``n`` band of B (GPU
-  thread-block tiles);
+  thread-block tiles); ``rows,n``: the same grid of a conv's row bands and channels;
 * ``none``: one core runs it all with the whole DRAM bandwidth (so ``C`` cores are never
   slower under ``latency`` than one).
 
@@ -283,22 +283,24 @@ def _split(problem: Problem, spec: AcceleratorSpec, axis: str) -> Split | None:
 
 
 def _grid(problem: Problem, spec: AcceleratorSpec, rows: int) -> Split | None:
-    """``m`` over ``rows`` groups of cores and ``n`` over ``cores // rows`` in each: a 2-D
-    grid of output blocks, each core fetching an ``m`` band of A and an ``n`` band of B."""
+    """``m`` (a conv's ``rows`` where it has them) over ``rows`` groups of cores and ``n``
+    over ``cores // rows`` in each: a 2-D grid of output blocks, each core fetching an ``m``
+    band of A and an ``n`` band of B."""
     cols = spec.compute.cores // rows
-    if min(_extent(problem, "m"), _extent(problem, "n")) < 2 or cols < 2:
+    lead = "rows" if _extent(problem, "rows") else "m"
+    if min(_extent(problem, lead), _extent(problem, "n")) < 2 or cols < 2:
         return None
-    (sm, am, rm), (sn, an, rn) = (_bands(_extent(problem, "m"), rows),
+    (sm, am, rm), (sn, an, rn) = (_bands(_extent(problem, lead), rows),
                                   _bands(_extent(problem, "n"), cols))  # fmt: skip
     if am < 2 or an < 2:
         return None
 
     def block(m: int, n: int) -> Problem:
-        return _part(_part(problem, "m", m), "n", n)
+        return _part(_part(problem, lead, m), "n", n)
 
     parts = _parts([(block(sm, sn), (am - 1) * (an - 1)), (block(sm, rn), am - 1),
                     (block(rm, sn), an - 1), (block(rm, rn), 1)])  # fmt: skip
-    return Split(axis="m,n", cores=spec.compute.cores, active=am * an, parts=parts,
+    return Split(axis=f"{lead},n", cores=spec.compute.cores, active=am * an, parts=parts,
                  shares=((sm, rm), (sn, rn)), core_spec=core_spec(spec, am * an))  # fmt: skip
 
 
@@ -312,10 +314,16 @@ def _grid_rows(cores: int) -> list[int]:
 
 def splits(problem: Problem, spec: AcceleratorSpec) -> list[Split]:
     """Every split of a matrix ``problem`` over ``spec``'s cores: one axis in ``SPLIT_AXES``
-    order, then the 2-D ``m,n`` grids (``_grid_rows``), ``none`` last."""
+    order, then the 2-D ``m,n`` (or ``rows,n``) grids (``_grid_rows``), ``none`` last."""
     one = [_split(problem, spec, axis) for axis in SPLIT_AXES]
     grids = [_grid(problem, spec, rows) for rows in _grid_rows(spec.compute.cores)]
-    return [s for s in (*one[:-1], *grids, one[-1]) if s is not None]
+    seen: set[tuple[str, tuple[tuple[int, int], ...]]] = set()
+    out = []
+    for split in (*one[:-1], *grids, one[-1]):  # grids of different row counts can coincide
+        if split is not None and (split.axis, split.shares) not in seen:
+            seen.add((split.axis, split.shares))
+            out.append(split)
+    return out
 
 
 # --- merging the cores ----------------------------------------------------------------------

@@ -225,3 +225,17 @@ def test_conv_weight_gradient_splits_over_input_channels():
     assert times == 4 and (part.m, part.n) == (36, 1)
     assert (part.conv.in_channels, part.conv.out_channels) == (4, 1)
     assert "rows" not in by_axis  # a split of the pixels would need a cross-core sum
+
+
+def test_conv_grid_splits_row_bands_by_channels():
+    """A 3x3 conv, 1 -> 2 channels on 16x16 (padding 1) on 4 cores: the 2 x 2 grid gives each
+    core 8 output rows (reading (8 - 1) + 2 + 1 = 10 input rows) of 1 output channel: GEMM
+    m = 8 x 16 = 128, n = 1, k = 9 (GPU thread blocks over output pixels x channels)."""
+    spec = _cores(make_spec(), 4)
+    conv = Conv2d(batch=1, in_channels=1, out_channels=2, height=16, width=16, padding=(1, 1))
+    (fw,) = lower(Workload(name="c", layers=(Layer(name="c", op=conv),)))
+    grid = next(s for s in splits(fw, spec) if s.axis == "rows,n")
+    (part, times), = grid.parts
+    assert (times, grid.shares) == (4, ((8, 8), (1, 1)))
+    assert (part.m, part.n, part.k) == (128, 1, 9)
+    assert (part.conv.out_height, part.conv.height, part.conv.out_channels) == (8, 10, 1)
