@@ -23,6 +23,7 @@ from sparsim.simulator.model_cli import (
     run_model_command,
     wants_model_job,
 )
+from sparsim.simulator.results import RunResult
 from sparsim.workloads.layer import Phase, Workload
 from sparsim.workloads.precision_options import apply_precision_options
 from sparsim.workloads.recipe import apply_recipe, left_dense_note, recipe_from_flags
@@ -230,6 +231,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     print(format_table(result, wide=args.wide))
     if args.explain is not None:
         print(_explain(workload, spec, args.explain, args.objective))
+        print(_why_bound(result, args.explain))
     if job is not None:
         if job.unsupported:
             print(f"left out (ops sparsim cannot cost): {', '.join(job.unsupported)}")
@@ -280,6 +282,19 @@ def _explain(workload: Workload, spec, layer: str, objective: str) -> str:
                        f"tile m={cand.tiling.m} n={cand.tiling.n} k={cand.tiling.k} "
                        f"order={cand.tiling.order}{'  (fixed)' if fixed else ''}")  # fmt: skip
     return "\n".join(out)
+
+
+def _why_bound(result: RunResult, layer: str) -> str:
+    """``--explain``: what bound each matrix pass of ``layer`` in this run, and by how much."""
+    from sparsim.simulator.report import why_bound
+
+    lines = [f"\n{layer}: what bound each pass in this run (residency and fusion applied)"]
+    mine = [r for r in result.layers if r.layer == layer and r.pass_.value in _MATRIX_PASSES]
+    lines += [f"  {r.pass_name}: {why_bound(r)}" for r in mine]
+    return "\n".join(lines)
+
+
+_MATRIX_PASSES = ("fw", "bw_data", "bw_weight")
 
 
 def _cmd_list() -> int:

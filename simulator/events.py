@@ -82,7 +82,7 @@ import numpy as np
 import simpy
 from simpy.events import EventPriority
 from sparsim.simulator.mapper import SEARCH, MapperOptions
-from sparsim.simulator.perf import Timing, bound_of, transfer_cycles
+from sparsim.simulator.perf import Timing, busiest, busy_of, transfer_cycles
 from sparsim.simulator.plan import (
     PlannedProblem,
     layer_result,
@@ -481,9 +481,9 @@ class _Replay:
         self.env.run()
         cycles = max(self.now, max(self.ack_at, default=0))
         compute = int(self.t.schedule.compute_cycles.sum())
-        bound = bound_of(self.t.schedule, self.channel_busy)
+        busy = busy_of(self.t.schedule, self.channel_busy)
         return Timing(cycles=cycles, compute_cycles=compute, stall_cycles=cycles - compute,
-                      bound=bound)  # fmt: skip
+                      bound=busiest(busy), busy=busy)  # fmt: skip
 
 
 def replay(

@@ -31,9 +31,10 @@ not hold the channel. ``xfer(b) = 0 if b == 0 else lat + ch(b)``.
 cycles (bytes / port bytes per cycle): the array cannot consume operands faster than the
 buffers deliver them, nor drain results faster than the output buffer takes them.
 
-``stall_cycles = cycles - sum(compute)``. ``bound`` names the resource with the most busy
-time: ``"compute"`` (``sum(compute)``), a buffer port (``"input buffer read port"``: the sum
-of its cycles) or ``"DRAM"`` (``sum(L + S) / bw``); ties go to compute, then ports.
+``stall_cycles = cycles - sum(compute)``. ``busy`` gives every resource's busy time over the
+problem: ``"compute"`` (``sum(compute)``), each buffer port (``"input buffer read port"``: the
+sum of its cycles) and ``"DRAM"`` (``ceil(sum(L + S) / bw)``); ``bound`` names the one with the
+most (ties go to compute, then ports in order): why the layer took its time.
 """
 
 from __future__ import annotations
@@ -44,7 +45,12 @@ from dataclasses import dataclass
 import numpy as np
 from sparsim.simulator.schedule import TileSchedule
 
-__all__ = ["Timing", "analytical_timing", "bound_of", "transfer_cycles"]
+__all__ = ["Busy", "Timing", "analytical_timing", "bound_of", "busiest", "busy_of",
+           "transfer_cycles"]
+
+
+Busy = tuple[tuple[str, int], ...]
+"""(resource, busy cycles) pairs: ``busy_of``."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -58,6 +64,7 @@ class Timing:
     stall_cycles: int
     bound: str  # "compute" | "DRAM" | "<buffer> buffer <read|write> port"
     overlapped_cycles: int = 0
+    busy: Busy = ()  # (resource, busy cycles): ``busy_of``
 
 
 def transfer_cycles(nbytes: np.ndarray, bytes_per_cycle: float, latency: int) -> np.ndarray:
@@ -96,17 +103,30 @@ def _single_buffered(s: TileSchedule) -> int:
     return int(s.busy_cycles.sum() + moves.sum())
 
 
-def bound_of(schedule: TileSchedule, dram_cycles: float | None = None) -> str:
-    """The resource with the most busy time (module docstring); ``dram_cycles``: the channel's
-    busy time if known (the event engine measures it), else ``sum(L + S) / bw``."""
+def busy_of(schedule: TileSchedule, dram_cycles: float | None = None) -> Busy:
+    """Each resource's busy cycles (module docstring): ``compute``, every buffer port in
+    order, ``DRAM``; ``dram_cycles``: the channel's busy time if known (the event engine
+    measures it), else ``sum(L + S) / bw``, rounded up."""
     if dram_cycles is None:
         moved = int(schedule.load_bytes.sum() + schedule.store_bytes.sum())
         dram_cycles = moved / schedule.dram_bytes_per_cycle
-    best, name = float(schedule.compute_cycles.sum()), "compute"
-    for port, cycles in schedule.port_cycles:
-        if int(cycles.sum()) > best:
-            best, name = float(cycles.sum()), port
-    return "DRAM" if dram_cycles > best else name
+    ports = tuple((port, int(cycles.sum())) for port, cycles in schedule.port_cycles)
+    return (("compute", int(schedule.compute_cycles.sum())), *ports,
+            ("DRAM", math.ceil(dram_cycles)))  # fmt: skip
+
+
+def busiest(busy: Busy) -> str:
+    """The resource with the most busy cycles, the first on ties (``busy_of`` order)."""
+    name, best = busy[0]
+    for resource, cycles in busy[1:]:
+        if cycles > best:
+            name, best = resource, cycles
+    return name
+
+
+def bound_of(schedule: TileSchedule, dram_cycles: float | None = None) -> str:
+    """The resource with the most busy time (module docstring, ``busy_of``)."""
+    return busiest(busy_of(schedule, dram_cycles))
 
 
 def _one_tile_timing(s: TileSchedule, compute: int) -> Timing:
@@ -114,16 +134,12 @@ def _one_tile_timing(s: TileSchedule, compute: int) -> Timing:
     xfer(S)`` (no next load or previous store shares the channel); ``bound_of`` on scalars."""
     bw, lat = s.dram_bytes_per_cycle, s.dram_latency_cycles
     load, store = int(s.load_bytes.item(0)), int(s.store_bytes.item(0))
-    busy, best, bound = compute, float(compute), "compute"
-    for port, port_cycles in s.port_cycles:
-        cycles = int(port_cycles.item(0))
-        busy = max(busy, cycles)
-        if cycles > best:
-            best, bound = float(cycles), port
-    total = _xfer(load, bw, lat) + busy + _xfer(store, bw, lat)
-    if (load + store) / bw > best:
-        bound = "DRAM"
-    return Timing(cycles=total, compute_cycles=compute, stall_cycles=total - compute, bound=bound)
+    busy = (("compute", compute), *((port, int(c.item(0))) for port, c in s.port_cycles),
+            ("DRAM", math.ceil((load + store) / bw)))  # fmt: skip
+    longest = max(cycles for _, cycles in busy[:-1])
+    total = _xfer(load, bw, lat) + longest + _xfer(store, bw, lat)
+    return Timing(cycles=total, compute_cycles=compute, stall_cycles=total - compute,
+                  bound=busiest(busy), busy=busy)  # fmt: skip
 
 
 def analytical_timing(schedule: TileSchedule) -> Timing:
@@ -136,5 +152,6 @@ def analytical_timing(schedule: TileSchedule) -> Timing:
     compute = int(schedule.compute_cycles.sum())
     run = _double_buffered if schedule.double_buffered else _single_buffered
     cycles = run(schedule)
-    bound = bound_of(schedule)
-    return Timing(cycles=cycles, compute_cycles=compute, stall_cycles=cycles - compute, bound=bound)
+    busy = busy_of(schedule)
+    return Timing(cycles=cycles, compute_cycles=compute, stall_cycles=cycles - compute,
+                  bound=busiest(busy), busy=busy)  # fmt: skip

@@ -1021,6 +1021,7 @@ def overlap_fused(plans: list[PlannedProblem], timings: list[Timing]) -> list[Ti
             stall_cycles=added - compute,
             bound=own.bound,
             overlapped_cycles=own.cycles - added,
+            busy=own.busy,
         )
     return out
 
@@ -1079,6 +1080,7 @@ def layer_result(
         mapping=planned.mapping_text,
         mapping_detail=planned.detail,
         core_utilization=_core_utilization(planned, timing, spec),
+        busy_cycles=timing.busy,
     )
 
 

@@ -95,6 +95,17 @@ def _short_bound(bound: str) -> str:
     return bound.replace(" buffer read port", " rd port").replace(" buffer write port", " wr port")
 
 
+def why_bound(r: LayerResult) -> str:
+    """Why ``r`` took its time: its bound and every busy resource's cycles, busiest first
+    (``LayerResult.busy_cycles``), each as a share of the layer's cycles."""
+    if not r.busy_cycles:
+        return f"bound: {r.bound}"
+    ranked = sorted(r.busy_cycles, key=lambda item: -item[1])  # stable: report order on ties
+    busy = ", ".join(f"{name} {cycles:,} ({_pct(cycles, r.cycles)}%)"
+                     for name, cycles in ranked if cycles)  # fmt: skip
+    return f"bound: {r.bound}; busy cycles of its {r.cycles:,}: {busy}"
+
+
 def _cells(r: LayerResult, index: dict[str, int], wide: bool) -> dict[str, str]:
     """Every column of one row; ``-`` where a field does not apply (dims of vector work, the
     speedup of work the dense baseline does not do, such as weight pre-generation). A fused

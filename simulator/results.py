@@ -43,7 +43,9 @@ class LayerResult:
     buffer-level tile sizes and loop order, cores used, the bound resource; on a multi-core
     spec also ``split``: ``simulator.multicore.CoreUse.detail``), JSON ``mapping_detail``.
     ``core_utilization``: on a multi-core spec, each core's utilization (idle cores 0),
-    JSON ``core_utilization`` (absent for one array)."""
+    JSON ``core_utilization`` (absent for one array). ``busy_cycles``: why ``bound``: each
+    resource's busy cycles (``compute``, every buffer port, ``DRAM``; ``simulator.perf``),
+    the bound being the busiest; JSON ``busy_cycles``."""
 
     layer: str
     op: str
@@ -71,6 +73,7 @@ class LayerResult:
     mapping: str = ""
     mapping_detail: tuple[tuple[str, object], ...] = ()
     core_utilization: tuple[float, ...] = ()
+    busy_cycles: tuple[tuple[str, int], ...] = ()
 
     @property
     def pass_name(self) -> str:
@@ -126,6 +129,7 @@ class LayerResult:
             "mapping": self.mapping,
             "mapping_detail": {**dict(self.mapping_detail), "bound": self.bound}
             if self.mapping_detail else {},
+            "busy_cycles": dict(self.busy_cycles),
         } | ({"core_utilization": list(self.core_utilization)} if self.core_utilization else {})
 
 

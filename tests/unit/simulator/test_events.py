@@ -295,6 +295,9 @@ def test_two_streams_on_one_port_take_turns():
     timing = replay(_shared_port_schedule(), trace, batch=False)
     # bound: the read port is busy 19 cycles in all, the array 20 (simulator.perf.bound_of)
     assert (timing.cycles, timing.bound) == (23, "compute")
+    # the write port: 4 + 9 = 13 cycles; no DRAM bytes, so the channel was never busy
+    assert dict(timing.busy) == {"compute": 20, "shared buffer read port": 19,
+                                 "shared buffer write port": 13, "DRAM": 0}  # fmt: skip
     assert sorted(_port_events(trace)) == sorted([
         ("shared buffer read port", "input", 0.0, 7.0),
         ("shared buffer read port", "weight", 7.0, 6.0),

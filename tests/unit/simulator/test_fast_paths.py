@@ -26,6 +26,7 @@ from sparsim.simulator.perf import (
     _single_buffered,
     analytical_timing,
     bound_of,
+    busy_of,
 )
 from sparsim.simulator.schedule import TileSchedule
 from sparsim.simulator.tiling import (
@@ -100,7 +101,7 @@ def _general_timing(s: TileSchedule) -> Timing:
     cycles = (_double_buffered if s.double_buffered else _single_buffered)(s)
     compute = int(s.compute_cycles.sum())
     return Timing(cycles=cycles, compute_cycles=compute, stall_cycles=cycles - compute,
-                  bound=bound_of(s))  # fmt: skip
+                  bound=bound_of(s), busy=busy_of(s))  # fmt: skip
 
 
 def test_one_tile_timing_equals_the_closed_forms():

@@ -198,10 +198,14 @@ def test_explain_prints_the_loop_nest_and_runner_ups(capsys):
                  "--explain", "h.0.mlp.fc1", "--batch", "1"]) == 0  # fmt: skip
     text = capsys.readouterr().out
     assert "DRAM -> buffers, loop order" in text and "mappings, best first:" in text
-    costs = [float(line.split()[0].replace(",", "")) for line in
-             text.split("mappings, best first:")[1].splitlines() if line.strip()]  # fmt: skip
+    ranked = text.split("mappings, best first:")[1].split("\n\n")[0]
+    costs = [float(line.split()[0].replace(",", "")) for line in ranked.splitlines()
+             if line.strip()]  # fmt: skip
     assert len(costs) >= 2 and costs == sorted(costs)
     assert "(fixed)" in text
+    # then what bound the pass in the run, every busy resource with its cycles
+    why = text.split("what bound each pass in this run")[1]
+    assert "fw: bound: " in why and "compute " in why and "DRAM " in why
 
 
 def test_cli_mapper_flag_reaches_the_simulator(tmp_path):

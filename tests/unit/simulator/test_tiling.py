@@ -20,6 +20,7 @@ from sparsim.simulator.lower import Problem, lower_layer
 from sparsim.simulator.mapper import EXPOSED_SHARE, fixed_candidate
 from sparsim.simulator.mapping import map_problem
 from sparsim.simulator.plan import _candidate_plan, plan
+from sparsim.simulator.report import why_bound
 from sparsim.simulator.results import Pass
 from sparsim.simulator.run import simulate
 from sparsim.simulator.tiling import Tiling, choose_tiling, nest_traffic, nest_view
@@ -225,6 +226,14 @@ def test_narrow_activation_port_caps_the_nm_speedup():
     assert narrow.cycles >= 262_144
     assert narrow.speedup < 1.001
     assert "input buffer read port" in narrow.to_dict()["bound"]
+    # why: the port's busy cycles (the feed's 16,777,216 B at 64 B/cycle) against the 2:8
+    # compute, a quarter of the dense 262,144 (65,536 and the fill and drain of the folds)
+    busy = dict(narrow.busy_cycles)
+    assert busy["input buffer read port"] == 262_144
+    assert 65_536 <= busy["compute"] < 262_144 // 3
+    assert narrow.to_dict()["busy_cycles"] == busy
+    assert dict(wide.busy_cycles)["input buffer read port"] == 16_777_216 // 1024
+    assert "input buffer read port 262,144 (" in why_bound(narrow)
 
 
 def _ws_candidate_plan(problem: Problem, spec: AcceleratorSpec, tiling: Tiling):
