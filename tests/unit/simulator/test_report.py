@@ -60,7 +60,9 @@ def test_table_has_rows_totals_and_numbered_notes():
     assert lines[1] == "4,000 cycles = 8.000 µs at 500 MHz, speedup 1.25x, energy 6.000 µJ"
     # mac 2 x 2e6 pJ = 4 µJ of 6 (66.7%), dram 2 x 1e6 pJ = 2 µJ (33.3%)
     assert lines[2] == "energy by component: mac 4.000 µJ (66.7%), dram 2.000 µJ (33.3%)"
-    assert lines[3].split() == [
+    # conv1 (compute) 1,000 of the 4,000 cycles, fc (memory) 3,000
+    assert lines[3] == "time by bound: memory 75.0% (1 pass), compute 25.0% (1 pass)"
+    assert lines[4].split() == [
         "layer", "pass", "op", "cycles", "util", "%", "speedup", "energy", "in", "bound", "notes",
     ]  # fmt: skip
     conv = next(line for line in lines if line.startswith("conv1"))
