@@ -65,6 +65,7 @@ __all__ = [
     "HashedOnce",
     "Problem",
     "fusion_producers",
+    "gradient_notes",
     "lower",
     "lower_layer",
     "mask_density",
@@ -421,6 +422,18 @@ def _needs_no_gradient(workload: Workload) -> set[tuple[str, Pass, bool]]:
             out.add((layer.name, Pass.BW_DATA, False))
             out.add((layer.name, Pass.BW_WEIGHT, False))
     return out
+
+
+def gradient_notes(workload: Workload) -> tuple[str, ...]:
+    """A run note naming the work left out because the input needs no gradient (``lower``)."""
+    if workload.phase != Phase.TRAINING or workload.input_gradient:
+        return ()
+    first = next((ly.name for ly in workload.layers
+                  if not isinstance(ly.op, Vector) and ly.op.has_weight), None)  # fmt: skip
+    if first is None:
+        return ()
+    return (f"no bw_data for {first}: the workload's input is data and needs no gradient "
+            "(input_gradient: false)",)  # fmt: skip
 
 
 def mask_density(pattern: SparsityPattern) -> float:

@@ -67,7 +67,7 @@ from sparsim.simulator.energy import (
     static_energy_pj,
 )
 from sparsim.simulator.limits import check_size
-from sparsim.simulator.lower import DEQUANT_OP, Problem, lower
+from sparsim.simulator.lower import DEQUANT_OP, Problem, gradient_notes, lower
 from sparsim.simulator.mapper import (
     FIXED,
     SEARCH,
@@ -1111,7 +1111,7 @@ def run_result(
     engine: str,
     notes: tuple[str, ...] = (),
 ) -> RunResult:
-    """Gather one engine's layer results into a ``RunResult``."""
+    """Gather one engine's layer results into a ``RunResult`` (with ``lower.gradient_notes``)."""
     return RunResult(
         workload=workload.name,
         accel=spec.name,
@@ -1119,5 +1119,5 @@ def run_result(
         engine=engine,
         freq_mhz=spec.compute.freq_mhz,
         layers=tuple(layers),
-        notes=notes,
+        notes=(*notes, *gradient_notes(workload)),
     )

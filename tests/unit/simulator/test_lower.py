@@ -9,6 +9,7 @@ import numpy as np
 from sparsim.simulator.lower import (
     BACKWARD_VECTOR_FACTOR,
     fusion_producers,
+    gradient_notes,
     lower,
     transpose_pattern,
 )
@@ -135,6 +136,18 @@ def test_no_input_gradient_drops_the_first_weighted_layers_backward_data():
     assert ("relu", Pass.VECTOR, True) in _passes(data)
     inference = dataclasses.replace(data, phase=Phase.INFERENCE)
     assert _passes(inference) == _passes(dataclasses.replace(full, phase=Phase.INFERENCE))
+
+
+def test_the_run_notes_the_skipped_backward_data():
+    conv = Conv2d(batch=1, in_channels=3, out_channels=4, height=4, width=4, padding=(1, 1))
+    work = Workload(name="w", layers=(Layer(name="conv", op=conv), Layer(name="fc", op=FC)),
+                    phase=Phase.TRAINING, input_gradient=False)  # fmt: skip
+    assert gradient_notes(work) == (
+        "no bw_data for conv: the workload's input is data and needs no gradient "
+        "(input_gradient: false)",
+    )
+    assert gradient_notes(dataclasses.replace(work, input_gradient=True)) == ()
+    assert gradient_notes(dataclasses.replace(work, phase=Phase.INFERENCE)) == ()
 
 
 def test_image_models_need_no_input_gradient_and_transformers_do():
