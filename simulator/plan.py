@@ -113,7 +113,7 @@ from sparsim.simulator.precision import (
     spec_for,
     uses_spec_precision,
 )
-from sparsim.simulator.residency import residency
+from sparsim.simulator.residency import Residency, residency
 from sparsim.simulator.results import LayerResult, Pass, RunResult
 from sparsim.simulator.schedule import PortStream, TileSchedule
 from sparsim.simulator.simd import KernelCost, plan_simd
@@ -975,8 +975,7 @@ def plan(
             made = out[producer]
             on_chip = dequant or _fused_on_chip(made, spec)
             note = _fusion_note(problem, on_chip)
-        stays = resident.get(problem.layer) if lowered.forward[i] else None
-        kept = (stays.input_on_chip, stays.output_on_chip) if stays else (False, False)
+        kept = _kept_on_chip(resident.get(problem.layer), problem, lowered.forward[i])
         pspec, plans = spec, base_plans
         if not lowered.plain[i]:
             pspec = spec_for(spec, problem_precision(layer, problem, spec.precision))
@@ -990,6 +989,17 @@ def plan(
             fw[problem.layer] = planned.kernel.exploit
         out.append(_as_problem(planned, problem, producer, note))
     return out
+
+
+def _kept_on_chip(stays: Residency | None, problem: Problem, forward: bool) -> tuple[bool, bool]:
+    """(input on chip, output stays on chip) of a problem by ``simulator.residency``: a
+    layer's own forward work as it says, its backward-data pass reading the gradient from
+    chip when ``grad_on_chip``, anything else through DRAM."""
+    if stays is None:
+        return False, False
+    if forward:
+        return stays.input_on_chip, stays.output_on_chip
+    return (problem.pass_ == Pass.BW_DATA and stays.grad_on_chip), False
 
 
 def _producer(index: dict[tuple[str, Pass], int], problem: Problem) -> int:

@@ -22,8 +22,15 @@ share (``spec.buffer_share_bytes(Operand.INPUT)``, whole: a resident tensor is n
 double-buffered): the layer's own input if that is on chip, its output, and the held residual.
 A layer reads its input from chip when the tensor it reads is on chip. In inference a
 producer whose output its next matrix layer reads from chip does not store it to DRAM; in
-training every forward output is stored (the backward pass reads it). ``AcceleratorSpec.
-inter_layer_residency = False`` turns all of this off.
+training every forward output is stored (the backward pass reads it).
+
+**Backward.** The gradient flows back along the same edges: where a matrix layer ``L`` read
+its input from chip in the forward pass, produced by matrix layer ``P``, ``L``'s backward-data
+pass leaves that input's gradient (``P``'s output gradient, the same element count) in the
+input buffer, where ``P``'s backward-data pass reads it (``grad_on_chip``; the forward fit
+test stands for it: the gradient and what is held with it have the forward tensors' sizes).
+The gradient is still stored to DRAM: ``P``'s weight-gradient pass reads it from there.
+``AcceleratorSpec.inter_layer_residency = False`` turns all of this off.
 """
 
 from __future__ import annotations
@@ -43,10 +50,13 @@ _CHAINED = frozenset({VectorKind.ACTIVATION, VectorKind.ELEMENTWISE, VectorKind.
 
 @dataclass(frozen=True, slots=True)
 class Residency:
-    """Per matrix layer: its input comes from chip; its output stays (no DRAM store)."""
+    """Per matrix layer: its input comes from chip; its output stays (no DRAM store); in
+    training, its backward-data pass reads its output's gradient from chip (module docstring,
+    Backward)."""
 
     input_on_chip: bool = False
     output_on_chip: bool = False
+    grad_on_chip: bool = False
 
 
 def io_elements(layer: Layer) -> tuple[int, int]:
@@ -86,8 +96,11 @@ def _residency(workload: Workload, cap: int, in_b: float, out_b: float) -> dict[
     residual: _Tensor | None = None
     reads: dict[str, str] = {}  # consumer -> producer whose output it read from chip
     out: dict[str, Residency] = {}
+    matrix: set[str] = set()
     for layer in workload.layers:
         op = layer.op
+        if not isinstance(op, Vector):
+            matrix.add(layer.name)
         if isinstance(op, Vector) and op.kind in _CHAINED:
             if op.kind == VectorKind.ELEMENTWISE:
                 if residual is not None and residual.on_chip:
@@ -113,8 +126,9 @@ def _residency(workload: Workload, cap: int, in_b: float, out_b: float) -> dict[
             residual = live
     if workload.phase == Phase.INFERENCE:
         keep = set(reads.values())
-        out = {name: Residency(r.input_on_chip, name in keep) for name, r in out.items()}
-    return out
+        return {name: Residency(r.input_on_chip, name in keep) for name, r in out.items()}
+    grads = {p for c, p in reads.items() if c in matrix and p in matrix}
+    return {name: Residency(r.input_on_chip, False, name in grads) for name, r in out.items()}
 
 
 _KEPT = 8

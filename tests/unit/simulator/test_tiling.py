@@ -200,6 +200,34 @@ def test_report_marks_input_from_chip():
     assert run.layers[1].to_dict()["input_from_chip"] is True
 
 
+def test_training_gradient_stays_on_chip_where_the_forward_input_did():
+    """fc1 -> fc2 (16 tokens, 32 -> 32 -> 32, int8, big buffers), training. Forward: fc2 reads
+    fc1's 16 x 32 output from chip. Backward, worked by hand: fc2's backward-data pass makes
+    that output's gradient (16 x 32 = 512 B), which fc1's backward-data pass reads from chip
+    (no DRAM input bytes, against 512 with residency off); it is still stored (512 B), since
+    fc1's weight-gradient pass reads it from DRAM."""
+    layers = (
+        Layer(name="fc1", op=Linear(tokens=16, in_features=32, out_features=32)),
+        Layer(name="fc2", op=Linear(tokens=16, in_features=32, out_features=32)),
+    )
+    work = Workload(name="chain", layers=layers, phase=Phase.TRAINING)
+    spec = make_spec()
+
+    def bw_data(run, name):
+        row = next(r for r in run.layers if (r.layer, r.pass_) == (name, Pass.BW_DATA))
+        return row, dict(row.bytes_by_level)
+
+    on = simulate(work, spec)
+    off = simulate(work, replace(spec, inter_layer_residency=False))
+    fc1, fc1_bytes = bw_data(on, "fc1")
+    assert fc1.input_from_chip and fc1_bytes["dram.input"] == 0
+    assert bw_data(off, "fc1")[1]["dram.input"] == 512
+    fc2, fc2_bytes = bw_data(on, "fc2")
+    assert not fc2.input_from_chip and fc2_bytes["dram.output"] == 512
+    weight_grad = next(r for r in on.layers if (r.layer, r.pass_) == ("fc1", Pass.BW_WEIGHT))
+    assert not weight_grad.input_from_chip
+
+
 # ---------------------------------------------------------------- N:M and the activation port
 def _nm_layer(port: int):
     # sat-like: 32x32 os, 2 multipliers per PE, 2:8 -> k_per_step = (2 // 2) * 8 = 8: each of
