@@ -144,6 +144,12 @@ def sparse_tile(label: str, job: TileJob, p: RtlParams, nm: tuple[int, int], k: 
     return Tile(label=label, steps=tuple(steps), mode=p.mode_index(nm), check=check)
 
 
+def _random_bits(bits: int, rng: np.random.Generator) -> int:
+    """A uniformly random ``bits``-bit word (``rng.integers`` stops at 63 bits: an index bus
+    of 4 rows x 4 lanes x 4-bit indices is 64)."""
+    return int.from_bytes(rng.bytes(-(-bits // 8)), "little") & ((1 << bits) - 1)
+
+
 def dense_tile(
     label: str, w: np.ndarray, x: np.ndarray, p: RtlParams, rng: np.random.Generator,
     quiet: bool = False,
@@ -160,7 +166,7 @@ def dense_tile(
     for s in range(steps_count):
         lanes = _spare((p.COLS, p.LANES), rng, quiet)
         lanes[:, : p.P] = xp[s * p.P : (s + 1) * p.P].T
-        idx = 0 if quiet else int(rng.integers(0, 1 << (p.ROWS * p.P * p.IDX_W)))
+        idx = 0 if quiet else _random_bits(p.ROWS * p.P * p.IDX_W, rng)
         steps.append(Step(pack_group_values(wp[:, s * p.P : (s + 1) * p.P].ravel().tolist()),
                           idx, _x_word(lanes)))
 
@@ -276,7 +282,7 @@ def _group_tile(label: str, p: RtlParams, w: np.ndarray, x: np.ndarray, kept: li
             vals[q * p.GROUP : (q + 1) * p.GROUP, : pos.size] = rows_w[
                 q * p.GROUP : (q + 1) * p.GROUP][:, pos]
             ports[q, :, : pos.size] = cols_x[pos].T
-        idx = int(rng.integers(0, 1 << (p.ROWS * p.P * p.IDX_W)))
+        idx = _random_bits(p.ROWS * p.P * p.IDX_W, rng)
         bus_steps.append(Step(
             w_val=_rows_word([pack_group_values(v.tolist()) for v in vals], p.P * p.DATA_W),
             w_idx=idx, x=_x_word(ports.reshape(-1, p.LANES))))
