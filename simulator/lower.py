@@ -25,7 +25,7 @@ taps, the same MACs (``simulator.tiling`` fetches the real dX and dY feature map
 
 **No gradient for data.** A workload whose ``input_gradient`` is off (image models: its input
 is data) drops in training the work only the input's gradient needs: the first weighted
-layer's ``BW_DATA`` and the backward vector work of any layer before it (autograd runs no
+layer's ``BW_DATA`` and the backward work of any layer before it (autograd runs no
 backward for a tensor needing no gradient); a backward vector op fused with that first layer
 then overlaps its ``BW_WEIGHT`` pass instead (``simulator.plan``).
 
@@ -410,7 +410,8 @@ def lower(workload: Workload) -> list[Problem]:
 
 def _needs_no_gradient(workload: Workload) -> set[tuple[str, Pass, bool]]:
     """(layer, pass, backward) of the work no weight's gradient needs when the input needs
-    none: the first weighted layer's ``BW_DATA`` and the backward vector work before it."""
+    none: the first weighted layer's ``BW_DATA`` and all backward work of the layers before
+    it."""
     out: set[tuple[str, Pass, bool]] = set()
     for layer in workload.layers:
         if isinstance(layer.op, Vector):
@@ -418,7 +419,7 @@ def _needs_no_gradient(workload: Workload) -> set[tuple[str, Pass, bool]]:
         elif layer.op.has_weight:
             out.add((layer.name, Pass.BW_DATA, False))
             break
-        else:  # a weightless matrix op (attention products): nothing to skip past it
+        else:  # a weightless product before any weight: both operands come from the input
             out.add((layer.name, Pass.BW_DATA, False))
             out.add((layer.name, Pass.BW_WEIGHT, False))
     return out
