@@ -67,6 +67,29 @@ def test_3x3_conv_moves_feature_maps_not_im2col():
     assert sram["output.psum.write"] == sram["output.psum.read"] == 0
 
 
+def test_3x3_conv_backward_data_moves_dy_and_dx_not_im2col():
+    # the same conv's backward-data pass, the transposed convolution (simulator.lower): DRAM
+    # moves dY (64 x 56 x 56 = 200,704), W (36,864) and dX (200,704), never an im2col matrix;
+    # the array is fed dY's im2col, M x K = 3136 x (64 x 9) = 1,806,336 bytes per pass over
+    # n (dX's 64 channels on 32 rows: 2 passes) = 3,612,672, and W per pass over m (98):
+    # 3,612,672; dX leaves the array once (no taps x partial results to scatter-add). (On an
+    # os array the col2im form moves the same bytes; what differs is the reduction length,
+    # 576 here against 64: test_run's sat test.)
+    conv = Conv2d(batch=1, in_channels=64, out_channels=64, height=56, width=56, padding=(1, 1))
+    layer = Layer(name="c", op=conv)
+    bw_data = lower_layer(layer, Phase.TRAINING)[1]
+    assert (bw_data.m, bw_data.n, bw_data.k) == (3136, 64, 576)
+    planned = _candidate_plan(bw_data, make_spec(rows=32, cols=32), (False, False),
+                              fixed_candidate(bw_data, make_spec(rows=32, cols=32)))  # fmt: skip
+    assert _dram(planned) == {"input": 200_704, "weight": 36_864, "metadata": 0, "psum": 0,
+                              "output": 200_704}  # fmt: skip
+    sram = dict(planned.sram_bytes)
+    assert sram["input.input.read"] == 3_612_672
+    assert sram["weight.weight.read"] == 3_612_672
+    assert sram["output.output.write"] == 200_704
+    assert sram["output.psum.write"] == sram["output.psum.read"] == 0
+
+
 def test_stride_2_conv_fetches_each_band_with_its_halo():
     # 1 image, 2 -> 4 channels, 8x8 input, 3x3, stride 2, padding 1: 4x4 output. Tiles of two
     # output rows. Output rows 0-1 read input rows {2o - 1 + j} = {-1..1} u {1..3} -> 0..3
