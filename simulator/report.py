@@ -269,15 +269,18 @@ def _byte_keys(run: RunResult) -> list[str]:
 
 def csv_rows(run: RunResult) -> list[dict[str, object]]:
     """One flat dict per (layer, pass): scalar fields of ``LayerResult.to_dict``, then
-    ``energy_<component>_pj`` and ``bytes_<level.what>`` columns (0 where a row has none)."""
+    ``energy_<component>_pj``, ``bytes_<level.what>`` and ``busy_cycles.<resource>`` columns
+    (0 where a row has none)."""
     byte_keys = _byte_keys(run)
+    resources = list(dict.fromkeys(name for r in run.layers for name, _ in r.busy_cycles))
     rows = []
     for r in run.layers:
         d = r.to_dict()
-        energy, traffic = d.pop("energy_pj"), d.pop("bytes")
+        energy, traffic, busy = d.pop("energy_pj"), d.pop("bytes"), d.pop("busy_cycles")
         d["notes"] = "; ".join(d["notes"])
         d |= {f"energy_{c}_pj": energy.get(c, 0.0) for c in ENERGY_COMPONENTS}
         d |= {f"bytes_{k}": traffic.get(k, 0) for k in byte_keys}
+        d |= {f"busy_cycles.{k}": busy.get(k, 0) for k in resources}
         rows.append(d)
     return rows
 

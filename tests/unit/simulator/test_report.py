@@ -35,7 +35,8 @@ def _layer(name: str, pass_: Pass, **kw) -> LayerResult:
 
 def make_run() -> RunResult:
     rows = (
-        _layer("conv1", Pass.FW, notes=("weight 2:8 ran dense",)),
+        _layer("conv1", Pass.FW, notes=("weight 2:8 ran dense",),
+               busy_cycles=(("compute", 900), ("input buffer read port", 400), ("DRAM", 50))),
         _layer(
             "fc", Pass.BW_DATA, op="Linear", cycles=3000, compute_cycles=2100, stall_cycles=900,
             dense_cycles=3000, bound="memory", bytes_by_level=(("dram.input", 512),),
@@ -154,6 +155,10 @@ def test_csv_round_trip(tmp_path: Path):
     assert (rows[0]["bytes_dram.input"], rows[1]["bytes_dram.weight"]) == ("0", "0")
     assert rows[1]["notes"] == "balanced work assumed; weight 2:8 ran dense"
     assert list(rows[0]) == list(csv_rows(make_run())[0])
+    # busy cycles by resource as columns too (the union; fc has none: 0)
+    port = "busy_cycles.input buffer read port"
+    assert (rows[0][port], rows[1]["busy_cycles.DRAM"]) == ("400", "0")
+    assert "busy_cycles" not in rows[0]
 
 
 def test_json_is_run_to_dict(tmp_path: Path):
