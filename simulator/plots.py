@@ -51,15 +51,35 @@ def _label_bars(ax, labels: list[str]) -> None:
         ax.set_xlabel(f"(layer, pass) in execution order, {len(labels)} rows")
 
 
+STALL_CLASSES = (("DRAM", "tab:red"), ("buffer port", "tab:orange"),
+                 ("array fill/drain, latency", "tab:gray"))  # fmt: skip
+"""How ``breakdown_figure`` colours stall cycles: by what bound the (layer, pass)."""
+
+
+def stall_class(bound: str) -> str:
+    """The ``STALL_CLASSES`` name of a layer's bound (``LayerResult.bound``): its stalls wait
+    on DRAM, on a buffer port, or (compute-bound) on the array's fill and drain and on
+    exposed transfers."""
+    if bound == "DRAM":
+        return "DRAM"
+    return "buffer port" if bound.endswith(" port") else "array fill/drain, latency"
+
+
 def breakdown_figure(run: RunResult) -> Figure:
-    """Stacked bars per (layer, pass): compute cycles, then stall cycles on top."""
+    """Stacked bars per (layer, pass): compute cycles, then stall cycles on top, coloured by
+    what bound the pass (``stall_class``)."""
     compute = np.array([r.compute_cycles for r in run.layers], dtype=float)
     stall = np.array([r.stall_cycles for r in run.layers], dtype=float)
+    kind = np.array([stall_class(r.bound) for r in run.layers])
     x = np.arange(len(run.layers))
     fig = Figure(figsize=(min(16.0, max(8.0, 0.12 * len(x))), 4.5), layout="constrained")
     ax = fig.add_subplot()
     ax.bar(x, compute, label="compute", color="tab:blue", width=0.8)
-    ax.bar(x, stall, bottom=compute, label="stall", color="tab:red", width=0.8)
+    for name, color in STALL_CLASSES:
+        mine = kind == name
+        if mine.any():
+            ax.bar(x[mine], stall[mine], bottom=compute[mine], label=f"stall: {name}-bound",
+                   color=color, width=0.8)  # fmt: skip
     ax.set_ylabel("cycles")
     ax.set_title(f"{run.workload} ({run.phase}) on {run.accel}: cycles per layer")
     _label_bars(ax, _row_labels(run))

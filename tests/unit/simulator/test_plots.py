@@ -15,7 +15,7 @@ from sparsim.accel.spec import (
     PrecisionSpec,
     SparsitySupport,
 )
-from sparsim.simulator.plots import roofline_data, write_plots
+from sparsim.simulator.plots import breakdown_figure, roofline_data, stall_class, write_plots
 from sparsim.simulator.report import write_outputs
 from sparsim.simulator.results import LayerResult, Pass, RunResult
 
@@ -83,3 +83,19 @@ def test_write_outputs_without_spec_skips_only_the_roofline(tmp_path: Path):
     names = sorted(p.name for p in paths)
     assert names == ["breakdown.png", "energy.png", "results.csv", "results.json"]
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == names  # no temporaries
+
+
+def test_breakdown_colours_stalls_by_what_bound_the_pass():
+    assert [stall_class(b) for b in ("DRAM", "input buffer read port", "shared buffer write port",
+                                     "compute", "FMA latency")] == [
+        "DRAM", "buffer port", "buffer port", "array fill/drain, latency",
+        "array fill/drain, latency",
+    ]  # fmt: skip
+    run = _run()
+    fw, bw, vector = run.layers
+    layers = (replace(fw, bound="input buffer read port"), replace(bw, bound="DRAM"), vector)
+    legend = breakdown_figure(replace(run, layers=layers)).axes[0].get_legend().get_texts()
+    assert [t.get_text() for t in legend] == [
+        "compute", "stall: DRAM-bound", "stall: buffer port-bound",
+        "stall: array fill/drain, latency-bound",
+    ]  # fmt: skip
