@@ -98,6 +98,7 @@ DESIGNS = (
     _pe("pe_1of4", 1, ((1, 4),), False, "1:4 PE with dense mode"),
     _pe("pe_1of8_x2", 2, ((1, 8),), False,
         "1:8 PE, 2 multipliers: two groups per cycle, with dense mode"),
+    _pe("pe_2of4_2of8", 2, ((2, 4), (2, 8)), False, "PE with dense, 2:4 and 2:8 at run time"),
     _pe("pe_sat", 2, _SAT, False, "SAT PE: dense, 2:4, 2:8 and 1:8 (two groups) at run time"),
     _array("array_2x2_2of4", 2, 2, 2, ((2, 4),), "2:4 PEs"),
     _array("array_4x4_2of4", 4, 4, 2, ((2, 4),), "2:4 PEs"),
