@@ -2,7 +2,9 @@
 a reason instead of failing minutes later in a numpy allocation or an int64 overflow.
 
 The engines keep a few 8-byte values per tile of every problem (``simulator.mapping``), so the
-tile count bounds their memory; exact integer MAC counts bound the cycle and energy sums.
+tile count bounds their memory (a SIMD core's kernels pipeline at most ``simd.MAX_TILES`` tiles
+whatever the problem, so only array specs are checked); exact integer MAC counts bound the
+cycle and energy sums.
 """
 
 from __future__ import annotations
@@ -60,7 +62,10 @@ def _problem_error(problem: Problem, spec: AcceleratorSpec) -> str | None:
         what = "MACs" if problem.is_matrix else "vector operations"
         return (f"{_where(problem)}: {work:.3g} {what}; at most 2^53 = {MAX_MACS:.3g} (exact "
                 "integer counts)")
-    tiles = tile_bound(problem, spec) if problem.is_matrix else stream_tile_bound(problem, spec)
+    if problem.is_matrix:  # a SIMD core pipelines at most simd.MAX_TILES (256) tiles
+        tiles = tile_bound(problem, spec) if spec.compute.simd is None else 0
+    else:
+        tiles = stream_tile_bound(problem, spec)
     if tiles > MAX_TILES:
         on = f"{spec.compute.rows}x{spec.compute.cols} array" if problem.is_matrix else "buffers"
         return (f"{_where(problem)}: {tiles:,} tiles on {spec.name}'s {on}; at most "

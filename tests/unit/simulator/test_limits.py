@@ -6,9 +6,13 @@ import re
 from dataclasses import replace
 
 import pytest
+from sparsim.accel.loader import load_spec
 from sparsim.simulator.limits import MAX_MACS, MAX_TILES, check_size, stream_tile_bound, tile_bound
 from sparsim.simulator.lower import Problem
 from sparsim.simulator.results import Pass
+from sparsim.simulator.run import simulate
+from sparsim.workloads.layer import Layer, Workload
+from sparsim.workloads.ops import Gemm
 from sparsim.workloads.yamlio import ConfigError
 
 from tests.unit.simulator.conftest import make_spec
@@ -60,3 +64,15 @@ def test_mac_limit_edge() -> None:
     with pytest.raises(ConfigError, match=r"^layer g \(fw\): 9\.01e\+15 MACs; at most 2\^53"):
         check_size([_gemm(2**20, 2**20, 2**13 + 1)], spec)
     assert MAX_MACS == 2**20 * 2**20 * 2**13
+
+
+def test_simd_cores_are_not_held_to_array_tiles() -> None:
+    """A SIMD core (``mobile_cpu``: a '1x2 array' in its spec) runs kernels that pipeline at
+    most ``simd.MAX_TILES`` tiles, so GPT-2's 50,257 x 768 LM head over 1,024 tokens, which
+    would be 1024 x 50,257 / 2 = 25,731,584 tiles of a 1x2 array, is accepted and runs."""
+    spec = load_spec("mobile_cpu")
+    head = _gemm(1024, 50_257, 768)
+    assert tile_bound(head, spec) == 25_731_584 > MAX_TILES
+    check_size([head], spec)
+    layer = Layer(name="head", op=Gemm(m=1024, n=50_257, k=768))
+    assert simulate(Workload(name="h", layers=(layer,)), spec).layers[0].cycles > 0
