@@ -23,7 +23,8 @@ from sparsim.simulator.model_cli import (
     run_model_command,
     wants_model_job,
 )
-from sparsim.simulator.results import RunResult
+from sparsim.simulator.report import why_bound
+from sparsim.simulator.results import MATRIX_PASSES, RunResult
 from sparsim.workloads.layer import Phase, Workload
 from sparsim.workloads.precision_options import apply_precision_options
 from sparsim.workloads.recipe import apply_recipe, left_dense_note, recipe_from_flags
@@ -286,15 +287,10 @@ def _explain(workload: Workload, spec, layer: str, objective: str) -> str:
 
 def _why_bound(result: RunResult, layer: str) -> str:
     """``--explain``: what bound each matrix pass of ``layer`` in this run, and by how much."""
-    from sparsim.simulator.report import why_bound
-
     lines = [f"\n{layer}: what bound each pass in this run (residency and fusion applied)"]
-    mine = [r for r in result.layers if r.layer == layer and r.pass_.value in _MATRIX_PASSES]
+    mine = [r for r in result.layers if r.layer == layer and r.pass_ in MATRIX_PASSES]
     lines += [f"  {r.pass_name}: {why_bound(r)}" for r in mine]
     return "\n".join(lines)
-
-
-_MATRIX_PASSES = ("fw", "bw_data", "bw_weight")
 
 
 def _cmd_list() -> int:

@@ -52,7 +52,7 @@ from dataclasses import dataclass, field, fields
 from typing import TypedDict
 
 import numpy as np
-from sparsim.simulator.results import Pass
+from sparsim.simulator.results import MATRIX_PASSES, Pass
 from sparsim.workloads.layer import Layer, Phase, Workload
 from sparsim.workloads.ops import Conv2d, MatrixOp, Vector, VectorKind
 from sparsim.workloads.sparsity import NM, Block, Dense, SparsityPattern, Unstructured
@@ -194,7 +194,7 @@ class Problem(HashedOnce):
 
     @property
     def is_matrix(self) -> bool:
-        return self.pass_ in (Pass.FW, Pass.BW_DATA, Pass.BW_WEIGHT)
+        return self.pass_ in MATRIX_PASSES
 
     @property
     def dense_macs(self) -> int:
@@ -412,29 +412,34 @@ def _needs_no_gradient(workload: Workload) -> set[tuple[str, Pass, bool]]:
     """(layer, pass, backward) of the work no weight's gradient needs when the input needs
     none: the first weighted layer's ``BW_DATA`` and all backward work of the layers before
     it."""
+    first = _first_weighted(workload)
     out: set[tuple[str, Pass, bool]] = set()
-    for layer in workload.layers:
+    for layer in workload.layers[: len(workload.layers) if first is None else first]:
         if isinstance(layer.op, Vector):
             out.add((layer.name, Pass.VECTOR, True))
-        elif layer.op.has_weight:
-            out.add((layer.name, Pass.BW_DATA, False))
-            break
         else:  # a weightless product before any weight: both operands come from the input
             out.add((layer.name, Pass.BW_DATA, False))
             out.add((layer.name, Pass.BW_WEIGHT, False))
+    if first is not None:
+        out.add((workload.layers[first].name, Pass.BW_DATA, False))
     return out
+
+
+def _first_weighted(workload: Workload) -> int | None:
+    """The index of the workload's first layer with a weight (``None``: none has one)."""
+    return next((i for i, ly in enumerate(workload.layers)
+                 if not isinstance(ly.op, Vector) and ly.op.has_weight), None)  # fmt: skip
 
 
 def gradient_notes(workload: Workload) -> tuple[str, ...]:
     """A run note naming the work left out because the input needs no gradient (``lower``)."""
     if workload.phase != Phase.TRAINING or workload.input_gradient:
         return ()
-    first = next((ly.name for ly in workload.layers
-                  if not isinstance(ly.op, Vector) and ly.op.has_weight), None)  # fmt: skip
+    first = _first_weighted(workload)
     if first is None:
         return ()
-    return (f"no bw_data for {first}: the workload's input is data and needs no gradient "
-            "(input_gradient: false)",)  # fmt: skip
+    return (f"no bw_data for {workload.layers[first].name}: the workload's input is data and "
+            "needs no gradient (input_gradient: false)",)  # fmt: skip
 
 
 def mask_density(pattern: SparsityPattern) -> float:

@@ -288,10 +288,10 @@ def _grid(problem: Problem, spec: AcceleratorSpec, rows: int) -> Split | None:
     band of A and an ``n`` band of B."""
     cols = spec.compute.cores // rows
     lead = "rows" if _extent(problem, "rows") else "m"
-    if min(_extent(problem, lead), _extent(problem, "n")) < 2 or cols < 2:
+    m_extent, n_extent = _extent(problem, lead), _extent(problem, "n")
+    if min(m_extent, n_extent) < 2 or cols < 2:
         return None
-    (sm, am, rm), (sn, an, rn) = (_bands(_extent(problem, lead), rows),
-                                  _bands(_extent(problem, "n"), cols))  # fmt: skip
+    (sm, am, rm), (sn, an, rn) = _bands(m_extent, rows), _bands(n_extent, cols)
     if am < 2 or an < 2:
         return None
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-__all__ = ["ENERGY_COMPONENTS", "LayerResult", "Pass", "RunResult"]
+__all__ = ["ENERGY_COMPONENTS", "MATRIX_PASSES", "LayerResult", "Pass", "RunResult"]
 
 ENERGY_COMPONENTS = ("mac", "rf", "sram", "dram", "metadata", "vector", "pregen", "static")
 
@@ -23,6 +23,10 @@ class Pass(StrEnum):
     BW_WEIGHT = "bw_weight"
     VECTOR = "vector"
     PREGEN = "pregen"
+
+
+MATRIX_PASSES = frozenset({Pass.FW, Pass.BW_DATA, Pass.BW_WEIGHT})
+"""The passes that run on the array (the rest: vector and pre-generation units)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
