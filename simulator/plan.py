@@ -139,6 +139,7 @@ __all__ = [
     "ranked_splits",
     "run_result",
     "stream_schedule",
+    "timing_of",
 ]
 
 OPTIMIZER_BYTES_IN, OPTIMIZER_BYTES_OUT = 3, 2
@@ -428,7 +429,7 @@ def ranked_mappings(
 def _score(planned: PlannedProblem, spec: AcceleratorSpec, objective: str) -> float:
     """The exact objective of a matrix plan: analytical cycles, energy (dynamic + static) or
     their product."""
-    cycles = analytical_timing(planned.schedule).cycles
+    cycles = timing_of(planned.schedule).cycles
     if objective == "latency":
         return float(cycles)
     energy = sum(v for _, v in energy_pj(planned.counts, spec)) + static_energy_pj(cycles, spec)
@@ -760,6 +761,11 @@ def _with_energy(
 
 PLAN_CACHE_SIZE = 8192
 """Plans kept per spec across calls (``_shared_plan``); a cache is emptied at this size."""
+
+timing_of: PerObject[TileSchedule, Timing] = PerObject(analytical_timing, PLAN_CACHE_SIZE)
+"""``analytical_timing``, once per schedule object (shared plans share schedules;
+``simulator.objects``), with the same bound as the plan cache: the exact scoring of the
+mapper's candidates (``_score``) and the analytical engine time the winner once."""
 
 PLAN_CACHE_SPECS = 4
 """Specs whose plans are kept (a design-space sweep visits many once each: bounded memory)."""

@@ -13,18 +13,15 @@ from pathlib import Path
 from sparsim.accel.spec import AcceleratorSpec
 from sparsim.simulator.events import simulate_events
 from sparsim.simulator.mapper import MapperOptions
-from sparsim.simulator.objects import PerObject
-from sparsim.simulator.perf import Timing, analytical_timing
 from sparsim.simulator.plan import (
-    PLAN_CACHE_SIZE,
     PlannedProblem,
     layer_result,
     overlap_fused,
     plan,
     run_result,
+    timing_of,
 )
 from sparsim.simulator.results import RunResult
-from sparsim.simulator.schedule import TileSchedule
 from sparsim.workloads.layer import Workload
 
 __all__ = ["ENGINES", "PlannedProblem", "collector_paused", "layer_result", "overlap_fused", "plan",
@@ -32,16 +29,11 @@ __all__ = ["ENGINES", "PlannedProblem", "collector_paused", "layer_result", "ove
 
 ENGINES = ("analytical", "event")
 
-_analytical_timing: PerObject[TileSchedule, Timing] = PerObject(analytical_timing,
-                                                                 PLAN_CACHE_SIZE)
-"""``analytical_timing``, once per schedule object (shared plans share schedules;
-``simulator.objects``), with the same bound as the plan cache."""
-
 
 def _analytical(workload: Workload, spec: AcceleratorSpec, mapper: MapperOptions) -> RunResult:
     plans = plan(workload, spec, mapper=mapper)
-    own = [_analytical_timing(p.schedule) for p in plans]
-    dense = [_analytical_timing(p.dense.schedule) if p.dense else t
+    own = [timing_of(p.schedule) for p in plans]
+    dense = [timing_of(p.dense.schedule) if p.dense else t
              for p, t in zip(plans, own, strict=True)]  # fmt: skip
     timings, dense = overlap_fused(plans, own), overlap_fused(plans, dense)
     layers = [layer_result(*args, spec) for args in zip(plans, timings, dense, strict=True)]
